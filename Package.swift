@@ -1,0 +1,61 @@
+// swift-tools-version: 6.2
+// Exit tests (`#expect(processExitsWith:)`) need a 6.2 or later toolchain.
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 language mode (complete data-race checking) plus the upcoming
+/// features that make dependencies and existentials explicit.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Offload",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Offload", targets: ["Offload"]),
+        .executable(name: "offload", targets: ["OffloadCLI"]),
+    ],
+    dependencies: [
+        // The CLI's commands, options and help text.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `Deque`: the FIFO run queues of every pool.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // `Errno` and `FileDescriptor` for the process pool's pipes and shared memory.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // Linux calls that `import Glibc` does not expose (pipe2, pidfd_open, prctl, ...), wrapped in C.
+        .target(name: "COffloadShims"),
+        .target(
+            name: "Offload",
+            dependencies: [
+                "COffloadShims",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "OffloadCLI",
+            dependencies: [
+                "Offload",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A worker executable with jobs that echo, throw, crash, hang and allocate: the process pool's test fixture.
+        .executableTarget(
+            name: "OffloadTestWorker",
+            dependencies: ["Offload"],
+            path: "Tests/OffloadTestWorker",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "OffloadTests",
+            dependencies: ["Offload", "OffloadTestWorker"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,176 @@
+/// The one error type Offload throws.
+///
+/// Every failure that Offload itself detects — bad configuration, a pool that was shut down, a worker process that
+/// crashed or hung, a frame that could not be decoded — is an `OffloadError` with a precise ``Code``, a message that
+/// names what was wrong, and where it applies the worker's PID, the job, the `errno` and the worker's last stderr
+/// lines. Errors thrown by *your* work reach you unchanged (in-process pools) or as ``Code/jobFailed`` carrying the
+/// remote error's type name and message (process pools, where the original value cannot cross the process boundary).
+///
+/// Cancellation is reported as Swift's own `CancellationError`, so `try await` code handles it the usual way.
+///
+/// ```swift
+/// do {
+///     let value = try await pool.run { try parse(input) }
+/// } catch let error as OffloadError where error.code == .poolShutDown {
+///     // the pool was shut down before the work could be queued
+/// }
+/// ```
+public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, as a value that can be compared and switched over with `==` and `~=`.
+    ///
+    /// Codes are static members so that new ones can be added without breaking exhaustive `switch` statements.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        internal enum Storage: String, Hashable, Sendable {
+            case invalidArgument
+            case poolShutDown
+            case timedOut
+            case workerInitializationFailed
+            case jobFailed
+            case workerCrashed
+            case taskTimedOut
+            case memoryLimitExceeded
+            case unregisteredJob
+            case encodingFailed
+            case decodingFailed
+            case protocolViolation
+            case workerEntryPointMissing
+            case spawnFailed
+            case sharedMemoryFailed
+            case systemCallFailed
+        }
+
+        internal let storage: Storage
+
+        internal init(_ storage: Storage) {
+            self.storage = storage
+        }
+
+        /// An argument or configuration value is out of range (a worker count of zero, a negative timeout, …).
+        public static let invalidArgument = Code(.invalidArgument)
+        /// The pool was shut down before the work was accepted.
+        public static let poolShutDown = Code(.poolShutDown)
+        /// A blocking wait on a handle ran out of time. The work itself goes on.
+        public static let timedOut = Code(.timedOut)
+        /// A worker's state initializer (or a worker process's initializer) threw.
+        public static let workerInitializationFailed = Code(.workerInitializationFailed)
+        /// A job threw inside a worker process; ``OffloadError/remoteErrorType`` and the message describe the error.
+        public static let jobFailed = Code(.jobFailed)
+        /// The worker process running the task died (signal or exit status in ``OffloadError/termination``).
+        public static let workerCrashed = Code(.workerCrashed)
+        /// The task ran longer than its per-task timeout; its worker was killed and replaced.
+        public static let taskTimedOut = Code(.taskTimedOut)
+        /// The worker process exceeded its memory limit and was killed; the task failed.
+        public static let memoryLimitExceeded = Code(.memoryLimitExceeded)
+        /// The worker does not know the job type: it was not registered with the worker's ``JobRegistry``.
+        public static let unregisteredJob = Code(.unregisteredJob)
+        /// A job or result could not be encoded.
+        public static let encodingFailed = Code(.encodingFailed)
+        /// A job or result could not be decoded.
+        public static let decodingFailed = Code(.decodingFailed)
+        /// A peer sent a frame that breaks the wire protocol (garbled, truncated, oversized or unexpected).
+        public static let protocolViolation = Code(.protocolViolation)
+        /// The worker executable did not call the worker entry point at the top of `main`.
+        public static let workerEntryPointMissing = Code(.workerEntryPointMissing)
+        /// A worker process could not be started.
+        public static let spawnFailed = Code(.spawnFailed)
+        /// A shared-memory segment could not be created, opened, mapped or is too small.
+        public static let sharedMemoryFailed = Code(.sharedMemoryFailed)
+        /// A system call failed; ``OffloadError/underlyingErrno`` holds `errno`.
+        public static let systemCallFailed = Code(.systemCallFailed)
+
+        public var description: String { storage.rawValue }
+    }
+
+    /// How a worker process ended.
+    public enum Termination: Sendable, Hashable, CustomStringConvertible {
+        /// The process called `exit` (or returned from `main`) with this status.
+        case exited(Int32)
+        /// The process was killed by this signal.
+        case signaled(Int32)
+
+        public var description: String {
+            switch self {
+            case .exited(let status): return "exited with status \(status)"
+            case .signaled(let signal): return "killed by signal \(signal) (\(signalName(signal)))"
+            }
+        }
+    }
+
+    /// What went wrong.
+    public let code: Code
+    /// A sentence naming what was wrong and, where it helps, what to do about it.
+    public let message: String
+    /// `errno` of the failed system call, when one failed.
+    public var underlyingErrno: Int32?
+    /// The process ID of the worker involved, for process-pool errors.
+    public var workerPID: Int32?
+    /// The job type's name (and a short description of the job where one is available).
+    public var job: String?
+    /// How the worker process ended, for ``Code/workerCrashed``, ``Code/taskTimedOut`` and
+    /// ``Code/memoryLimitExceeded``.
+    public var termination: Termination?
+    /// The last lines the worker wrote to its standard error before it died.
+    public var workerStderr: [String]
+    /// The Swift type name of the error a remote job threw, for ``Code/jobFailed``.
+    public var remoteErrorType: String?
+
+    /// Creates an error. Offload's own code uses the internal factories; this initializer exists so that executors
+    /// built on Offload (and tests) can report failures in the same vocabulary.
+    public init(
+        _ code: Code,
+        _ message: String,
+        underlyingErrno: Int32? = nil,
+        workerPID: Int32? = nil,
+        job: String? = nil,
+        termination: Termination? = nil,
+        workerStderr: [String] = [],
+        remoteErrorType: String? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.underlyingErrno = underlyingErrno
+        self.workerPID = workerPID
+        self.job = job
+        self.termination = termination
+        self.workerStderr = workerStderr
+        self.remoteErrorType = remoteErrorType
+    }
+
+    public var description: String {
+        var text = "OffloadError.\(code): \(message)"
+        if let remoteErrorType { text += " [remote error type: \(remoteErrorType)]" }
+        if let job { text += " [job: \(job)]" }
+        if let workerPID { text += " [worker pid: \(workerPID)]" }
+        if let termination { text += " [worker \(termination)]" }
+        if let underlyingErrno { text += " [errno \(underlyingErrno): \(errnoDescription(underlyingErrno))]" }
+        if !workerStderr.isEmpty {
+            text += "\n  worker stderr (last \(workerStderr.count) lines):"
+            for line in workerStderr { text += "\n    \(line)" }
+        }
+        return text
+    }
+}
+
+// MARK: - Internal factories
+
+extension OffloadError {
+    static func invalidArgument(_ message: String) -> OffloadError {
+        OffloadError(.invalidArgument, message)
+    }
+
+    static func poolShutDown(_ pool: String) -> OffloadError {
+        OffloadError(.poolShutDown, "\(pool) has been shut down and accepts no more work")
+    }
+
+    static func timedOut(after duration: Duration) -> OffloadError {
+        OffloadError(.timedOut, "waited \(duration) for the result without getting it; the work goes on")
+    }
+
+    static func invalidWorkerCount(_ count: Int) -> OffloadError {
+        OffloadError(.invalidArgument, "worker count must be at least 1, got \(count)")
+    }
+
+    static func systemCall(_ name: String, errno: Int32) -> OffloadError {
+        OffloadError(.systemCallFailed, "\(name) failed", underlyingErrno: errno)
+    }
+}

@@ -1,0 +1,193 @@
+import Dispatch
+import Synchronization
+
+/// The shared state behind a ``TaskHandle``: where a pool puts a task's outcome and where awaiting code finds it.
+///
+/// Life cycle: `pending` (queued) → `running` (a worker took it) → `finished(result)`; or `pending` → `cancelled`.
+/// Every transition happens under `state`'s lock, waiters are resumed after it is released, and each waiter is resumed
+/// exactly once. Pools call ``tryStart()``, ``finish(_:)`` and ``cancelIfPending()``; users see only ``TaskHandle``.
+package final class TaskCompletion<Value: Sendable>: Sendable {
+    package enum Phase: Sendable {
+        case pending
+        case running
+        case finished(Result<Value, any Error>)
+        case cancelled
+    }
+
+    private enum Waiter {
+        case async(UnsafeContinuation<Value, any Error>)
+        case blocking(DispatchSemaphore)
+    }
+
+    private struct State {
+        var phase: Phase = .pending
+        var cancelRequested = false
+        var waiters: [Waiter] = []
+        var callbacks: [@Sendable (Result<Value, any Error>) -> Void] = []
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    /// pending → running. Returns `false` (and changes nothing) if the task was cancelled before it started.
+    package func tryStart() -> Bool {
+        state.withLock { state in
+            guard case .pending = state.phase else { return false }
+            state.phase = .running
+            return true
+        }
+    }
+
+    /// Stores the outcome and wakes every waiter. A second call is ignored.
+    package func finish(_ result: Result<Value, any Error>) {
+        let (waiters, callbacks) = state.withLock { state -> ([Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
+            switch state.phase {
+            case .finished, .cancelled:
+                return ([], [])
+            case .pending, .running:
+                state.phase = .finished(result)
+                defer {
+                    state.waiters = []
+                    state.callbacks = []
+                }
+                return (state.waiters, state.callbacks)
+            }
+        }
+        resume(waiters, callbacks, with: result)
+    }
+
+    /// pending → cancelled, failing every waiter with `CancellationError`. Returns `false` when the task had already
+    /// started or ended; then only the cooperative ``isCancellationRequested`` flag is set.
+    package func cancelIfPending() -> Bool {
+        let outcome = state.withLock { state -> (Bool, [Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
+            state.cancelRequested = true
+            guard case .pending = state.phase else { return (false, [], []) }
+            state.phase = .cancelled
+            defer {
+                state.waiters = []
+                state.callbacks = []
+            }
+            return (true, state.waiters, state.callbacks)
+        }
+        resume(outcome.1, outcome.2, with: .failure(CancellationError()))
+        return outcome.0
+    }
+
+    /// Whether someone asked for this task to be cancelled (running work may check it cooperatively).
+    package var isCancellationRequested: Bool {
+        state.withLock { $0.cancelRequested }
+    }
+
+    package var phase: Phase {
+        state.withLock { $0.phase }
+    }
+
+    /// Calls `callback` once with the outcome: now, if the task has ended, or when it ends. Cancellation before the
+    /// start is reported as `CancellationError`.
+    package func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
+        let ready: Result<Value, any Error>? = state.withLock { state in
+            switch state.phase {
+            case .finished(let result): return result
+            case .cancelled: return .failure(CancellationError())
+            case .pending, .running:
+                state.callbacks.append(callback)
+                return nil
+            }
+        }
+        if let ready { callback(ready) }
+    }
+
+    /// Suspends until the outcome is known.
+    package func value() async throws -> Value {
+        if let ready = readyResult() { return try ready.get() }
+        return try await withUnsafeThrowingContinuation { continuation in
+            let ready: Result<Value, any Error>? = state.withLock { state in
+                switch state.phase {
+                case .finished(let result): return result
+                case .cancelled: return .failure(CancellationError())
+                case .pending, .running:
+                    state.waiters.append(.async(continuation))
+                    return nil
+                }
+            }
+            // Invariant for the unsafe continuation: it is either resumed here (outcome already known) or stored
+            // in `waiters`, which `finish`/`cancelIfPending` empty exactly once under the lock before resuming.
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// Blocks the calling thread until the outcome is known or `timeout` passes.
+    package func wait(timeout: Duration?) throws -> Value {
+        if let ready = readyResult() { return try ready.get() }
+        let semaphore = DispatchSemaphore(value: 0)
+        let ready: Result<Value, any Error>? = state.withLock { state in
+            switch state.phase {
+            case .finished(let result): return result
+            case .cancelled: return .failure(CancellationError())
+            case .pending, .running:
+                state.waiters.append(.blocking(semaphore))
+                return nil
+            }
+        }
+        if let ready { return try ready.get() }
+        if let timeout {
+            let nanoseconds = max(0, timeout.nanosecondsClamped)
+            if semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
+                let removed = state.withLock { state -> Bool in
+                    let before = state.waiters.count
+                    state.waiters.removeAll { waiter in
+                        if case .blocking(let other) = waiter { return other === semaphore }
+                        return false
+                    }
+                    return state.waiters.count < before
+                }
+                // Not removed means the outcome arrived between the timeout and the lock: it signalled us.
+                if removed { throw OffloadError.timedOut(after: timeout) }
+                semaphore.wait()
+            }
+        } else {
+            semaphore.wait()
+        }
+        guard let result = readyResult() else {
+            preconditionFailure("TaskCompletion woke a blocking waiter without an outcome")
+        }
+        return try result.get()
+    }
+
+    private func readyResult() -> Result<Value, any Error>? {
+        state.withLock { state in
+            switch state.phase {
+            case .finished(let result): return result
+            case .cancelled: return .failure(CancellationError())
+            case .pending, .running: return nil
+            }
+        }
+    }
+
+    private func resume(
+        _ waiters: [Waiter],
+        _ callbacks: [@Sendable (Result<Value, any Error>) -> Void],
+        with result: Result<Value, any Error>
+    ) {
+        for waiter in waiters {
+            switch waiter {
+            case .async(let continuation): continuation.resume(with: result)
+            case .blocking(let semaphore): semaphore.signal()
+            }
+        }
+        for callback in callbacks { callback(result) }
+    }
+}
+
+extension Duration {
+    /// The duration in nanoseconds, clamped to `Int` (durations beyond ~292 years saturate).
+    var nanosecondsClamped: Int {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? Int.min : Int.max }
+        let (total, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if overflow2 { return seconds < 0 ? Int.min : Int.max }
+        return Int(total)
+    }
+}

@@ -1,0 +1,73 @@
+/// A pool that can withdraw a queued task: called by ``TaskHandle/cancel()`` so that the pool's statistics move the
+/// task from *pending* to *cancelled* atomically with the withdrawal.
+package protocol TaskCanceller: AnyObject, Sendable {
+    /// Cancels `task` if no worker has started it. Returns whether it was withdrawn.
+    func cancelPending(_ task: any PendingTask) -> Bool
+}
+
+/// A queued task as a pool's canceller sees it.
+package protocol PendingTask: AnyObject, Sendable {
+    /// pending → cancelled; `false` if the task already started or ended.
+    func cancelIfPending() -> Bool
+}
+
+extension TaskCompletion: PendingTask {}
+
+/// The caller's end of a submitted task: await its result, wait for it from synchronous code, or cancel it.
+///
+/// Returned by every pool's `submit`. Awaiting ``value`` from a Swift task that is then cancelled cancels the work if
+/// no worker has started it yet; work that is already running is told (see ``OffloadTask/isCancelled``) and may stop
+/// early, or finish and deliver its result.
+///
+/// Python mapping: `concurrent.futures.Future` — ``value`` is `await asyncio.wrap_future(f)`, ``wait(timeout:)`` is
+/// `f.result(timeout)`, ``cancel()`` is `f.cancel()`.
+public struct TaskHandle<Value: Sendable>: Sendable {
+    package let completion: TaskCompletion<Value>
+    private let canceller: (any TaskCanceller)?
+
+    package init(completion: TaskCompletion<Value>, canceller: (any TaskCanceller)?) {
+        self.completion = completion
+        self.canceller = canceller
+    }
+
+    /// The task's result. Rethrows the error the work threw, unchanged; throws `CancellationError` if the task was
+    /// cancelled before it started.
+    ///
+    /// Cancelling the awaiting Swift task cancels the work if it has not started.
+    public var value: Value {
+        get async throws {
+            try await withTaskCancellationHandler {
+                try await completion.value()
+            } onCancel: {
+                _ = cancel()
+            }
+        }
+    }
+
+    /// Blocks the calling thread until the result is available.
+    ///
+    /// - Parameter timeout: how long to wait; `nil` waits as long as it takes.
+    /// - Returns: the task's result.
+    /// - Throws: the work's own error, `CancellationError` if the task was cancelled, or
+    ///   ``OffloadError/Code/timedOut`` if `timeout` passed first (the work itself goes on).
+    @available(*, noasync, message: "use 'await handle.value' in async code")
+    public func wait(timeout: Duration? = nil) throws -> Value {
+        try completion.wait(timeout: timeout)
+    }
+
+    /// Cancels the task if no worker has started it, and asks running work to stop (cooperatively).
+    /// - Returns: `true` if the task was withdrawn before it started.
+    @discardableResult
+    public func cancel() -> Bool {
+        if let canceller { return canceller.cancelPending(completion) }
+        return completion.cancelIfPending()
+    }
+
+    /// Whether the task has ended: with a result, an error, or by cancellation.
+    public var isFinished: Bool {
+        switch completion.phase {
+        case .pending, .running: return false
+        case .finished, .cancelled: return true
+        }
+    }
+}
