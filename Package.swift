@@ -45,16 +45,23 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Job types shared by the worker fixture and the tests (both sides must know the same types).
+        .target(
+            name: "OffloadTestJobs",
+            dependencies: ["Offload"],
+            path: "Tests/OffloadTestJobs",
+            swiftSettings: strictSettings
+        ),
         // A worker executable with jobs that echo, throw, crash, hang and allocate: the process pool's test fixture.
         .executableTarget(
             name: "OffloadTestWorker",
-            dependencies: ["Offload"],
+            dependencies: ["Offload", "OffloadTestJobs"],
             path: "Tests/OffloadTestWorker",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "OffloadTests",
-            dependencies: ["Offload", "OffloadTestWorker"],
+            dependencies: ["Offload", "OffloadTestJobs", "OffloadTestWorker"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,4 +1,30 @@
 import Offload
+import OffloadTestJobs
 
-// Placeholder until the process pool lands: the worker fixture for ProcessPool tests.
-print(WorkerCount.available)
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The process pool's test fixture. As a worker it serves TestJobs.registry. Extra modes:
+//   --skip-entry           (worker argument) forget the entry point and create a pool: must refuse, exit 78
+//   --idle-without-entry   (worker argument) forget the entry point and never create a pool: start-up deadline
+//   parent                 start a 2-worker pool of this executable, print "pids <a> <b>", then wait to be killed
+let arguments = CommandLine.arguments
+if arguments.contains("--skip-entry") {
+    _ = try? ProcessPool(configuration: ProcessPool.Configuration(workers: 1))
+    exit(0)
+}
+if arguments.contains("--idle-without-entry") {
+    while true { pause() }
+}
+
+ProcessPool.runWorkerIfRequested(registry: TestJobs.registry)
+
+if arguments.count > 1, arguments[1] == "parent" {
+    let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: 2))
+    _ = try await pool.map([Square(1), Square(2), Square(3), Square(4)], batchSize: 1)
+    var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
+    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    while true { pause() }
+}
+print("OffloadTestWorker: run me through a ProcessPool (or with 'parent')")

@@ -1,10 +1,56 @@
 #ifndef COFFLOAD_SHIMS_H
 #define COFFLOAD_SHIMS_H
 
+#include <sys/types.h>
+
 /// Linux calls that Swift's `import Glibc` does not expose. Each wrapper returns what the C call returns and leaves
 /// `errno` set as the call left it. Bodies are in shims.c, which defines `_GNU_SOURCE`.
 
 /// The number of CPUs this process may run on (`sched_getaffinity`), or -1 on error.
 int coffload_available_cpu_count(void);
+
+/// `pipe2(fds, O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0))`: both ends close-on-exec from the start, so a concurrent
+/// `posix_spawn` on another thread can never inherit them.
+int coffload_pipe_cloexec(int fds[2], int nonblocking);
+
+/// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`: the process pool manager's wake-up descriptor.
+int coffload_eventfd(void);
+
+/// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits. -1 with `ENOSYS` on old kernels.
+int coffload_pidfd_open(pid_t pid);
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`: signals exactly the process the pidfd refers to (no PID-reuse race).
+int coffload_pidfd_send_signal(int pidfd, int sig);
+
+/// `waitid(P_PIDFD, pidfd, ..., WEXITED | (nohang ? WNOHANG : 0))`. On success stores how the child ended:
+/// `*exited = 1, *status = exit status` or `*exited = 0, *status = signal`; `*reaped = 0` when WNOHANG found nothing.
+int coffload_wait_pidfd(int pidfd, int nohang, int *reaped, int *exited, int *status);
+
+/// `waitpid(pid, ..., nohang ? WNOHANG : 0)` decoded like `coffload_wait_pidfd`. Returns the pid, 0, or -1.
+int coffload_wait_pid(pid_t pid, int nohang, int *exited, int *status);
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` to this process when the thread that spawned it exits.
+int coffload_set_parent_death_signal(int sig);
+
+/// Spawns a worker process with `posix_spawn`, giving it exactly these descriptors and no others:
+///   0 ← /dev/null (read), 1 ← `stdout_fd` (or the parent's 1 when -1), 2 ← `stderr_fd`, 3 ← `command_fd`,
+///   4 ← `result_fd`; every descriptor from 5 up is closed (`posix_spawn_file_actions_addclosefrom_np`).
+/// Signal mask emptied and every catchable signal reset to its default (the parent ignores SIGPIPE).
+/// `cwd` may be NULL. Returns 0 or an errno value (posix_spawn does not set errno); stores the PID in `*pid`.
+int coffload_spawn_worker(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                          int stdout_fd, int stderr_fd, int command_fd, int result_fd, pid_t *pid);
+
+/// `pthread_setname_np(pthread_self(), name)` (Linux limits names to 15 bytes).
+int coffload_set_thread_name(const char *name);
+
+/// Sequentially consistent atomics on a 64-bit integer in shared memory (the SharedCounter's operations; C11 atomics
+/// are address-free for lock-free types, so they work across processes mapping the same page).
+long long coffload_atomic_load(const long long *address);
+void coffload_atomic_store(long long *address, long long value);
+long long coffload_atomic_fetch_add(long long *address, long long delta);
+int coffload_atomic_compare_exchange(long long *address, long long *expected, long long desired);
+
+/// The current `errno`.
+int coffload_errno(void);
 
 #endif

@@ -1,0 +1,93 @@
+/// Factories for the process pool's errors: one place decides the wording of each failure → error mapping
+/// (the table in docs/design/process-pool.md).
+extension OffloadError {
+    static func spawnFailed(_ path: String, errno code: Int32) -> OffloadError {
+        OffloadError(.spawnFailed, "could not launch worker executable '\(path)'", underlyingErrno: code)
+    }
+
+    static func workerCrashed(job: String, pid: Int32, termination: Termination, stderr: [String]) -> OffloadError {
+        OffloadError(
+            .workerCrashed,
+            "the worker process running \(job) \(termination) before returning a result; it was replaced",
+            workerPID: pid,
+            job: job,
+            termination: termination,
+            workerStderr: stderr
+        )
+    }
+
+    static func taskTimedOut(job: String, pid: Int32, timeout: Duration, termination: Termination, stderr: [String])
+        -> OffloadError
+    {
+        OffloadError(
+            .taskTimedOut,
+            "\(job) ran longer than the task timeout of \(timeout); its worker was killed and replaced",
+            workerPID: pid,
+            job: job,
+            termination: termination,
+            workerStderr: stderr
+        )
+    }
+
+    static func memoryLimitExceeded(
+        job: String,
+        pid: Int32,
+        resident: Int,
+        limit: Int,
+        termination: Termination,
+        stderr: [String]
+    ) -> OffloadError {
+        OffloadError(
+            .memoryLimitExceeded,
+            "the worker running \(job) used \(resident) bytes of resident memory (VmRSS), over its limit of \(limit)"
+                + " bytes; it was killed and replaced",
+            workerPID: pid,
+            job: job,
+            termination: termination,
+            workerStderr: stderr
+        )
+    }
+
+    static func entryPointMissing(executable: String, pid: Int32, termination: Termination?, stderr: [String])
+        -> OffloadError
+    {
+        let how = termination.map { "\($0)" } ?? "did not answer within the start-up deadline"
+        return OffloadError(
+            .workerEntryPointMissing,
+            "worker '\(executable)' \(how) without saying hello: its main must call "
+                + "ProcessPool.runWorkerIfRequested(registry:) before doing anything else (the analogue of Python's "
+                + "`if __name__ == \"__main__\":` guard)",
+            workerPID: pid,
+            termination: termination,
+            workerStderr: stderr
+        )
+    }
+
+    static func workerStartCrashed(executable: String, pid: Int32, termination: Termination, stderr: [String])
+        -> OffloadError
+    {
+        OffloadError(
+            .spawnFailed,
+            "worker '\(executable)' \(termination) while starting, before saying hello",
+            workerPID: pid,
+            termination: termination,
+            workerStderr: stderr
+        )
+    }
+
+    static func remote(_ failure: RemoteFailure, job: String, pid: Int32) -> OffloadError {
+        let code = failure.offloadCode
+        var message: String
+        switch code {
+        case .jobFailed:
+            let what = failure.index.map { "item \($0) of the batch of \(job)" } ?? job
+            message = "\(what) threw \(failure.errorType ?? "an error"): \(failure.message)"
+        case .workerInitializationFailed:
+            message = "the worker initializer failed: \(failure.errorType.map { "\($0): " } ?? "")\(failure.message)"
+        default:
+            message = "in the worker: \(failure.message)"
+        }
+        if code == .protocolViolation { message = "worker sent an unknown failure code '\(failure.code)'" }
+        return OffloadError(code, message, workerPID: pid, job: job, remoteErrorType: failure.errorType)
+    }
+}

@@ -1,0 +1,56 @@
+/// Where a process-pool task's outcome goes: the type-erased bridge between the untyped manager (bytes) and the
+/// typed ``TaskHandle`` the caller holds.
+protocol TaskSink: AnyObject, Sendable {
+    /// pending → running; `false` when the task was cancelled first.
+    func start() -> Bool
+    /// Decodes a result payload. Returns whether decoding succeeded and a closure that delivers the outcome; the
+    /// manager updates the pool's statistics between the two so that awakened callers see them already counted.
+    func decode(_ payload: [UInt8]) -> (succeeded: Bool, finish: @Sendable () -> Void)
+    /// Delivers a failure.
+    func fail(_ error: OffloadError)
+    /// pending → cancelled (shutdown with `cancelPending`); `false` when already started or ended.
+    func cancelIfPending() -> Bool
+}
+
+/// A sink for one job (`Value == J.Output`) or one batch (`Value == [J.Output]`).
+final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
+    let completion: TaskCompletion<Value>
+
+    init(completion: TaskCompletion<Value>) {
+        self.completion = completion
+    }
+
+    func start() -> Bool { completion.tryStart() }
+
+    func decode(_ payload: [UInt8]) -> (succeeded: Bool, finish: @Sendable () -> Void) {
+        let completion = self.completion
+        do throws(OffloadError) {
+            let value = try JobCodec.decode(Value.self, from: payload)
+            return (true, { completion.finish(.success(value)) })
+        } catch {
+            return (false, { completion.finish(.failure(error)) })
+        }
+    }
+
+    func fail(_ error: OffloadError) {
+        completion.finish(.failure(error))
+    }
+
+    func cancelIfPending() -> Bool { completion.cancelIfPending() }
+}
+
+/// A job (or batch) waiting in the pool's queue or in flight to a worker.
+struct QueuedTask: Sendable {
+    let id: UInt64
+    let jobName: String
+    let isBatch: Bool
+    let payload: [UInt8]
+    let isIdempotent: Bool
+    let sink: any TaskSink
+    /// A short description of the job, built only when an error needs it.
+    let describe: @Sendable () -> String
+    /// Runs so far that ended with the worker dying (retries of idempotent jobs).
+    var attempts = 0
+    /// Set when the task was sent to a worker that died before starting it: it is requeued without `start()`.
+    var alreadyStarted = false
+}

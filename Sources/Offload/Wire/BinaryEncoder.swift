@@ -1,0 +1,314 @@
+/// Encodes `Encodable` values in Offload's compact binary format (layout in ``BinaryTag``).
+///
+/// Written for the process pool's wire because no binary Codable library is available to the package; measured
+/// against `JSONEncoder` in `offload bench-processes` (numbers in docs/design/process-pool.md).
+///
+/// Limitation: nested containers of one value must be written one after the other (the usual case, and what
+/// synthesized conformances do); writing to a container after a sibling nested container was opened throws.
+package struct BinaryEncoder: Sendable {
+    package init() {}
+
+    /// - Returns: the encoded bytes.
+    /// - Throws: `EncodingError` from the value, or for unsupported container use (`superEncoder`).
+    package func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let state = BinaryEncodingState()
+        try state.encodeValue(value)
+        return state.bytes
+    }
+}
+
+final class BinaryEncodingState {
+    var bytes: [UInt8] = []
+    /// Identifiers of the open containers, outermost first; a container's index in this stack is its level.
+    var open: [Int] = []
+    var nextID = 1
+
+    init() {
+        bytes.reserveCapacity(64)
+    }
+
+    func encodeValue<T: Encodable>(_ value: T) throws {
+        if try encodePrimitive(value) { return }
+        let level = open.count
+        let before = bytes.count
+        let encoder = BinaryValueEncoder(state: self, level: level)
+        try value.encode(to: encoder)
+        if bytes.count == before {
+            bytes.append(BinaryTag.keyed)
+            bytes.append(BinaryTag.end)
+        }
+        closeContainers(above: level)
+    }
+
+    /// Writes `value` if it is a primitive, without allocating an encoder. Returns whether it did.
+    @inline(__always)
+    func encodePrimitive<T: Encodable>(_ value: T) throws -> Bool {
+        switch value {
+        case let value as Int: writeSigned(Int64(value))
+        case let value as String: writeString(value)
+        case let value as Double: writeDouble(value)
+        case let value as Bool: bytes.append(value ? BinaryTag.true : BinaryTag.false)
+        case let value as UInt8: writeUnsigned(UInt64(value))
+        case let value as Int64: writeSigned(value)
+        case let value as UInt64: writeUnsigned(value)
+        case let value as UInt: writeUnsigned(UInt64(value))
+        case let value as Int32: writeSigned(Int64(value))
+        case let value as UInt32: writeUnsigned(UInt64(value))
+        case let value as Float: writeFloat(value)
+        case let value as Int16: writeSigned(Int64(value))
+        case let value as UInt16: writeUnsigned(UInt64(value))
+        case let value as Int8: writeSigned(Int64(value))
+        default: return false
+        }
+        return true
+    }
+
+    func closeContainers(above level: Int) {
+        while open.count > level {
+            bytes.append(BinaryTag.end)
+            open.removeLast()
+        }
+    }
+
+    func openContainer(tag: UInt8) -> (id: Int, level: Int) {
+        bytes.append(tag)
+        let id = nextID
+        nextID += 1
+        open.append(id)
+        return (id, open.count - 1)
+    }
+
+    /// Called before each entry a container writes: closes nested containers it opened earlier.
+    func prepareEntry(container id: Int, level: Int) throws {
+        guard level < open.count, open[level] == id else {
+            throw EncodingError.invalidValue(
+                id,
+                EncodingError.Context(
+                    codingPath: [],
+                    debugDescription: "BinaryEncoder: write to a container that was already closed"
+                )
+            )
+        }
+        closeContainers(above: level + 1)
+    }
+
+    func writeKey(_ key: String) {
+        var key = key
+        key.withUTF8 { utf8 in
+            bytes.appendVarint(UInt64(utf8.count) << 1 | 1)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    @inline(__always) func writeSigned(_ value: Int64) {
+        bytes.append(BinaryTag.signed)
+        bytes.appendVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    @inline(__always) func writeUnsigned(_ value: UInt64) {
+        bytes.append(BinaryTag.unsigned)
+        bytes.appendVarint(value)
+    }
+
+    @inline(__always) func writeDouble(_ value: Double) {
+        bytes.append(BinaryTag.double)
+        bytes.appendLittleEndian(value.bitPattern, bytes: 8)
+    }
+
+    @inline(__always) func writeFloat(_ value: Float) {
+        bytes.append(BinaryTag.float)
+        bytes.appendLittleEndian(UInt64(value.bitPattern), bytes: 4)
+    }
+
+    func writeString(_ value: String) {
+        var value = value
+        bytes.append(BinaryTag.string)
+        value.withUTF8 { utf8 in
+            bytes.appendVarint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    static func unsupported(_ what: String) -> EncodingError {
+        EncodingError.invalidValue(
+            what,
+            EncodingError.Context(codingPath: [], debugDescription: "BinaryEncoder does not support \(what)")
+        )
+    }
+}
+
+/// The `Encoder` handed to one value's `encode(to:)`.
+final class BinaryValueEncoder: Encoder {
+    let state: BinaryEncodingState
+    let level: Int
+    private var opened: (id: Int, level: Int)?
+
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(state: BinaryEncodingState, level: Int) {
+        self.state = state
+        self.level = level
+    }
+
+    private func container(tag: UInt8) -> (id: Int, level: Int) {
+        if let opened, opened.level < state.open.count, state.open[opened.level] == opened.id { return opened }
+        state.closeContainers(above: level)
+        let fresh = state.openContainer(tag: tag)
+        opened = fresh
+        return fresh
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        let (id, level) = container(tag: BinaryTag.keyed)
+        return KeyedEncodingContainer(BinaryKeyedEncoder<Key>(state: state, id: id, level: level))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        let (id, level) = container(tag: BinaryTag.unkeyed)
+        return BinaryUnkeyedEncoder(state: state, id: id, level: level)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        BinarySingleValueEncoder(state: state)
+    }
+}
+
+struct BinaryKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let state: BinaryEncodingState
+    let id: Int
+    let level: Int
+    var codingPath: [any CodingKey] { [] }
+
+    private func entry(_ key: Key) throws {
+        try state.prepareEntry(container: id, level: level)
+        state.writeKey(key.stringValue)
+    }
+
+    mutating func encodeNil(forKey key: Key) throws {
+        try entry(key)
+        state.bytes.append(BinaryTag.null)
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        try entry(key)
+        try state.encodeValue(value)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type,
+        forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
+        // A failure here (a write to a closed container) cannot throw; it is reported by the next write instead.
+        try? entry(key)
+        let (id, level) = state.openContainer(tag: BinaryTag.keyed)
+        return KeyedEncodingContainer(BinaryKeyedEncoder<NestedKey>(state: state, id: id, level: level))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        try? entry(key)
+        let (id, level) = state.openContainer(tag: BinaryTag.unkeyed)
+        return BinaryUnkeyedEncoder(state: state, id: id, level: level)
+    }
+
+    mutating func superEncoder() -> any Encoder { BinaryFailingEncoder() }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { BinaryFailingEncoder() }
+}
+
+struct BinaryUnkeyedEncoder: UnkeyedEncodingContainer {
+    let state: BinaryEncodingState
+    let id: Int
+    let level: Int
+    var count = 0
+    var codingPath: [any CodingKey] { [] }
+
+    init(state: BinaryEncodingState, id: Int, level: Int) {
+        self.state = state
+        self.id = id
+        self.level = level
+    }
+
+    mutating func encodeNil() throws {
+        try state.prepareEntry(container: id, level: level)
+        state.bytes.append(BinaryTag.null)
+        count += 1
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        try state.prepareEntry(container: id, level: level)
+        try state.encodeValue(value)
+        count += 1
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
+        try? state.prepareEntry(container: id, level: level)
+        count += 1
+        let (id, level) = state.openContainer(tag: BinaryTag.keyed)
+        return KeyedEncodingContainer(BinaryKeyedEncoder<NestedKey>(state: state, id: id, level: level))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        try? state.prepareEntry(container: id, level: level)
+        count += 1
+        let (id, level) = state.openContainer(tag: BinaryTag.unkeyed)
+        return BinaryUnkeyedEncoder(state: state, id: id, level: level)
+    }
+
+    mutating func superEncoder() -> any Encoder { BinaryFailingEncoder() }
+}
+
+struct BinarySingleValueEncoder: SingleValueEncodingContainer {
+    let state: BinaryEncodingState
+    var codingPath: [any CodingKey] { [] }
+
+    mutating func encodeNil() throws { state.bytes.append(BinaryTag.null) }
+    mutating func encode<T: Encodable>(_ value: T) throws { try state.encodeValue(value) }
+}
+
+/// Returned for `superEncoder()`: every container it hands out fails on first use.
+struct BinaryFailingEncoder: Encoder {
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        KeyedEncodingContainer(BinaryFailingKeyed<Key>())
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer { BinaryFailingUnkeyed() }
+    func singleValueContainer() -> any SingleValueEncodingContainer { BinaryFailingSingle() }
+}
+
+struct BinaryFailingKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    var codingPath: [any CodingKey] { [] }
+    mutating func encodeNil(forKey key: Key) throws { throw BinaryEncodingState.unsupported("superEncoder") }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        throw BinaryEncodingState.unsupported("superEncoder")
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type,
+        forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> { KeyedEncodingContainer(BinaryFailingKeyed<NestedKey>()) }
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { BinaryFailingUnkeyed() }
+    mutating func superEncoder() -> any Encoder { BinaryFailingEncoder() }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { BinaryFailingEncoder() }
+}
+
+struct BinaryFailingUnkeyed: UnkeyedEncodingContainer {
+    var codingPath: [any CodingKey] { [] }
+    var count: Int { 0 }
+    mutating func encodeNil() throws { throw BinaryEncodingState.unsupported("superEncoder") }
+    mutating func encode<T: Encodable>(_ value: T) throws { throw BinaryEncodingState.unsupported("superEncoder") }
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> { KeyedEncodingContainer(BinaryFailingKeyed<NestedKey>()) }
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { BinaryFailingUnkeyed() }
+    mutating func superEncoder() -> any Encoder { BinaryFailingEncoder() }
+}
+
+struct BinaryFailingSingle: SingleValueEncodingContainer {
+    var codingPath: [any CodingKey] { [] }
+    mutating func encodeNil() throws { throw BinaryEncodingState.unsupported("superEncoder") }
+    mutating func encode<T: Encodable>(_ value: T) throws { throw BinaryEncodingState.unsupported("superEncoder") }
+}

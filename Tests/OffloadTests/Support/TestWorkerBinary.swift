@@ -1,0 +1,77 @@
+import Offload
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Locates the OffloadTestWorker executable (built next to the test bundle) and builds pool configurations for it.
+enum TestWorker {
+    static var path: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let exe = String(decoding: buffer[..<max(0, count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var directory = exe
+        if let slash = directory.lastIndex(of: "/") { directory = String(directory[..<slash]) }
+        // swift test runs <...>/debug/OffloadPackageTests.xctest; the fixture sits in the same directory.
+        return directory + "/OffloadTestWorker"
+    }
+
+    static func configuration(workers: Int = 2, _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in })
+        -> ProcessPool.Configuration
+    {
+        var configuration = ProcessPool.Configuration(workers: workers, executable: path)
+        configuration.forwardWorkerStderr = false
+        configuration.shutdownGracePeriod = .seconds(1)
+        adjust(&configuration)
+        return configuration
+    }
+
+    /// Descriptors open in this process.
+    static func openDescriptorCount() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return -1 }
+        defer { closedir(directory) }
+        var count = 0
+        while readdir(directory) != nil { count += 1 }
+        return count - 3  // ".", ".." and the directory's own descriptor
+    }
+
+    /// Whether `pid` is gone (no such process, or a zombie nobody reaps, e.g. re-parented to a PID 1 that does not).
+    static func isGone(_ pid: Int32) -> Bool {
+        if kill(pid, 0) != 0 { return errno == ESRCH }
+        let fd = open("/proc/\(pid)/stat", O_RDONLY)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 512)
+        let count = read(fd, &bytes, bytes.count)
+        guard count > 0 else { return true }
+        let text = String(decoding: bytes[..<count], as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return false }
+        let state = text[text.index(close, offsetBy: 2)]
+        return state == "Z" || state == "X"
+    }
+
+    /// Our own children that are still around (live or zombie), from /proc/*/stat.
+    static func childPIDs() -> [Int32] {
+        let me = getpid()
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var children: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = Int32(name) else { continue }
+            let fd = open("/proc/\(pid)/stat", O_RDONLY)
+            guard fd >= 0 else { continue }
+            var bytes = [UInt8](repeating: 0, count: 512)
+            let count = read(fd, &bytes, bytes.count)
+            close(fd)
+            guard count > 0 else { continue }
+            let text = String(decoding: bytes[..<count], as: UTF8.self)
+            guard let paren = text.lastIndex(of: ")") else { continue }
+            let fields = text[text.index(after: paren)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == me { children.append(pid) }
+        }
+        return children
+    }
+}
