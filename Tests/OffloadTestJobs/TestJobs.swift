@@ -10,6 +10,12 @@ func writeToStderr(_ text: String) {
     text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
+/// A real invalid memory access (raise(SIGSEGV) would be swallowed by the Swift runtime's backtracer).
+func segfault() {
+    let address = UnsafeMutablePointer<Int>(bitPattern: 8)
+    address?.pointee = 1
+}
+
 /// The error test jobs throw.
 public struct TestJobError: Error, CustomStringConvertible {
     public let text: String
@@ -59,7 +65,7 @@ public struct Die: Job {
         switch mode {
         case .fatalError: fatalError("Die job asked for fatalError")
         case .sigkill: raise(SIGKILL)
-        case .sigsegv: raise(SIGSEGV)
+        case .sigsegv: segfault()
         case .exit: exit(7)
         }
         return 0
@@ -213,6 +219,29 @@ public struct InlineSum: Job {
     }
 }
 
+/// Kills its worker the first time it runs (per counter), returns 42 afterwards: retries of idempotent jobs.
+public struct CrashOnce: Job {
+    public static var jobName: String { "CrashOnce" }
+    public static var isIdempotent: Bool { true }
+    public var counter: SharedCounter.Handle
+    public init(counter: SharedCounter.Handle) { self.counter = counter }
+    public func run() throws -> Int {
+        if try counter.add(1) == 1 { raise(SIGKILL) }
+        return 42
+    }
+}
+
+/// Like ``CrashOnce`` but not idempotent: never retried.
+public struct CrashOnceNotIdempotent: Job {
+    public static var jobName: String { "CrashOnceNotIdempotent" }
+    public var counter: SharedCounter.Handle
+    public init(counter: SharedCounter.Handle) { self.counter = counter }
+    public func run() throws -> Int {
+        if try counter.add(1) == 1 { raise(SIGKILL) }
+        return 42
+    }
+}
+
 /// Registered in no worker.
 public struct Unregistered: Job {
     public static var jobName: String { "Unregistered" }
@@ -263,7 +292,7 @@ public struct Misbehave: Job {
         switch mode {
         case .throw: throw TestJobError("failed while \(what)")
         case .exit: exit(9)
-        case .crash: raise(SIGSEGV)
+        case .crash: segfault()
         }
     }
 
@@ -313,7 +342,9 @@ public enum TestJobs {
             SharedSum.self,
             SharedWrite.self,
             InlineSum.self,
-            Misbehave.self
+            Misbehave.self,
+            CrashOnce.self,
+            CrashOnceNotIdempotent.self
         )
         registry.registerInitializer("mark-initialized") { argument in
             setenv("OFFLOAD_TEST_INITIALIZED", "initialized with \(argument ?? "nothing")", 1)

@@ -59,7 +59,7 @@ final class BinaryReader {
             return cursor
         case BinaryTag.float: return try checked(cursor + 4)
         case BinaryTag.double: return try checked(cursor + 8)
-        case BinaryTag.string:
+        case BinaryTag.string, BinaryTag.bytes:
             let count = try length(at: &cursor)
             return cursor + count
         case BinaryTag.keyed:
@@ -102,6 +102,11 @@ final class BinaryReader {
 
     func decodeValue<T: Decodable>(_ type: T.Type, at position: Int, depth: Int) throws -> T {
         if let value = try decodePrimitive(type, at: position) { return value }
+        if T.self == [UInt8].self, try byte(at: position) == BinaryTag.bytes {
+            var cursor = position + 1
+            let count = try length(at: &cursor)
+            return Array(bytes[cursor..<cursor + count]) as! T
+        }
         guard depth < BinaryTag.maxDepth else { throw Self.corrupted("nesting deeper than \(BinaryTag.maxDepth)") }
         return try T(from: BinaryValueDecoder(reader: self, position: position, depth: depth + 1))
     }
@@ -333,6 +338,11 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try checkNotAtEnd()
+        if let value = try reader.decodePrimitive(type, at: cursor) {
+            cursor = try reader.skip(at: cursor, depth: depth)
+            currentIndex += 1
+            return value
+        }
         let next = try reader.skip(at: cursor, depth: depth)
         let value = try reader.decodeValue(type, at: cursor, depth: depth)
         cursor = next

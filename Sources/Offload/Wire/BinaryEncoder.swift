@@ -29,6 +29,12 @@ final class BinaryEncodingState {
 
     func encodeValue<T: Encodable>(_ value: T) throws {
         if try encodePrimitive(value) { return }
+        if T.self == [UInt8].self, let raw = value as? [UInt8] {
+            bytes.append(BinaryTag.bytes)
+            bytes.appendVarint(UInt64(raw.count))
+            bytes.append(contentsOf: raw)
+            return
+        }
         let level = open.count
         let before = bytes.count
         let encoder = BinaryValueEncoder(state: self, level: level)

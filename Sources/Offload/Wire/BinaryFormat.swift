@@ -15,6 +15,8 @@ enum BinaryTag {
     static let float: UInt8 = 0x05
     static let double: UInt8 = 0x06
     static let string: UInt8 = 0x07
+    /// `[UInt8]` as a varint length plus the raw bytes (instead of one tagged integer per byte).
+    static let bytes: UInt8 = 0x08
     static let keyed: UInt8 = 0x09
     static let unkeyed: UInt8 = 0x0A
     static let end: UInt8 = 0x0E

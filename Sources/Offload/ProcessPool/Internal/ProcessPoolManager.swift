@@ -269,7 +269,7 @@ extension ProcessPoolCore {
         state.slots[index].pushStderrLine(keep: configuration.stderrLinesKept)
 
         var dead = state.slots[index]
-        let stderr = dead.stderrTail
+        let stderr = dead.stderrSummary(keep: configuration.stderrLinesKept)
         let stopping: Bool
         if case .stopping = state.lifecycle { stopping = true } else { stopping = false }
         var queue = dead.inFlight

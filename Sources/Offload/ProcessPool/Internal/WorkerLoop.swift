@@ -7,9 +7,8 @@ import Darwin
 #endif
 
 /// The worker side: say hello, then read `run` frames, run them through the registry and send results, until the
-/// parent says `shutdown` or closes the pipe. Results are coalesced: they are flushed when no complete command is
-/// buffered, when 64 KiB accumulated, or after a job that ran over a millisecond (so a slow job's result is not held
-/// back by the next one).
+/// parent says `shutdown` or closes the pipe. Commands are read in large chunks (many frames per `read`); each result
+/// is written before the next job starts, so a crash is always attributed to the task that caused it.
 enum WorkerLoop {
     /// Test hook: when ≥ 0, the worker writes only this many bytes of its next flush, then kills itself with SIGKILL
     /// ("worker dies while writing a payload larger than the pipe buffer").
@@ -43,7 +42,6 @@ enum WorkerLoop {
                 while let frame = try reader.next() {
                     switch try Message(frame) {
                     case .run(let taskID, let jobName, let isBatch, let job):
-                        let started = Syscalls.monotonicNanoseconds()
                         switch registry.handle(jobName: jobName, payload: job, isBatch: isBatch) {
                         case .success(let bytes, let nanoseconds):
                             Message.result(taskID: taskID, isBatch: isBatch, runNanoseconds: nanoseconds, output: bytes)
@@ -51,10 +49,9 @@ enum WorkerLoop {
                         case .failure(let failure):
                             Message.failure(taskID: taskID, failure).append(to: &writer)
                         }
-                        let slow = Syscalls.monotonicNanoseconds() &- started > 1_000_000
-                        if slow || writer.pendingCount >= 1 << 16 || !reader.hasCompleteFrame {
-                            flush(&writer, to: output)
-                        }
+                        // Every result is written before the next job starts: if that job crashes the worker, the
+                        // parent must know exactly which task was running (only it fails; the rest are requeued).
+                        flush(&writer, to: output)
                     case .shutdown:
                         flush(&writer, to: output)
                         exit(0)

@@ -92,7 +92,19 @@ struct WorkerSlot {
         guard !stderrPartial.isEmpty else { return }
         stderrTail.append(String(decoding: stderrPartial, as: UTF8.self))
         stderrPartial.removeAll(keepingCapacity: true)
-        if stderrTail.count > keep { stderrTail.removeFirst(stderrTail.count - keep) }
+        // Keep more than reported: a Swift crash report (registers, backtrace) can run to hundreds of lines.
+        let retained = max(keep, 512)
+        if stderrTail.count > retained + 64 { stderrTail.removeFirst(stderrTail.count - retained) }
+    }
+
+    /// The last `keep` lines the worker wrote before a Swift runtime crash report started (plus the report's
+    /// "Program crashed" headline), or simply the last `keep` lines.
+    func stderrSummary(keep: Int) -> [String] {
+        guard keep > 0 else { return [] }
+        if let crash = stderrTail.lastIndex(where: { $0.contains("Program crashed") }) {
+            return Array(stderrTail[..<crash].suffix(keep - 1)) + [stderrTail[crash]]
+        }
+        return Array(stderrTail.suffix(keep))
     }
 
     /// Closes the process's descriptors and forgets it; the queue is handled by the caller.
