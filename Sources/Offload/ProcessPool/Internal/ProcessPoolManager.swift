@@ -85,8 +85,8 @@ extension ProcessPoolCore {
                 }
                 now = Syscalls.monotonicNanoseconds()
                 checkDeadlines(&state, now: now)
-                advanceLifecycle(&state, now: now)
                 _ = dispatch(&state, now: now)
+                advanceLifecycle(&state, now: now)
                 retireRecycledWorkers(&state)
                 for index in state.slots.indices where state.slots[index].writer.hasPendingBytes {
                     flush(&state, slot: index)
@@ -404,6 +404,8 @@ extension ProcessPoolCore {
         case .running, .terminated:
             return
         case .draining:
+            // Cancelled tasks stay in the queue until dispatch meets them; they are not work to wait for.
+            state.pending.removeAll { !$0.alreadyStarted && $0.sink.isCancelled }
             guard !state.hasWork else { return }
             for index in state.slots.indices where state.slots[index].isLive {
                 if state.slots[index].killReason == nil { state.slots[index].killReason = .shutdown }

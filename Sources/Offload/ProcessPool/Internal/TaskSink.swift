@@ -10,6 +10,8 @@ protocol TaskSink: AnyObject, Sendable {
     func fail(_ error: OffloadError)
     /// pending → cancelled (shutdown with `cancelPending`); `false` when already started or ended.
     func cancelIfPending() -> Bool
+    /// Whether the task was cancelled before it started (its queue entry is dead weight).
+    var isCancelled: Bool { get }
 }
 
 /// A sink for one job (`Value == J.Output`) or one batch (`Value == [J.Output]`).
@@ -37,6 +39,11 @@ final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
     }
 
     func cancelIfPending() -> Bool { completion.cancelIfPending() }
+
+    var isCancelled: Bool {
+        if case .cancelled = completion.phase { return true }
+        return false
+    }
 }
 
 /// A job (or batch) waiting in the pool's queue or in flight to a worker.
