@@ -1,0 +1,155 @@
+@testable import Offload
+import Testing
+
+@Suite struct WireTests {
+    @Test("frames survive a round trip through a byte stream split at every position")
+    func frameRoundTripAnySplit() throws {
+        var writer = FrameWriter()
+        let messages: [Message] = [
+            .hello(Message.Hello(formatVersion: 1, pid: 42)),
+            .run(taskID: 7, jobName: "Square", isBatch: false, job: [1, 2, 3]),
+            .result(taskID: 7, isBatch: true, runNanoseconds: 1234, output: Array(repeating: 9, count: 300)),
+            .failure(taskID: 8, RemoteFailure(code: .jobFailed, errorType: "E", message: "boom", index: 3)),
+            .shutdown,
+        ]
+        for message in messages { message.append(to: &writer) }
+        let bytes = writer.take()
+        for split in stride(from: 0, through: bytes.count, by: 7) {
+            var reader = FrameReader(maxPayload: 1 << 20)
+            var decoded: [Message] = []
+            reader.append(Array(bytes[..<split]))
+            while let frame = try reader.next() { decoded.append(try Message(frame)) }
+            reader.append(Array(bytes[split...]))
+            while let frame = try reader.next() { decoded.append(try Message(frame)) }
+            #expect(decoded == messages)
+            try reader.checkCleanEnd()
+        }
+    }
+
+    @Test("an announced payload above the limit is a protocol violation before any allocation")
+    func oversizedFrame() {
+        var reader = FrameReader(maxPayload: 1024)
+        var header: [UInt8] = []
+        Frame.appendHeader(to: &header, kind: .result, flags: 0, taskID: 1, payloadLength: 4096)
+        reader.append(header)
+        let error = #expect(throws: OffloadError.self) { _ = try reader.next() }
+        #expect(error?.code == .protocolViolation)
+        // The reader stays failed: a stream that lost its framing cannot be trusted again.
+        #expect(throws: OffloadError.self) { _ = try reader.next() }
+    }
+
+    @Test("a stream that ends inside a frame is reported")
+    func truncatedStream() throws {
+        var reader = FrameReader(maxPayload: 1024)
+        reader.append(Array(Frame(kind: .result, taskID: 3, payload: Array(repeating: 1, count: 100)).bytes.prefix(50)))
+        #expect(try reader.next() == nil)
+        let error = #expect(throws: OffloadError.self) { try reader.checkCleanEnd() }
+        #expect(error?.code == .protocolViolation)
+    }
+
+    @Test("random, garbled and truncated bytes never crash the decoder: frames or protocolViolation")
+    func fuzzFrameDecoder() {
+        var generator = SplitMix64(seed: 0x0FF1_0AD)
+        let valid = Message.result(taskID: 5, isBatch: false, runNanoseconds: 9, output: [1, 2, 3])
+        var validWriter = FrameWriter()
+        valid.append(to: &validWriter)
+        let validBytes = validWriter.take()
+        var violations = 0
+        for iteration in 0..<20_000 {
+            var bytes: [UInt8]
+            switch iteration % 3 {
+            case 0:  // random bytes
+                bytes = (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            case 1:  // a valid frame with flipped bytes
+                bytes = validBytes
+                for _ in 0..<3 { bytes[Int(generator.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: generator.next() | 1) }
+            default:  // a valid frame truncated
+                bytes = Array(validBytes.prefix(Int(generator.next() % UInt64(validBytes.count))))
+            }
+            var reader = FrameReader(maxPayload: 1 << 16)
+            reader.append(bytes)
+            do {
+                while let frame = try reader.next() { _ = try Message(frame) }
+            } catch {
+                #expect(error.code == .protocolViolation)
+                violations += 1
+            }
+        }
+        #expect(violations > 1_000)
+    }
+
+    @Test("the binary codec round-trips nested structs, optionals, enums, dictionaries and arrays")
+    func binaryCodecRoundTrip() throws {
+        let value = Sample(
+            id: -42,
+            name: "héllo",
+            ratio: 0.25,
+            small: 200,
+            flags: [true, false],
+            nested: [Sample.Inner(x: 1, label: nil), Sample.Inner(x: Int.min, label: "min")],
+            table: ["a": 1, "b": 2],
+            numbered: [3: "three"],
+            choice: .pair(1, "one"),
+            bytes: [0, 255, 7],
+            missing: nil,
+            float: 1.5
+        )
+        let bytes = try JobCodec.encode(value)
+        #expect(try JobCodec.decode(Sample.self, from: bytes) == value)
+    }
+
+    @Test("the binary codec rejects garbage with decodingFailed")
+    func binaryCodecRejectsGarbage() throws {
+        var generator = SplitMix64(seed: 99)
+        let valid = try JobCodec.encode(Sample.Inner(x: 5, label: "five"))
+        for _ in 0..<5_000 {
+            var bytes = valid
+            bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
+            if generator.next() % 2 == 0 { bytes = Array(bytes.prefix(Int(generator.next() % UInt64(bytes.count)))) }
+            do {
+                _ = try JobCodec.decode(Sample.Inner.self, from: bytes)
+            } catch {
+                #expect(error.code == .decodingFailed)
+            }
+        }
+        // Deep nesting is bounded rather than overflowing the stack.
+        let deep = [UInt8](repeating: BinaryTag.unkeyed, count: 100_000)
+        #expect(throws: OffloadError.self) { _ = try JobCodec.decode([[[[Int]]]].self, from: deep) }
+    }
+}
+
+struct Sample: Codable, Equatable {
+    struct Inner: Codable, Equatable {
+        var x: Int
+        var label: String?
+    }
+    enum Choice: Codable, Equatable {
+        case none
+        case pair(Int, String)
+    }
+    var id: Int
+    var name: String
+    var ratio: Double
+    var small: UInt8
+    var flags: [Bool]
+    var nested: [Inner]
+    var table: [String: Int]
+    var numbered: [Int: String]
+    var choice: Choice
+    var bytes: [UInt8]
+    var missing: Int?
+    var float: Float
+}
+
+/// A small deterministic generator, so fuzz failures reproduce.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
