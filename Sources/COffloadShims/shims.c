@@ -26,3 +26,24 @@ int coffload_set_current_thread_name(const char *name) {
     return 0;
 #endif
 }
+
+#if defined(__linux__)
+void __tsan_acquire(void *address) __attribute__((weak));
+void __tsan_release(void *address) __attribute__((weak));
+#endif
+
+void coffload_tsan_acquire(const void *address) {
+#if defined(__linux__)
+    if (__tsan_acquire) {
+        __tsan_acquire((void *)address);
+    }
+#endif
+}
+
+void coffload_tsan_release(const void *address) {
+#if defined(__linux__)
+    if (__tsan_release) {
+        __tsan_release((void *)address);
+    }
+#endif
+}

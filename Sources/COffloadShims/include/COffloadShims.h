@@ -10,4 +10,10 @@ int coffload_available_cpu_count(void);
 /// Names the calling thread (at most 15 bytes on Linux). Returns 0 or an error number.
 int coffload_set_current_thread_name(const char *name);
 
+/// ThreadSanitizer annotations: tell TSan that a lock identified by `address` was acquired / is being released.
+/// No-ops unless the TSan runtime is linked in (weak references, Linux only). Needed because
+/// Synchronization.Mutex's contended path runs in the uninstrumented Swift runtime, where TSan cannot see it.
+void coffload_tsan_acquire(const void *address);
+void coffload_tsan_release(const void *address);
+
 #endif

@@ -43,7 +43,7 @@ package final class CompletionCell: Sendable {
     /// pending → running. Returns `false` (and changes nothing) if the task was cancelled before it started.
     @usableFromInline
     package func tryStart() -> Bool {
-        state.withLock { state in
+        state.withLock(self) { state in
             guard case .pending = state.phase else { return false }
             state.phase = .running
             return true
@@ -53,7 +53,7 @@ package final class CompletionCell: Sendable {
     /// Stores the outcome and wakes every waiter. A second call is ignored.
     @usableFromInline
     package func finish(_ result: Result<Value, any Error>) {
-        let (waiters, callbacks) = state.withLock { state -> ([Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
+        let (waiters, callbacks) = state.withLock(self) { state -> ([Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
             switch state.phase {
             case .finished, .cancelled:
                 return ([], [])
@@ -81,7 +81,7 @@ package final class CompletionCell: Sendable {
     @usableFromInline
     @discardableResult
     package func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool {
-        let outcome = state.withLock { state -> (Bool, [Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
+        let outcome = state.withLock(self) { state -> (Bool, [Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
             state.cancelRequested = true
             guard case .pending = state.phase else { return (false, [], []) }
             state.phase = .cancelled
@@ -99,18 +99,18 @@ package final class CompletionCell: Sendable {
     /// Whether someone asked for this task to be cancelled (running work may check it cooperatively).
     @usableFromInline
     package var isCancellationRequested: Bool {
-        state.withLock { $0.cancelRequested }
+        state.withLock(self) { $0.cancelRequested }
     }
 
     @usableFromInline
     package var phase: Phase {
-        state.withLock { $0.phase }
+        state.withLock(self) { $0.phase }
     }
 
     /// Whether the task has ended (result, error or cancellation).
     @usableFromInline
     package var isFinished: Bool {
-        state.withLock { state in
+        state.withLock(self) { state in
             switch state.phase {
             case .pending, .running: return false
             case .finished, .cancelled: return true
@@ -122,7 +122,7 @@ package final class CompletionCell: Sendable {
     /// start is reported as `CancellationError`.
     @usableFromInline
     package func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
-        let ready: Result<Value, any Error>? = state.withLock { state in
+        let ready: Result<Value, any Error>? = state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
             case .cancelled: return .failure(CancellationError())
@@ -139,7 +139,7 @@ package final class CompletionCell: Sendable {
     nonisolated(nonsending) package func value() async throws -> Value {
         if let ready = readyResult() { return try ready.get() }
         return try await withUnsafeThrowingContinuation { continuation in
-            let ready: Result<Value, any Error>? = state.withLock { state in
+            let ready: Result<Value, any Error>? = state.withLock(self) { state in
                 switch state.phase {
                 case .finished(let result): return result
                 case .cancelled: return .failure(CancellationError())
@@ -159,7 +159,7 @@ package final class CompletionCell: Sendable {
     package func wait(timeout: Duration?) throws -> Value {
         if let ready = readyResult() { return try ready.get() }
         let semaphore = DispatchSemaphore(value: 0)
-        let ready: Result<Value, any Error>? = state.withLock { state in
+        let ready: Result<Value, any Error>? = state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
             case .cancelled: return .failure(CancellationError())
@@ -172,7 +172,7 @@ package final class CompletionCell: Sendable {
         if let timeout {
             let nanoseconds = max(0, timeout.nanosecondsClamped)
             if semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
-                let removed = state.withLock { state -> Bool in
+                let removed = state.withLock(self) { state -> Bool in
                     let before = state.waiters.count
                     state.waiters.removeAll { waiter in
                         if case .blocking(let other) = waiter { return other === semaphore }
@@ -196,7 +196,7 @@ package final class CompletionCell: Sendable {
     /// The outcome if the task has ended, without waiting.
     @usableFromInline
     package func readyResult() -> Result<Value, any Error>? {
-        state.withLock { state in
+        state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
             case .cancelled: return .failure(CancellationError())

@@ -118,14 +118,14 @@ final class CompletionInbox<Output: Sendable>: Sendable {
     private let state = Mutex(State())
 
     func track(_ handle: TaskHandle<[Output]>, start: Int) {
-        state.withLock { $0.inFlight[start] = handle }
+        state.withLock(self) { $0.inFlight[start] = handle }
         handle.completion.onCompletion { [weak self] result in
             self?.deliver(start: start, result: result)
         }
     }
 
     private func deliver(start: Int, result: Result<[Output], any Error>) {
-        let waiter = state.withLock { state -> UnsafeContinuation<(Int, Result<[Output], any Error>), any Error>? in
+        let waiter = state.withLock(self) { state -> UnsafeContinuation<(Int, Result<[Output], any Error>), any Error>? in
             state.inFlight[start] = nil
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -143,7 +143,7 @@ final class CompletionInbox<Output: Sendable>: Sendable {
             // Invariant for the unsafe continuation: resumed here with an arrival, or stored as the single waiter and
             // resumed exactly once by `deliver`, which clears it under the lock. `take` is only called by the one
             // iterator that owns this inbox, and never concurrently.
-            let arrival = state.withLock { state -> (Int, Result<[Output], any Error>)? in
+            let arrival = state.withLock(self) { state -> (Int, Result<[Output], any Error>)? in
                 if let first = state.arrivals.popFirst() { return first }
                 state.waiter = continuation
                 return nil
@@ -153,13 +153,13 @@ final class CompletionInbox<Output: Sendable>: Sendable {
     }
 
     func cancelAll() {
-        let handles = state.withLock { Array($0.inFlight.values) }
+        let handles = state.withLock(self) { Array($0.inFlight.values) }
         for handle in handles { handle.cancel() }
     }
 
     deinit {
         // The iterator was dropped: nobody will read the remaining results, so withdraw the chunks not yet started.
-        let handles = state.withLock { Array($0.inFlight.values) }
+        let handles = state.withLock(self) { Array($0.inFlight.values) }
         for handle in handles { handle.cancel() }
     }
 }

@@ -38,7 +38,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     func submit<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws(OffloadError) -> TaskHandle<T> {
         let completion = TaskCompletion<T>()
         let start: @Sendable () -> Void = { [self] in launch(work, completion) }
-        let startNow = try state.withLock { state throws(OffloadError) -> Bool in
+        let startNow = try state.withLock(self) { state throws(OffloadError) -> Bool in
             guard state.lifecycle == .running else { throw OffloadError.poolShutDown("pool '\(name)'") }
             state.submitted += 1
             state.pending += 1
@@ -60,7 +60,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
                 releaseSlot()
                 return
             }
-            state.withLock { state in
+            state.withLock(self) { state in
                 state.pending -= 1
                 state.running += 1
             }
@@ -72,7 +72,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
                 result = .failure(error)
             }
             let elapsed = (ContinuousClock.now - started).nanosecondsClamped
-            state.withLock { state in
+            state.withLock(self) { state in
                 state.running -= 1
                 state.busyNanoseconds &+= elapsed
                 if case .success = result { state.completed += 1 } else { state.failed += 1 }
@@ -84,7 +84,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
 
     /// A task ended (or was skipped): start the next queued one, or free the slot.
     private func releaseSlot() {
-        let (next, waiters) = state.withLock { state -> ((@Sendable () -> Void)?, [UnsafeContinuation<Void, Never>]) in
+        let (next, waiters) = state.withLock(self) { state -> ((@Sendable () -> Void)?, [UnsafeContinuation<Void, Never>]) in
             if let next = state.queue.popFirst() { return (next.start, []) }
             state.active -= 1
             guard state.active == 0, state.lifecycle != .running else { return (nil, []) }
@@ -100,7 +100,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     func cancelPending(_ task: any PendingTask) -> Bool {
         task.cancelIfPending { withdrawn in
             if withdrawn {
-                state.withLock { state in
+                state.withLock(self) { state in
                     state.pending -= 1
                     state.cancelled += 1
                 }
@@ -110,7 +110,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
 
     @usableFromInline
     var stats: PoolStats {
-        state.withLock { state in
+        state.withLock(self) { state in
             PoolStats(
                 workers: limit,
                 submitted: state.submitted,
@@ -127,7 +127,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     /// Refuses new work, optionally cancels queued work, and waits until every started task has ended. Idempotent.
     @usableFromInline
     func shutdown(cancelPending: Bool) async {
-        let withdrawn = state.withLock { state -> [CompletionCell] in
+        let withdrawn = state.withLock(self) { state -> [CompletionCell] in
             if state.lifecycle == .running { state.lifecycle = .draining }
             guard cancelPending else { return [] }
             defer { state.queue.removeAll() }
@@ -137,7 +137,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             // Invariant for the unsafe continuation: resumed here when nothing runs, or stored and resumed exactly
             // once by the `releaseSlot` call that frees the last slot (which empties `drainWaiters` under the lock).
-            let idle = state.withLock { state -> Bool in
+            let idle = state.withLock(self) { state -> Bool in
                 if state.active == 0 {
                     state.lifecycle = .stopped
                     return true

@@ -80,11 +80,11 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
             stopAndJoin(started)
             throw firstError
         }
-        threads.withLock { $0 = started }
+        threads.withLock(self) { $0 = started }
     }
 
     private func stopAndJoin(_ started: [PoolThread]) {
-        let (wake, _) = scheduler.withLock { $0.shutdown(cancelPending: true) }
+        let (wake, _) = scheduler.withLock(self) { $0.shutdown(cancelPending: true) }
         for worker in wake { wakeSignals[worker].signal() }
         for thread in started { thread.join() }
     }
@@ -106,7 +106,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// - Throws: ``OffloadError/Code/poolShutDown`` after shutdown began.
     @usableFromInline
     func enqueue(_ work: any PoolWork<State>) throws(OffloadError) {
-        switch scheduler.withLock({ $0.submit(.task(work)) }) {
+        switch scheduler.withLock(self, { $0.submit(.task(work)) }) {
         case .wake(let worker):
             submissions.add(1, ordering: .releasing)
             wakeSignals[worker].signal()
@@ -120,7 +120,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// Queues a Swift job (the `TaskExecutor` path). Returns `false` when every worker has exited; the caller must
     /// then run the job elsewhere.
     func enqueue(_ job: UnownedJob, on executor: UnownedTaskExecutor) -> Bool {
-        switch scheduler.withLock({ $0.submit(.job(job, executor)) }) {
+        switch scheduler.withLock(self, { $0.submit(.job(job, executor)) }) {
         case .wake(let worker):
             submissions.add(1, ordering: .releasing)
             wakeSignals[worker].signal()
@@ -136,12 +136,12 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     @usableFromInline
     package func cancelPending(_ task: any PendingTask) -> Bool {
         task.cancelIfPending { withdrawn in
-            if withdrawn { scheduler.withLock { $0.taskCancelled() } }
+            if withdrawn { scheduler.withLock(self) { $0.taskCancelled() } }
         }
     }
 
     var stats: PoolStats {
-        scheduler.withLock { $0.stats() }
+        scheduler.withLock(self) { $0.stats() }
     }
 
     var poolDescription: String { "pool '\(name)'" }
@@ -151,14 +151,14 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// Runs entries until shutdown drains the queue. `state` is `nil` for a worker whose initializer failed (it only
     /// waits to be told to exit).
     private func workerLoop(index: Int, state: UnsafeMutablePointer<State>?) {
-        var action = scheduler.withLock { $0.next(worker: index, maySleep: false) }
+        var action = scheduler.withLock(self) { $0.next(worker: index, maySleep: false) }
         var lastStamp: ContinuousClock.Instant?
         while true {
             if case .run(.task) = action {} else { lastStamp = nil }
             switch action {
             case .run(.job(let job, let executor)):
                 job.runSynchronously(on: executor)
-                action = scheduler.withLock { $0.next(worker: index, maySleep: false) }
+                action = scheduler.withLock(self) { $0.next(worker: index, maySleep: false) }
             case .run(.task(let work)):
                 guard let state else { preconditionFailure("a worker without state was given a task") }
                 // Back-to-back tasks share one clock reading: the end of one is the start of the next.
@@ -167,17 +167,17 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                     let end = ContinuousClock.now
                     lastStamp = end
                     let elapsed = (end - start).nanosecondsClamped
-                    action = scheduler.withLock { scheduler in
+                    action = scheduler.withLock(self) { scheduler in
                         scheduler.taskFinished(worker: index, succeeded: succeeded, busyNanoseconds: elapsed)
                         return scheduler.next(worker: index, maySleep: false)
                     }
                 }
             case .idle:
                 let spunOut = pollForSubmissions()
-                action = scheduler.withLock { $0.next(worker: index, maySleep: spunOut) }
+                action = scheduler.withLock(self) { $0.next(worker: index, maySleep: spunOut) }
             case .sleep:
                 wakeSignals[index].wait()
-                action = scheduler.withLock { $0.next(worker: index, maySleep: false) }
+                action = scheduler.withLock(self) { $0.next(worker: index, maySleep: false) }
             case .exit(let last):
                 if last { termination.fire() }
                 return
@@ -211,11 +211,11 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
 
     /// Stops accepting tasks and wakes idle workers; with `cancelPending`, cancels queued tasks. Returns at once.
     func beginShutdown(cancelPending: Bool) {
-        let (wake, withdrawn) = scheduler.withLock { $0.shutdown(cancelPending: cancelPending) }
+        let (wake, withdrawn) = scheduler.withLock(self) { $0.shutdown(cancelPending: cancelPending) }
         for entry in withdrawn {
             guard case .task(let work) = entry else { continue }
             work.cancelIfPending { withdrawn in
-                if withdrawn { scheduler.withLock { $0.taskCancelled() } }
+                if withdrawn { scheduler.withLock(self) { $0.taskCancelled() } }
             }
         }
         for worker in wake { wakeSignals[worker].signal() }
@@ -238,7 +238,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// shutdown path).
     func shutdownDetached() {
         beginShutdown(cancelPending: false)
-        let running = threads.withLock { threads in
+        let running = threads.withLock(self) { threads in
             defer { threads = [] }
             return threads
         }
@@ -259,7 +259,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     }
 
     private func joinThreads() {
-        let running = threads.withLock { threads in
+        let running = threads.withLock(self) { threads in
             defer { threads = [] }
             return threads
         }
@@ -271,10 +271,10 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
 final class TerminationLatch: Sendable {
     private let state = Mutex<(fired: Bool, waiters: [UnsafeContinuation<Void, Never>])>((false, []))
 
-    var isFired: Bool { state.withLock { $0.fired } }
+    var isFired: Bool { state.withLock(self) { $0.fired } }
 
     func fire() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLock(self) { state in
             state.fired = true
             defer { state.waiters = [] }
             return state.waiters
@@ -286,7 +286,7 @@ final class TerminationLatch: Sendable {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             // Invariant for the unsafe continuation: resumed here if already fired, otherwise stored and resumed
             // exactly once by `fire()`, which empties the list under the lock.
-            let fired = state.withLock { state in
+            let fired = state.withLock(self) { state in
                 if !state.fired { state.waiters.append(continuation) }
                 return state.fired
             }
