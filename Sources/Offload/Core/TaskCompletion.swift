@@ -12,8 +12,12 @@ import Synchronization
 /// use of a generic nested type (`State<Value>`, `Result<Value, …>`, `Mutex<State<Value>>`) then costs a lookup in the
 /// runtime's metadata cache. Profiling `submit` of trivial tasks showed those lookups at over a third of the time;
 /// storing the value as `any Sendable` removes them. ``TaskCompletion`` restores the static type.
+///
+/// In-process pools subclass it (their work items *are* completion cells), which saves an allocation per task.
+/// `@unchecked Sendable` because the class is open to those subclasses: its only stored property is a `Mutex`, and
+/// every subclass is final with `let` properties of `Sendable` type.
 @usableFromInline
-package final class CompletionCell: Sendable {
+package class CompletionCell: @unchecked Sendable {
     @usableFromInline package typealias Value = any Sendable
 
     @usableFromInline package enum Phase: Sendable {
@@ -42,7 +46,7 @@ package final class CompletionCell: Sendable {
 
     /// pending → running. Returns `false` (and changes nothing) if the task was cancelled before it started.
     @usableFromInline
-    package func tryStart() -> Bool {
+    package final func tryStart() -> Bool {
         state.withLock(self) { state in
             guard case .pending = state.phase else { return false }
             state.phase = .running
@@ -52,7 +56,7 @@ package final class CompletionCell: Sendable {
 
     /// Stores the outcome and wakes every waiter. A second call is ignored.
     @usableFromInline
-    package func finish(_ result: Result<Value, any Error>) {
+    package final func finish(_ result: Result<Value, any Error>) {
         let (waiters, callbacks) = state.withLock(self) { state -> ([Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
             switch state.phase {
             case .finished, .cancelled:
@@ -72,7 +76,7 @@ package final class CompletionCell: Sendable {
     /// pending → cancelled, failing every waiter with `CancellationError`. Returns `false` when the task had already
     /// started or ended; then only the cooperative ``isCancellationRequested`` flag is set.
     @usableFromInline
-    package func cancelIfPending() -> Bool {
+    package final func cancelIfPending() -> Bool {
         cancelIfPending(then: { _ in })
     }
 
@@ -80,7 +84,7 @@ package final class CompletionCell: Sendable {
     /// waiters are resumed, so a pool can count the cancellation before anyone observes it.
     @usableFromInline
     @discardableResult
-    package func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool {
+    package final func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool {
         let outcome = state.withLock(self) { state -> (Bool, [Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
             state.cancelRequested = true
             guard case .pending = state.phase else { return (false, [], []) }
@@ -98,18 +102,18 @@ package final class CompletionCell: Sendable {
 
     /// Whether someone asked for this task to be cancelled (running work may check it cooperatively).
     @usableFromInline
-    package var isCancellationRequested: Bool {
+    package final var isCancellationRequested: Bool {
         state.withLock(self) { $0.cancelRequested }
     }
 
     @usableFromInline
-    package var phase: Phase {
+    package final var phase: Phase {
         state.withLock(self) { $0.phase }
     }
 
     /// Whether the task has ended (result, error or cancellation).
     @usableFromInline
-    package var isFinished: Bool {
+    package final var isFinished: Bool {
         state.withLock(self) { state in
             switch state.phase {
             case .pending, .running: return false
@@ -121,7 +125,7 @@ package final class CompletionCell: Sendable {
     /// Calls `callback` once with the outcome: now, if the task has ended, or when it ends. Cancellation before the
     /// start is reported as `CancellationError`.
     @usableFromInline
-    package func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
+    package final func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
         let ready: Result<Value, any Error>? = state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
@@ -136,7 +140,7 @@ package final class CompletionCell: Sendable {
 
     /// Suspends until the outcome is known.
     @usableFromInline
-    nonisolated(nonsending) package func value() async throws -> Value {
+    nonisolated(nonsending) package final func value() async throws -> Value {
         if let ready = readyResult() { return try ready.get() }
         return try await withUnsafeThrowingContinuation { continuation in
             let ready: Result<Value, any Error>? = state.withLock(self) { state in
@@ -156,7 +160,7 @@ package final class CompletionCell: Sendable {
 
     /// Blocks the calling thread until the outcome is known or `timeout` passes.
     @usableFromInline
-    package func wait(timeout: Duration?) throws -> Value {
+    package final func wait(timeout: Duration?) throws -> Value {
         if let ready = readyResult() { return try ready.get() }
         let semaphore = DispatchSemaphore(value: 0)
         let ready: Result<Value, any Error>? = state.withLock(self) { state in
@@ -195,7 +199,7 @@ package final class CompletionCell: Sendable {
 
     /// The outcome if the task has ended, without waiting.
     @usableFromInline
-    package func readyResult() -> Result<Value, any Error>? {
+    package final func readyResult() -> Result<Value, any Error>? {
         state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
@@ -243,6 +247,12 @@ package struct TaskCompletion<Value: Sendable>: Sendable {
     @inlinable
     package init() {
         cell = CompletionCell()
+    }
+
+    /// A typed view of an existing cell (a pool work item that is its own completion).
+    @inlinable
+    package init(cell: CompletionCell) {
+        self.cell = cell
     }
 
     /// pending → running. Returns `false` (and changes nothing) if the task was cancelled before it started.

@@ -41,26 +41,25 @@ enum PoolEntry<State>: SchedulerEntry, @unchecked Sendable {
 /// Created in the pools' `@inlinable` submit paths, so that the client specializes the allocation for its own types;
 /// the methods run in the library.
 @usableFromInline
-final class PoolWorkItem<State, Value: Sendable>: PoolWork, Sendable {
-    @usableFromInline let completion: TaskCompletion<Value>
+final class PoolWorkItem<State, Value: Sendable>: CompletionCell, PoolWork, @unchecked Sendable {
+    // @unchecked Sendable: inherits CompletionCell's; the only stored property added is a `@Sendable` closure.
     @usableFromInline let body: @Sendable (inout State) throws -> Value
 
     @inlinable
-    init(completion: TaskCompletion<Value>, body: @escaping @Sendable (inout State) throws -> Value) {
-        self.completion = completion
+    init(body: @escaping @Sendable (inout State) throws -> Value) {
         self.body = body
+        super.init()
     }
 
-    @usableFromInline
-    func tryStart() -> Bool {
-        completion.tryStart()
-    }
+    /// The typed completion this item resolves.
+    @inlinable
+    var completion: TaskCompletion<Value> { TaskCompletion(cell: self) }
 
     @usableFromInline
     func run(_ state: inout State, beforeDelivery: (Bool) -> Void) {
         // Boxes the value straight into the type-erased cell: no generic `Result<Value, …>` on this hot path (see
         // `CompletionCell` for why).
-        let cell = completion.cell
+        let cell: CompletionCell = self
         let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
             do {
                 let value: any Sendable = try body(&state)
@@ -76,33 +75,29 @@ final class PoolWorkItem<State, Value: Sendable>: PoolWork, Sendable {
         cell.finish(outcome)
     }
 
-    @usableFromInline @discardableResult
-    func cancelIfPending(then: (Bool) -> Void) -> Bool {
-        completion.cancelIfPending(then: then)
-    }
+
 }
 
 /// A `() throws -> Value` closure submitted to a ``ThreadPool``: like ``PoolWorkItem`` without the state parameter,
 /// which saves wrapping the user's closure in another one (an allocation per task).
 @usableFromInline
-final class ThunkWorkItem<Value: Sendable>: PoolWork, Sendable {
-    @usableFromInline let completion: TaskCompletion<Value>
+final class ThunkWorkItem<Value: Sendable>: CompletionCell, PoolWork, @unchecked Sendable {
+    // @unchecked Sendable: inherits CompletionCell's; the only stored property added is a `@Sendable` closure.
     @usableFromInline let body: @Sendable () throws -> Value
 
     @inlinable
-    init(completion: TaskCompletion<Value>, body: @escaping @Sendable () throws -> Value) {
-        self.completion = completion
+    init(body: @escaping @Sendable () throws -> Value) {
         self.body = body
+        super.init()
     }
 
-    @usableFromInline
-    func tryStart() -> Bool {
-        completion.tryStart()
-    }
+    /// The typed completion this item resolves.
+    @inlinable
+    var completion: TaskCompletion<Value> { TaskCompletion(cell: self) }
 
     @usableFromInline
     func run(_ state: inout Void, beforeDelivery: (Bool) -> Void) {
-        let cell = completion.cell
+        let cell: CompletionCell = self
         let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
             do {
                 let value: any Sendable = try body()
@@ -118,8 +113,5 @@ final class ThunkWorkItem<Value: Sendable>: PoolWork, Sendable {
         cell.finish(outcome)
     }
 
-    @usableFromInline @discardableResult
-    func cancelIfPending(then: (Bool) -> Void) -> Bool {
-        completion.cancelIfPending(then: then)
-    }
+
 }

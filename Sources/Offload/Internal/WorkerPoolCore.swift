@@ -97,9 +97,9 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     package func submit<Value: Sendable>(
         _ body: @escaping @Sendable (inout State) throws -> Value
     ) throws(OffloadError) -> TaskHandle<Value> {
-        let completion = TaskCompletion<Value>()
-        try enqueue(PoolWorkItem<State, Value>(completion: completion, body: body))
-        return TaskHandle(completion: completion, canceller: self)
+        let item = PoolWorkItem<State, Value>(body: body)
+        try enqueue(item)
+        return TaskHandle(completion: item.completion, canceller: self)
     }
 
     /// Queues a task; the non-generic half of ``submit(_:)``.

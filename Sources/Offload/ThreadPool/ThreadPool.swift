@@ -62,9 +62,9 @@ public final class ThreadPool: Sendable {
     public func submit<T: Sendable>(
         _ work: @escaping @Sendable () throws -> T
     ) throws(OffloadError) -> TaskHandle<T> {
-        let completion = TaskCompletion<T>()
-        try enqueue(ThunkWorkItem(completion: completion, body: work))
-        return TaskHandle(completion: completion, canceller: core)
+        let item = ThunkWorkItem(body: work)
+        try enqueue(item)
+        return TaskHandle(completion: item.completion, canceller: core)
     }
 
     /// The non-generic half of ``submit(_:)``, compiled (and specialized for `Void` state) in the library.
