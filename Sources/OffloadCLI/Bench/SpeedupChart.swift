@@ -80,7 +80,7 @@ struct SpeedupChart {
         var idealPoints: [String] = []
         workers = 1
         while workers <= maxWorkers {
-            idealPoints.append("\(number(x(workers))),\(number(y(Double(min(workers, report.cores))))))")
+            idealPoints.append("\(number(x(workers))),\(number(y(Double(min(workers, report.cores)))))")
             workers *= 2
         }
         svg.append(

@@ -24,7 +24,7 @@ struct RaceCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Item ids each thread walks in the check-then-act experiment.")
     var items = 20_000
 
-    @Option(name: .long, help: "Trials of each Python variant.")
+    @Option(name: .long, help: "Trials of each variant (Swift and Python).")
     var trials = 3
 
     @OptionGroup var python: PythonOptions
@@ -40,7 +40,7 @@ struct RaceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let progress = ProgressLine()
-        let counters = await RaceExperiments.runAll(threads: threads, iterations: iterations, progress: progress)
+        let counters = await RaceExperiments.runAll(threads: threads, iterations: iterations, trials: trials, progress: progress)
         progress.update("race: check-then-act")
         let checkThenAct = CheckThenAct.run(threads: threads, items: items)
         var pythonReport: PythonRace.Report?
@@ -58,7 +58,7 @@ struct RaceCommand: AsyncParsableCommand {
         }
         progress.finish()
         let report = RaceReport(
-            threads: threads, iterations: iterations, counters: counters, checkThenAct: checkThenAct,
+            threads: threads, iterations: iterations, trials: trials, counters: counters, checkThenAct: checkThenAct,
             python: pythonReport, notices: notices, build: OffloadVersion.buildConfiguration
         )
         if output.json {
@@ -73,6 +73,7 @@ struct RaceCommand: AsyncParsableCommand {
 struct RaceReport: Codable, Sendable {
     var threads: Int
     var iterations: Int
+    var trials: Int
     var counters: [RaceExperiments.Outcome]
     var checkThenAct: [CheckThenAct.Outcome]
     var python: PythonRace.Report?
@@ -80,7 +81,7 @@ struct RaceReport: Codable, Sendable {
     var build: String
 
     enum CodingKeys: String, CodingKey {
-        case threads, iterations, counters, python, notices, build
+        case threads, iterations, trials, counters, python, notices, build
         case checkThenAct = "check_then_act"
     }
 
@@ -90,7 +91,7 @@ struct RaceReport: Codable, Sendable {
         lines.append("offload race — \(threads) threads × \(Format.grouped(iterations)) increments of one shared counter "
                      + "(expected \(Format.grouped(expected)); \(build) build)")
         lines.append("")
-        lines.append([Format.pad("variant", 52), Format.pad("count", 12, right: true), Format.pad("lost", 10, right: true),
+        lines.append([Format.pad("variant", 52), Format.pad("worst count", 12, right: true), Format.pad("lost", 10, right: true),
                       Format.pad("time", 10, right: true), Format.pad("per incr.", 10, right: true),
                       Format.pad("cost of fix", 12, right: true)].joined(separator: " "))
         lines.append(String(repeating: "-", count: 111))
@@ -105,6 +106,8 @@ struct RaceReport: Codable, Sendable {
                            12, right: true),
             ].joined(separator: " "))
         }
+        lines.append("(\(trials) trial\(trials == 1 ? "" : "s") per variant: worst count, median time; unsynchronised lost "
+                     + "per trial: \(counters[0].lostUpdatesPerTrial.map { Format.grouped($0) }.joined(separator: ", ")))")
         lines.append("")
         lines.append("The unsynchronised variant is a data race: undefined behaviour, demonstrated on purpose through an")
         lines.append("UnsafeMutablePointer in an @unchecked Sendable box. Swift 6 refuses the plain `counter += 1` from two")

@@ -8,7 +8,10 @@ enum RaceExperiments {
         var variant: String
         var expected: Int
         var count: Int
+        /// Lost updates of the worst trial.
         var lostUpdates: Int
+        var lostUpdatesPerTrial: [Int]
+        /// Median wall time of the trials.
         var seconds: Double
         /// Seconds per increment, in nanoseconds.
         var nsPerIncrement: Double
@@ -19,6 +22,7 @@ enum RaceExperiments {
         enum CodingKeys: String, CodingKey {
             case variant, expected, count, seconds, synchronised
             case lostUpdates = "lost_updates"
+            case lostUpdatesPerTrial = "lost_updates_per_trial"
             case nsPerIncrement = "ns_per_increment"
             case costVsUnsynchronised = "cost_vs_unsynchronised"
         }
@@ -53,50 +57,57 @@ enum RaceExperiments {
 
     // MARK: - Variants
 
-    /// Runs every variant with `threads` threads × `iterations` increments.
-    static func runAll(threads: Int, iterations: Int, progress: ProgressLine) async -> [Outcome] {
+    /// Runs every variant `trials` times with `threads` threads × `iterations` increments.
+    static func runAll(threads: Int, iterations: Int, trials: Int, progress: ProgressLine) async -> [Outcome] {
         let expected = threads * iterations
         var outcomes: [Outcome] = []
 
         progress.update("race: unsynchronised")
-        let unsafeCounter = UnsafeSharedCounter(pointer: .allocate(capacity: 1))
-        unsafeCounter.pointer.initialize(to: 0)
-        let racy = ThreadRunner.run(threads: threads) { _ in
-            for _ in 0..<iterations { racyIncrement(unsafeCounter.pointer) }
-        }
-        let racyCount = unsafeCounter.pointer.pointee
-        unsafeCounter.pointer.deallocate()
-        outcomes.append(outcome("unsynchronised (UnsafeMutablePointer, UB on purpose)", expected, racyCount, racy,
-                                synchronised: false))
+        outcomes.append(
+            repeated("unsynchronised (UnsafeMutablePointer, UB on purpose)", expected, trials, synchronised: false) {
+                let counter = UnsafeSharedCounter(pointer: .allocate(capacity: 1))
+                counter.pointer.initialize(to: 0)
+                defer { counter.pointer.deallocate() }
+                let seconds = ThreadRunner.run(threads: threads) { _ in
+                    for _ in 0..<iterations { racyIncrement(counter.pointer) }
+                }
+                return (counter.pointer.pointee, seconds)
+            })
 
         progress.update("race: Mutex")
-        let mutex = Mutex(0)
-        let locked = ThreadRunner.run(threads: threads) { _ in
-            for _ in 0..<iterations { mutex.withLock { $0 += 1 } }
-        }
-        outcomes.append(outcome("Mutex<Int>", expected, mutex.withLock { $0 }, locked, synchronised: true))
+        outcomes.append(repeated("Mutex<Int>", expected, trials, synchronised: true) {
+            let mutex = Mutex(0)
+            let seconds = ThreadRunner.run(threads: threads) { _ in
+                for _ in 0..<iterations { mutex.withLock { $0 += 1 } }
+            }
+            return (mutex.withLock { $0 }, seconds)
+        })
 
         progress.update("race: Atomic")
-        let atomic = Atomic(0)
-        let atomicTime = ThreadRunner.run(threads: threads) { _ in
-            for _ in 0..<iterations { atomic.wrappingAdd(1, ordering: .relaxed) }
-        }
-        outcomes.append(outcome("Atomic<Int> (relaxed wrappingAdd)", expected, atomic.load(ordering: .relaxed),
-                                atomicTime, synchronised: true))
+        outcomes.append(repeated("Atomic<Int> (relaxed wrappingAdd)", expected, trials, synchronised: true) {
+            let atomic = Atomic(0)
+            let seconds = ThreadRunner.run(threads: threads) { _ in
+                for _ in 0..<iterations { atomic.wrappingAdd(1, ordering: .relaxed) }
+            }
+            return (atomic.load(ordering: .relaxed), seconds)
+        })
 
         progress.update("race: actor")
-        let counter = CounterActor()
-        let (_, actorTime) = await Measurement.time {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<threads {
-                    group.addTask {
-                        for _ in 0..<iterations { await counter.increment() }
+        var actorTrials: [(Int, Double)] = []
+        for _ in 0..<trials {
+            let counter = CounterActor()
+            let (_, seconds) = await Measurement.time {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<threads {
+                        group.addTask {
+                            for _ in 0..<iterations { await counter.increment() }
+                        }
                     }
                 }
             }
+            actorTrials.append((await counter.value, seconds))
         }
-        outcomes.append(outcome("actor (one hop per increment)", expected, await counter.value, actorTime,
-                                synchronised: true))
+        outcomes.append(outcome("actor (one hop per increment)", expected, actorTrials, synchronised: true))
 
         let baseline = outcomes[0].seconds
         for index in outcomes.indices.dropFirst() {
@@ -105,12 +116,22 @@ enum RaceExperiments {
         return outcomes
     }
 
-    private static func outcome(_ name: String, _ expected: Int, _ count: Int, _ seconds: Double, synchronised: Bool)
-        -> Outcome
+    private static func repeated(
+        _ name: String, _ expected: Int, _ trials: Int, synchronised: Bool, _ body: () -> (Int, Double)
+    ) -> Outcome {
+        outcome(name, expected, (0..<trials).map { _ in body() }, synchronised: synchronised)
+    }
+
+    /// Count and lost updates from the worst trial, time as the median.
+    private static func outcome(_ name: String, _ expected: Int, _ trials: [(count: Int, seconds: Double)],
+                                synchronised: Bool) -> Outcome
     {
-        Outcome(variant: name, expected: expected, count: count, lostUpdates: expected - count, seconds: seconds,
-                nsPerIncrement: seconds / Double(max(1, expected)) * 1e9, costVsUnsynchronised: nil,
-                synchronised: synchronised)
+        let worst = trials.min { $0.count < $1.count }?.count ?? 0
+        let seconds = Measurement.median(trials.map(\.seconds))
+        return Outcome(variant: name, expected: expected, count: worst, lostUpdates: expected - worst,
+                       lostUpdatesPerTrial: trials.map { expected - $0.count }, seconds: seconds,
+                       nsPerIncrement: seconds / Double(max(1, expected)) * 1e9, costVsUnsynchronised: nil,
+                       synchronised: synchronised)
     }
 }
 
