@@ -7,4 +7,7 @@
 /// The number of CPUs this process may run on (`sched_getaffinity`), or -1 on error.
 int coffload_available_cpu_count(void);
 
+/// Names the calling thread (at most 15 bytes on Linux). Returns 0 or an error number.
+int coffload_set_current_thread_name(const char *name);
+
 #endif

@@ -60,6 +60,13 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
     /// pending → cancelled, failing every waiter with `CancellationError`. Returns `false` when the task had already
     /// started or ended; then only the cooperative ``isCancellationRequested`` flag is set.
     package func cancelIfPending() -> Bool {
+        cancelIfPending(then: { _ in })
+    }
+
+    /// pending → cancelled, like ``cancelIfPending()``, calling `then(withdrawn)` after the transition and before
+    /// waiters are resumed, so a pool can count the cancellation before anyone observes it.
+    @discardableResult
+    package func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool {
         let outcome = state.withLock { state -> (Bool, [Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
             state.cancelRequested = true
             guard case .pending = state.phase else { return (false, [], []) }
@@ -70,6 +77,7 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
             }
             return (true, state.waiters, state.callbacks)
         }
+        then(outcome.0)
         resume(outcome.1, outcome.2, with: .failure(CancellationError()))
         return outcome.0
     }

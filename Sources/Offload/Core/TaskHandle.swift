@@ -7,8 +7,10 @@ package protocol TaskCanceller: AnyObject, Sendable {
 
 /// A queued task as a pool's canceller sees it.
 package protocol PendingTask: AnyObject, Sendable {
-    /// pending → cancelled; `false` if the task already started or ended.
-    func cancelIfPending() -> Bool
+    /// pending → cancelled, calling `then(withdrawn)` after the transition and before waiters are resumed;
+    /// returns `withdrawn`: `false` if the task already started or ended.
+    @discardableResult
+    func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool
 }
 
 extension TaskCompletion: PendingTask {}
@@ -60,7 +62,7 @@ public struct TaskHandle<Value: Sendable>: Sendable {
     @discardableResult
     public func cancel() -> Bool {
         if let canceller { return canceller.cancelPending(completion) }
-        return completion.cancelIfPending()
+        return completion.cancelIfPending(then: { _ in })
     }
 
     /// Whether the task has ended: with a result, an error, or by cancellation.

@@ -1,0 +1,242 @@
+import Dispatch
+import Synchronization
+
+/// The engine shared by ``ThreadPool`` (`State == Void`) and ``IsolatedPool``: N dedicated OS threads, each owning a
+/// `State` made on that thread by `makeState`, taking entries from one FIFO queue.
+///
+/// Design (swift-nio `NIOThreadPool` and async-algorithms' channel state machine are the models):
+/// - All bookkeeping lives in a pure ``WorkerScheduler`` inside a `Mutex`; effects (signalling, resuming, running)
+///   happen after the lock is released.
+/// - One `DispatchSemaphore` per worker: an idle worker registers itself as sleeping and waits on its own semaphore;
+///   `submit` pops one sleeper and signals it. Each registration is matched by exactly one signal, so a wake-up is
+///   never lost and never spurious. A shared condition variable would wake arbitrary threads; per-worker signals let
+///   the scheduler wake exactly the one it chose.
+/// - A finished task's counters are updated *before* its waiters are resumed, in the same critical section that
+///   hands the worker its next entry: one lock round-trip per task on the worker side.
+/// - Cancelling a queued task does not search the queue: the task's completion flips to `cancelled`, and the worker
+///   that later dequeues it drops it (`tryStart()` fails). Cheap to cancel, at the price of the dead entry's slot.
+package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
+    let name: String
+    let workerCount: Int
+    private let scheduler: Mutex<WorkerScheduler<PoolEntry<State>>>
+    private let wakeSignals: [DispatchSemaphore]
+    private let threads = Mutex<[PoolThread]>([])
+    private let termination = TerminationLatch()
+
+    /// Starts `workers` threads, runs `makeState` on each, and returns once every one has succeeded.
+    /// - Throws: the first error a `makeState` threw (after stopping the threads that did start), or
+    ///   ``OffloadError/Code/systemCallFailed`` if a thread could not be created.
+    init(name: String, workers: Int, makeState: @escaping @Sendable () throws -> State) throws {
+        self.name = name
+        self.workerCount = workers
+        self.scheduler = Mutex(WorkerScheduler(workers: workers))
+        self.wakeSignals = (0..<workers).map { _ in DispatchSemaphore(value: 0) }
+
+        let initialized = DispatchSemaphore(value: 0)
+        let initErrors = Mutex<[(Int, any Error)]>([])
+        var started: [PoolThread] = []
+        do {
+            for index in 0..<workers {
+                let thread = try PoolThread.spawn(name: "\(name)-\(index)") { [self] in
+                    ThreadContext.enterPool(ObjectIdentifier(self))
+                    var state: State
+                    do {
+                        state = try makeState()
+                    } catch {
+                        initErrors.withLock { $0.append((index, error)) }
+                        initialized.signal()
+                        self.workerLoop(index: index, state: nil)
+                        return
+                    }
+                    initialized.signal()
+                    self.workerLoop(index: index, state: &state)
+                }
+                started.append(thread)
+            }
+        } catch {
+            // Could not create every thread: stop the ones that run, then report.
+            for _ in started { initialized.wait() }
+            stopAndJoin(started)
+            throw error
+        }
+        for _ in 0..<workers { initialized.wait() }
+        if let (_, firstError) = initErrors.withLock({ $0.min { $0.0 < $1.0 } }) {
+            stopAndJoin(started)
+            throw firstError
+        }
+        threads.withLock { $0 = started }
+    }
+
+    private func stopAndJoin(_ started: [PoolThread]) {
+        let (wake, _) = scheduler.withLock { $0.shutdown(cancelPending: true) }
+        for worker in wake { wakeSignals[worker].signal() }
+        for thread in started { thread.join() }
+    }
+
+    // MARK: - Submitting
+
+    /// Queues `body` as a task.
+    /// - Throws: ``OffloadError/Code/poolShutDown`` after shutdown began.
+    package func submit<Value: Sendable>(
+        _ body: @escaping @Sendable (inout State) throws -> Value
+    ) throws(OffloadError) -> TaskHandle<Value> {
+        let completion = TaskCompletion<Value>()
+        let item = PoolWorkItem<State, Value>(completion: completion, body: body)
+        switch scheduler.withLock({ $0.submit(.task(item)) }) {
+        case .wake(let worker): wakeSignals[worker].signal()
+        case .queued: break
+        case .rejected: throw OffloadError.poolShutDown(poolDescription)
+        }
+        return TaskHandle(completion: completion, canceller: self)
+    }
+
+    /// Queues a Swift job (the `TaskExecutor` path). Returns `false` when every worker has exited; the caller must
+    /// then run the job elsewhere.
+    func enqueue(_ job: UnownedJob, on executor: UnownedTaskExecutor) -> Bool {
+        switch scheduler.withLock({ $0.submit(.job(job, executor)) }) {
+        case .wake(let worker):
+            wakeSignals[worker].signal()
+            return true
+        case .queued:
+            return true
+        case .rejected:
+            return false
+        }
+    }
+
+    package func cancelPending(_ task: any PendingTask) -> Bool {
+        task.cancelIfPending { withdrawn in
+            if withdrawn { scheduler.withLock { $0.taskCancelled() } }
+        }
+    }
+
+    var stats: PoolStats {
+        scheduler.withLock { $0.stats() }
+    }
+
+    var poolDescription: String { "pool '\(name)'" }
+
+    // MARK: - Worker loop
+
+    /// Runs entries until shutdown drains the queue. `state` is `nil` for a worker whose initializer failed (it only
+    /// waits to be told to exit).
+    private func workerLoop(index: Int, state: UnsafeMutablePointer<State>?) {
+        var action = scheduler.withLock { $0.next(worker: index) }
+        while true {
+            switch action {
+            case .run(.job(let job, let executor)):
+                job.runSynchronously(on: executor)
+                action = scheduler.withLock { $0.next(worker: index) }
+            case .run(.task(let work)):
+                guard let state else { preconditionFailure("a worker without state was given a task") }
+                let start = ContinuousClock.now
+                work.run(&state.pointee) { succeeded in
+                    let elapsed = (ContinuousClock.now - start).nanosecondsClamped
+                    action = scheduler.withLock { scheduler in
+                        scheduler.taskFinished(worker: index, succeeded: succeeded, busyNanoseconds: elapsed)
+                        return scheduler.next(worker: index)
+                    }
+                }
+            case .sleep:
+                wakeSignals[index].wait()
+                action = scheduler.withLock { $0.next(worker: index) }
+            case .exit(let last):
+                if last { termination.fire() }
+                return
+            }
+        }
+    }
+
+    private func workerLoop(index: Int, state: inout State) {
+        withUnsafeMutablePointer(to: &state) { pointer in
+            workerLoop(index: index, state: pointer)
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// Stops accepting tasks and wakes idle workers; with `cancelPending`, cancels queued tasks. Returns at once.
+    func beginShutdown(cancelPending: Bool) {
+        let (wake, withdrawn) = scheduler.withLock { $0.shutdown(cancelPending: cancelPending) }
+        for entry in withdrawn {
+            guard case .task(let work) = entry else { continue }
+            work.cancelIfPending { withdrawn in
+                if withdrawn { scheduler.withLock { $0.taskCancelled() } }
+            }
+        }
+        for worker in wake { wakeSignals[worker].signal() }
+    }
+
+    /// Shuts down and waits until every worker thread has ended.
+    func shutdown(cancelPending: Bool) async {
+        beginShutdown(cancelPending: cancelPending)
+        await termination.wait()
+        joinThreads()
+    }
+
+    /// Shuts down and blocks until every worker thread has ended.
+    func shutdownBlocking(cancelPending: Bool) {
+        beginShutdown(cancelPending: cancelPending)
+        joinThreads()
+    }
+
+    /// Shuts down without waiting: threads finish the queued work and end by themselves (the release-without-
+    /// shutdown path).
+    func shutdownDetached() {
+        beginShutdown(cancelPending: false)
+        let running = threads.withLock { threads in
+            defer { threads = [] }
+            return threads
+        }
+        for thread in running { thread.detach() }
+    }
+
+    /// Whether the calling thread is one of this pool's workers.
+    package var isCurrentThreadWorker: Bool {
+        ThreadContext.currentPool == ObjectIdentifier(self)
+    }
+
+    /// Whether every worker thread has left its loop.
+    package var isTerminated: Bool { termination.isFired }
+
+    /// Suspends until every worker thread has left its loop.
+    package func waitUntilTerminated() async {
+        await termination.wait()
+    }
+
+    private func joinThreads() {
+        let running = threads.withLock { threads in
+            defer { threads = [] }
+            return threads
+        }
+        for thread in running { thread.join() }
+    }
+}
+
+/// A one-shot event that async code can wait for.
+final class TerminationLatch: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [UnsafeContinuation<Void, Never>])>((false, []))
+
+    var isFired: Bool { state.withLock { $0.fired } }
+
+    func fire() {
+        let waiters = state.withLock { state in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            // Invariant for the unsafe continuation: resumed here if already fired, otherwise stored and resumed
+            // exactly once by `fire()`, which empties the list under the lock.
+            let fired = state.withLock { state in
+                if !state.fired { state.waiters.append(continuation) }
+                return state.fired
+            }
+            if fired { continuation.resume() }
+        }
+    }
+}

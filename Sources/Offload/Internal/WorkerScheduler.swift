@@ -1,0 +1,148 @@
+import DequeModule
+
+/// What a pool's scheduler needs to know about a queued entry.
+protocol SchedulerEntry {
+    /// Whether the entry is a submitted task, counted in ``PoolStats`` (Swift executor jobs are not).
+    var isTask: Bool { get }
+    /// pending → running. `false` when the task was cancelled while queued; the scheduler then drops it.
+    func start() -> Bool
+}
+
+/// The pure state machine behind every in-process pool: the run queue, which workers sleep, the life cycle and the
+/// counters. It performs no effects; each mutating call returns what the caller must do after releasing the lock
+/// (wake a worker, run an entry, cancel entries, fire the termination latch). It is held in a `Mutex` by
+/// `WorkerPoolCore`, and unit-tested without threads.
+///
+/// Life cycle: `running` → `draining` (shutdown requested: no new tasks; queued work still runs unless cancelled;
+/// workers exit when the queue is empty) → `stopped` (the last worker exited).
+struct WorkerScheduler<Entry: SchedulerEntry> {
+    enum Lifecycle: Equatable {
+        case running
+        case draining
+        case stopped
+    }
+
+    enum SubmitAction: Equatable {
+        /// Queued; signal this sleeping worker.
+        case wake(Int)
+        /// Queued; every worker is busy and will find it.
+        case queued
+        /// Refused: the pool is shutting down (tasks) or has stopped (tasks and jobs).
+        case rejected
+    }
+
+    enum NextAction {
+        /// Run this entry (a task has already been moved to running).
+        case run(Entry)
+        /// Nothing to do: wait on your wake-up signal.
+        case sleep
+        /// Exit the worker loop; `last` when this was the last live worker.
+        case exit(last: Bool)
+    }
+
+    private(set) var lifecycle = Lifecycle.running
+    private var queue = Deque<Entry>()
+    private var sleeping: [Int] = []
+    private(set) var liveWorkers: Int
+
+    private var submitted = 0
+    private var completed = 0
+    private var failed = 0
+    private var cancelled = 0
+    private var pending = 0
+    private var running = 0
+    private var busyNanoseconds: [Int]
+
+    init(workers: Int) {
+        liveWorkers = workers
+        busyNanoseconds = Array(repeating: 0, count: workers)
+    }
+
+    /// Queues `entry`. Tasks are refused once shutdown began; executor jobs are accepted as long as a worker lives,
+    /// because a Swift job must run somewhere.
+    mutating func submit(_ entry: Entry) -> SubmitAction {
+        switch lifecycle {
+        case .running:
+            break
+        case .draining:
+            if entry.isTask || liveWorkers == 0 { return .rejected }
+        case .stopped:
+            return .rejected
+        }
+        queue.append(entry)
+        if entry.isTask {
+            submitted += 1
+            pending += 1
+        }
+        if let worker = sleeping.popLast() { return .wake(worker) }
+        return .queued
+    }
+
+    /// The next thing worker `worker` should do.
+    mutating func next(worker: Int) -> NextAction {
+        while let entry = queue.popFirst() {
+            guard entry.isTask else { return .run(entry) }
+            if entry.start() {
+                pending -= 1
+                running += 1
+                return .run(entry)
+            }
+            // Cancelled while queued: the canceller moves it from pending to cancelled via `taskCancelled()`.
+        }
+        if lifecycle == .running {
+            sleeping.append(worker)
+            return .sleep
+        }
+        liveWorkers -= 1
+        if liveWorkers == 0 {
+            lifecycle = .stopped
+            return .exit(last: true)
+        }
+        return .exit(last: false)
+    }
+
+    /// A task that `next` handed out has ended.
+    mutating func taskFinished(worker: Int, succeeded: Bool, busyNanoseconds elapsed: Int) {
+        running -= 1
+        if succeeded { completed += 1 } else { failed += 1 }
+        busyNanoseconds[worker] &+= elapsed
+    }
+
+    /// A queued task was withdrawn before it started.
+    mutating func taskCancelled() {
+        pending -= 1
+        cancelled += 1
+    }
+
+    /// Begins shutdown. Returns the sleeping workers to wake (they will exit once the queue is empty) and, when
+    /// `cancelPending`, the queued tasks taken out of the queue for the caller to cancel. Idempotent.
+    mutating func shutdown(cancelPending: Bool) -> (wake: [Int], withdrawn: [Entry]) {
+        if lifecycle == .running { lifecycle = .draining }
+        var withdrawn: [Entry] = []
+        if cancelPending && !queue.isEmpty {
+            var kept = Deque<Entry>()
+            for entry in queue {
+                if entry.isTask { withdrawn.append(entry) } else { kept.append(entry) }
+            }
+            queue = kept
+        }
+        let wake = sleeping
+        sleeping = []
+        return (wake, withdrawn)
+    }
+
+    func stats() -> PoolStats {
+        PoolStats(
+            workers: busyNanoseconds.count,
+            submitted: submitted,
+            completed: completed,
+            failed: failed,
+            cancelled: cancelled,
+            pending: pending,
+            running: running,
+            busyTime: busyNanoseconds.map { .nanoseconds($0) }
+        )
+    }
+
+    var queuedCount: Int { queue.count }
+}
