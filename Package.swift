@@ -35,7 +35,9 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            swiftSettings: strictSettings
+            // Async APIs run on the caller's executor: awaiting a finished handle from the main actor must not hop to
+            // the global executor and back (measured: ~20 µs per await without this).
+            swiftSettings: strictSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
         ),
         .executableTarget(
             name: "OffloadCLI",

@@ -40,7 +40,7 @@ package protocol CancellationSource: AnyObject, Sendable {
     var isCancellationRequested: Bool { get }
 }
 
-extension TaskCompletion: CancellationSource {}
+extension CompletionCell: CancellationSource {}
 
 /// Per-thread record of the pool task the thread is running, kept in a pthread key.
 enum ThreadContext {

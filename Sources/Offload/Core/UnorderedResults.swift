@@ -18,6 +18,7 @@ public struct UnorderedResults<Base: Sequence, Output: Sendable>: AsyncSequence 
     private let window: Int
     private let submit: @Sendable ([Base.Element]) throws -> TaskHandle<[Output]>
 
+    @usableFromInline
     package init(
         base: Base,
         chunkSize: Int,

@@ -1,4 +1,5 @@
 /// A task in an in-process pool's queue: user work bound to its ``TaskCompletion``.
+@usableFromInline
 protocol PoolWork<State>: AnyObject, Sendable {
     associatedtype State
 
@@ -36,35 +37,88 @@ enum PoolEntry<State>: SchedulerEntry, @unchecked Sendable {
 }
 
 /// A closure submitted to a pool and the completion its result goes to.
+///
+/// Created in the pools' `@inlinable` submit paths, so that the client specializes the allocation for its own types;
+/// the methods run in the library.
+@usableFromInline
 final class PoolWorkItem<State, Value: Sendable>: PoolWork, Sendable {
-    let completion: TaskCompletion<Value>
-    private let body: @Sendable (inout State) throws -> Value
+    @usableFromInline let completion: TaskCompletion<Value>
+    @usableFromInline let body: @Sendable (inout State) throws -> Value
 
+    @inlinable
     init(completion: TaskCompletion<Value>, body: @escaping @Sendable (inout State) throws -> Value) {
         self.completion = completion
         self.body = body
     }
 
+    @usableFromInline
     func tryStart() -> Bool {
         completion.tryStart()
     }
 
+    @usableFromInline
     func run(_ state: inout State, beforeDelivery: (Bool) -> Void) {
-        let result: Result<Value, any Error> = ThreadContext.withCurrentTask(completion) {
+        // Boxes the value straight into the type-erased cell: no generic `Result<Value, …>` on this hot path (see
+        // `CompletionCell` for why).
+        let cell = completion.cell
+        let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
             do {
-                return .success(try body(&state))
+                let value: any Sendable = try body(&state)
+                return .success(value)
             } catch {
                 return .failure(error)
             }
         }
-        switch result {
+        switch outcome {
         case .success: beforeDelivery(true)
         case .failure: beforeDelivery(false)
         }
-        completion.finish(result)
+        cell.finish(outcome)
     }
 
-    @discardableResult
+    @usableFromInline @discardableResult
+    func cancelIfPending(then: (Bool) -> Void) -> Bool {
+        completion.cancelIfPending(then: then)
+    }
+}
+
+/// A `() throws -> Value` closure submitted to a ``ThreadPool``: like ``PoolWorkItem`` without the state parameter,
+/// which saves wrapping the user's closure in another one (an allocation per task).
+@usableFromInline
+final class ThunkWorkItem<Value: Sendable>: PoolWork, Sendable {
+    @usableFromInline let completion: TaskCompletion<Value>
+    @usableFromInline let body: @Sendable () throws -> Value
+
+    @inlinable
+    init(completion: TaskCompletion<Value>, body: @escaping @Sendable () throws -> Value) {
+        self.completion = completion
+        self.body = body
+    }
+
+    @usableFromInline
+    func tryStart() -> Bool {
+        completion.tryStart()
+    }
+
+    @usableFromInline
+    func run(_ state: inout Void, beforeDelivery: (Bool) -> Void) {
+        let cell = completion.cell
+        let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
+            do {
+                let value: any Sendable = try body()
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success: beforeDelivery(true)
+        case .failure: beforeDelivery(false)
+        }
+        cell.finish(outcome)
+    }
+
+    @usableFromInline @discardableResult
     func cancelIfPending(then: (Bool) -> Void) -> Bool {
         completion.cancelIfPending(then: then)
     }

@@ -1,6 +1,12 @@
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The engine shared by ``ThreadPool`` (`State == Void`) and ``IsolatedPool``: N dedicated OS threads, each owning a
 /// `State` made on that thread by `makeState`, taking entries from one FIFO queue.
 ///
@@ -15,6 +21,7 @@ import Synchronization
 ///   hands the worker its next entry: one lock round-trip per task on the worker side.
 /// - Cancelling a queued task does not search the queue: the task's completion flips to `cancelled`, and the worker
 ///   that later dequeues it drops it (`tryStart()` fails). Cheap to cancel, at the price of the dead entry's slot.
+@usableFromInline
 package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     let name: String
     let workerCount: Int
@@ -22,6 +29,15 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     private let wakeSignals: [DispatchSemaphore]
     private let threads = Mutex<[PoolThread]>([])
     private let termination = TerminationLatch()
+    /// Bumped after every accepted submission; idle workers spin on it before going to sleep.
+    private let submissions = Atomic<Int>(0)
+    /// 1 while a worker is polling ``submissions``.
+    private let spinners = Atomic<Int>(0)
+
+    /// How long an idle worker polls for new work before it sleeps. Waking a sleeping thread costs the submitter a
+    /// futex syscall and the worker a context switch (together several µs); a short poll lets bursts of small tasks
+    /// flow without either.
+    static var idleSpin: Duration { .microseconds(20) }
 
     /// Starts `workers` threads, runs `makeState` on each, and returns once every one has succeeded.
     /// - Throws: the first error a `makeState` threw (after stopping the threads that did start), or
@@ -77,17 +93,28 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
 
     /// Queues `body` as a task.
     /// - Throws: ``OffloadError/Code/poolShutDown`` after shutdown began.
+    @inlinable
     package func submit<Value: Sendable>(
         _ body: @escaping @Sendable (inout State) throws -> Value
     ) throws(OffloadError) -> TaskHandle<Value> {
         let completion = TaskCompletion<Value>()
-        let item = PoolWorkItem<State, Value>(completion: completion, body: body)
-        switch scheduler.withLock({ $0.submit(.task(item)) }) {
-        case .wake(let worker): wakeSignals[worker].signal()
-        case .queued: break
-        case .rejected: throw OffloadError.poolShutDown(poolDescription)
-        }
+        try enqueue(PoolWorkItem<State, Value>(completion: completion, body: body))
         return TaskHandle(completion: completion, canceller: self)
+    }
+
+    /// Queues a task; the non-generic half of ``submit(_:)``.
+    /// - Throws: ``OffloadError/Code/poolShutDown`` after shutdown began.
+    @usableFromInline
+    func enqueue(_ work: any PoolWork<State>) throws(OffloadError) {
+        switch scheduler.withLock({ $0.submit(.task(work)) }) {
+        case .wake(let worker):
+            submissions.add(1, ordering: .releasing)
+            wakeSignals[worker].signal()
+        case .queued:
+            submissions.add(1, ordering: .releasing)
+        case .rejected:
+            throw OffloadError.poolShutDown(poolDescription)
+        }
     }
 
     /// Queues a Swift job (the `TaskExecutor` path). Returns `false` when every worker has exited; the caller must
@@ -95,15 +122,18 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     func enqueue(_ job: UnownedJob, on executor: UnownedTaskExecutor) -> Bool {
         switch scheduler.withLock({ $0.submit(.job(job, executor)) }) {
         case .wake(let worker):
+            submissions.add(1, ordering: .releasing)
             wakeSignals[worker].signal()
             return true
         case .queued:
+            submissions.add(1, ordering: .releasing)
             return true
         case .rejected:
             return false
         }
     }
 
+    @usableFromInline
     package func cancelPending(_ task: any PendingTask) -> Bool {
         task.cancelIfPending { withdrawn in
             if withdrawn { scheduler.withLock { $0.taskCancelled() } }
@@ -121,29 +151,53 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// Runs entries until shutdown drains the queue. `state` is `nil` for a worker whose initializer failed (it only
     /// waits to be told to exit).
     private func workerLoop(index: Int, state: UnsafeMutablePointer<State>?) {
-        var action = scheduler.withLock { $0.next(worker: index) }
+        var action = scheduler.withLock { $0.next(worker: index, maySleep: false) }
+        var lastStamp: ContinuousClock.Instant?
         while true {
+            if case .run(.task) = action {} else { lastStamp = nil }
             switch action {
             case .run(.job(let job, let executor)):
                 job.runSynchronously(on: executor)
-                action = scheduler.withLock { $0.next(worker: index) }
+                action = scheduler.withLock { $0.next(worker: index, maySleep: false) }
             case .run(.task(let work)):
                 guard let state else { preconditionFailure("a worker without state was given a task") }
-                let start = ContinuousClock.now
+                // Back-to-back tasks share one clock reading: the end of one is the start of the next.
+                let start = lastStamp ?? ContinuousClock.now
                 work.run(&state.pointee) { succeeded in
-                    let elapsed = (ContinuousClock.now - start).nanosecondsClamped
+                    let end = ContinuousClock.now
+                    lastStamp = end
+                    let elapsed = (end - start).nanosecondsClamped
                     action = scheduler.withLock { scheduler in
                         scheduler.taskFinished(worker: index, succeeded: succeeded, busyNanoseconds: elapsed)
-                        return scheduler.next(worker: index)
+                        return scheduler.next(worker: index, maySleep: false)
                     }
                 }
+            case .idle:
+                let spunOut = pollForSubmissions()
+                action = scheduler.withLock { $0.next(worker: index, maySleep: spunOut) }
             case .sleep:
                 wakeSignals[index].wait()
-                action = scheduler.withLock { $0.next(worker: index) }
+                action = scheduler.withLock { $0.next(worker: index, maySleep: false) }
             case .exit(let last):
                 if last { termination.fire() }
                 return
             }
+        }
+    }
+
+    /// Polls ``submissions`` for up to ``idleSpin``. At most one worker polls at a time (the others sleep at once),
+    /// so an idle pool costs at most one core for ``idleSpin`` after a burst. Returns `true` if the worker should
+    /// sleep now (nothing was submitted, or another worker is already polling).
+    private func pollForSubmissions() -> Bool {
+        guard spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else { return true }
+        defer { spinners.store(0, ordering: .releasing) }
+        let seen = submissions.load(ordering: .acquiring)
+        let deadline = ContinuousClock.now + Self.idleSpin
+        while true {
+            for _ in 0..<64 {
+                if submissions.load(ordering: .acquiring) != seen { return false }
+            }
+            if ContinuousClock.now >= deadline { return true }
         }
     }
 

@@ -34,8 +34,10 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
     enum NextAction {
         /// Run this entry (a task has already been moved to running).
         case run(Entry)
-        /// Nothing to do: wait on your wake-up signal.
+        /// Nothing to do: wait on your wake-up signal (you are registered as sleeping).
         case sleep
+        /// Nothing to do yet, and you are *not* registered as sleeping: spin briefly, then ask again.
+        case idle
         /// Exit the worker loop; `last` when this was the last live worker.
         case exit(last: Bool)
     }
@@ -78,8 +80,9 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
         return .queued
     }
 
-    /// The next thing worker `worker` should do.
-    mutating func next(worker: Int) -> NextAction {
+    /// The next thing worker `worker` should do. With `maySleep: false`, an empty queue answers ``NextAction/idle``
+    /// instead of registering the worker as sleeping.
+    mutating func next(worker: Int, maySleep: Bool = true) -> NextAction {
         while let entry = queue.popFirst() {
             guard entry.isTask else { return .run(entry) }
             if entry.start() {
@@ -90,6 +93,7 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
             // Cancelled while queued: the canceller moves it from pending to cancelled via `taskCancelled()`.
         }
         if lifecycle == .running {
+            guard maySleep else { return .idle }
             sleeping.append(worker)
             return .sleep
         }

@@ -16,7 +16,7 @@
 /// so that each has its own GIL; Swift has no GIL, so isolation here is only about *state*: each worker owns its own,
 /// enforced at compile time, and work runs in parallel on plain threads at no serialization cost.
 public final class IsolatedPool<State>: Sendable {
-    package let core: WorkerPoolCore<State>
+    @usableFromInline package let core: WorkerPoolCore<State>
 
     /// The number of workers (threads).
     public var workerCount: Int { core.workerCount }
@@ -53,11 +53,20 @@ public final class IsolatedPool<State>: Sendable {
     ///   - work: the work; mutates the worker's state freely.
     /// - Returns: a handle to await, wait on, or cancel.
     /// - Throws: ``OffloadError/Code/poolShutDown`` once shutdown has begun.
+    @inlinable
     public func submit<Input: Sendable, Output: Sendable>(
         _ input: Input,
         _ work: @escaping @Sendable (inout State, Input) throws -> Output
     ) throws(OffloadError) -> TaskHandle<Output> {
         try core.submit { state in try work(&state, input) }
+    }
+
+    /// Queues a task whose body takes only the state (the chunks of `map`).
+    @inlinable
+    func submitStateful<Output: Sendable>(
+        _ work: @escaping @Sendable (inout State) throws -> Output
+    ) throws(OffloadError) -> TaskHandle<Output> {
+        try core.submit(work)
     }
 
     /// Runs `work` on a worker with that worker's state and returns its result.
@@ -67,6 +76,7 @@ public final class IsolatedPool<State>: Sendable {
     ///   - work: the work.
     /// - Returns: what `work` returned.
     /// - Throws: what `work` threw, unchanged; `CancellationError`; ``OffloadError/Code/poolShutDown``.
+    @inlinable
     public func run<Input: Sendable, Output: Sendable>(
         _ input: Input,
         _ work: @escaping @Sendable (inout State, Input) throws -> Output

@@ -14,12 +14,17 @@ extension ThreadPool {
     /// - Throws: the first error `transform` threw (in input order), unchanged — the remaining chunks are cancelled;
     ///   `CancellationError` if the calling task is cancelled; ``OffloadError/Code/invalidArgument`` for a chunk size
     ///   below 1; ``OffloadError/Code/poolShutDown``.
+    @inlinable
     public func map<S: Sequence, T: Sendable>(
         _ items: S,
         chunkSize: Int? = nil,
         _ transform: @escaping @Sendable (S.Element) throws -> T
     ) async throws -> [T] where S.Element: Sendable {
-        try await core.map(items, chunkSize: chunkSize) { (_: inout Void, item) in try transform(item) }
+        let size = try ChunkedMap.resolveChunkSize(chunkSize, count: ChunkedMap.count(of: items), workers: workerCount)
+        let window = ChunkedMap.defaultWindow(workers: workerCount)
+        return try await ChunkedMap.ordered(items, chunkSize: size, window: window) { chunk in
+            try self.submit { try ChunkedMap.apply(transform, to: chunk) }
+        }
     }
 
     /// Applies `transform` to every item on the pool's threads and yields `(index, value)` pairs as chunks complete.
@@ -34,14 +39,17 @@ extension ThreadPool {
     /// - Returns: an asynchronous sequence of results in completion order.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a chunk size or `maxInFlight` below 1. Errors of the work
     ///   are thrown while iterating.
+    @inlinable
     public func mapUnordered<S: Sequence, T: Sendable>(
         _ items: S,
         chunkSize: Int? = nil,
         maxInFlight: Int? = nil,
         _ transform: @escaping @Sendable (S.Element) throws -> T
     ) throws(OffloadError) -> UnorderedResults<S, T> where S.Element: Sendable {
-        try core.mapUnordered(items, chunkSize: chunkSize, maxInFlight: maxInFlight) { (_: inout Void, item) in
-            try transform(item)
+        let size = try ChunkedMap.resolveChunkSize(chunkSize, count: ChunkedMap.count(of: items), workers: workerCount)
+        let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
+        return UnorderedResults(base: items, chunkSize: size, window: window) { [self] chunk in
+            try submit { try ChunkedMap.apply(transform, to: chunk) }
         }
     }
 }

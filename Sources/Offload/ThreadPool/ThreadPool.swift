@@ -23,7 +23,7 @@
 /// Life cycle: call ``shutdown(cancelPending:)`` (or use ``withThreadPool(workers:name:_:)``). A pool released without
 /// shutdown finishes its queued work and its threads end by themselves: nothing leaks and nothing hangs.
 public final class ThreadPool: Sendable {
-    package let core: WorkerPoolCore<Void>
+    @usableFromInline package let core: WorkerPoolCore<Void>
 
     /// The number of worker threads.
     public var workerCount: Int { core.workerCount }
@@ -58,10 +58,19 @@ public final class ThreadPool: Sendable {
     /// - Parameter work: the work; what it throws reaches whoever reads the handle, unchanged.
     /// - Returns: a handle to await (`try await handle.value`), wait on synchronously, or cancel.
     /// - Throws: ``OffloadError/Code/poolShutDown`` once shutdown has begun.
+    @inlinable
     public func submit<T: Sendable>(
         _ work: @escaping @Sendable () throws -> T
     ) throws(OffloadError) -> TaskHandle<T> {
-        try core.submit { (_: inout Void) in try work() }
+        let completion = TaskCompletion<T>()
+        try enqueue(ThunkWorkItem(completion: completion, body: work))
+        return TaskHandle(completion: completion, canceller: core)
+    }
+
+    /// The non-generic half of ``submit(_:)``, compiled (and specialized for `Void` state) in the library.
+    @usableFromInline
+    func enqueue(_ work: any PoolWork<Void>) throws(OffloadError) {
+        try core.enqueue(work)
     }
 
     /// Runs `work` on one of the pool's threads and returns its result.
@@ -71,6 +80,7 @@ public final class ThreadPool: Sendable {
     /// - Parameter work: the work.
     /// - Returns: what `work` returned.
     /// - Throws: what `work` threw, unchanged; `CancellationError`; or ``OffloadError/Code/poolShutDown``.
+    @inlinable
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await submit(work).value
     }
