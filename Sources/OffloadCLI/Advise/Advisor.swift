@@ -103,10 +103,10 @@ enum Advisor {
         case .io:
             return "let pages = try await parallelMap(urls, mode: .io(maxConcurrency: 16)) { try await fetch($0) }"
         case .threads:
-            return "let results = try await parallelMap(items, mode: .threads) { work($0) }"
+            return "let results = try await withThreadPool { pool in try await pool.map(items) { work($0) } }"
         case .isolated:
-            return "let results = try await IsolatedPool(workers: nil) { try Library() }.map(items) { lib, item in "
-                + "lib.process(item) }"
+            return "let results = try await withIsolatedPool(makeState: { try Library() }) { pool in "
+                + "try await pool.map(items) { library, item in library.process(item) } }"
         case .processes:
             return "let results = try await parallelMap(jobs, mode: .processes)  // jobs: some Job (Codable)"
         }
