@@ -9,7 +9,9 @@ import FoundationXML
 struct BenchCommandTests {
     /// Small sizes: these tests check structure and sanity, not speed (no timed assertions).
     static let small: [String: String] = ["sum-of-squares": "200000", "primes": "2000", "tiny": "5000"]
-    static let inProcessLanes = ["sequential", "actor", "taskgroup", "concurrentPerform"]
+    static let inProcessLanes = [
+        "sequential", "actor", "taskgroup", "concurrentPerform", "threadpool", "threadpool-submit", "isolatedpool",
+    ]
 
     @Test("--json emits the documented fields with sane values", arguments: ["sum-of-squares", "primes", "tiny"])
     func jsonContract(workload: String) throws {
@@ -36,6 +38,9 @@ struct BenchCommandTests {
             #expect((lane.double("median_seconds") ?? 0) > 0, "\(name)")
             #expect((lane.double("speedup") ?? 0) > 0, "\(name)")
             #expect((lane["runs"] as? [Any])?.count == 2, "\(name)")
+            if name == "threadpool-submit" {
+                #expect((lane.double("submit_ns_per_task") ?? 0) > 0)
+            }
         }
         // Each sweeping lane appears once per worker count.
         #expect(lanes.filter { $0.string("lane") == "actor" }.count == 2)

@@ -29,6 +29,9 @@ struct BenchReport: Codable, Sendable {
         var checksum: String
         /// The size the lane ran (`--n`; the Python lanes use `--python-n`).
         var n: Int
+        /// threadpool-submit: the median time of the submit loop alone divided by the items, in nanoseconds — the
+        /// per-task overhead of `submit` (issue 2's "unchunked submit" figure).
+        var submitNsPerTask: Double?
         /// Python lanes: seconds to create the executor and start its workers (not part of median_seconds).
         var startupSeconds: Double?
 
@@ -37,6 +40,7 @@ struct BenchReport: Codable, Sendable {
             case medianSeconds = "median_seconds"
             case nsPerItem = "ns_per_item"
             case startupSeconds = "startup_seconds"
+            case submitNsPerTask = "submit_ns_per_task"
         }
     }
 

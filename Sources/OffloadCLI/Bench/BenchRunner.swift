@@ -33,12 +33,14 @@ struct BenchRunner: Sendable {
                     break
                 }
                 var runs: [Double] = []
+                var submitTimes: [Double] = []
                 var checksum: UInt64 = 0
                 do {
                     for attempt in 1...repetitions {
                         progress.update("bench \(kind.rawValue): \(lane.rawValue) ×\(workers), run \(attempt)/\(repetitions)")
                         let (value, seconds) = try await Measurement.time { try await session.run() }
                         runs.append(seconds)
+                        if let submitted = session.lastSubmitSeconds { submitTimes.append(submitted) }
                         checksum = value
                     }
                 } catch {
@@ -46,9 +48,12 @@ struct BenchRunner: Sendable {
                     throw error
                 }
                 await session.close()
-                measured.append(
-                    Self.lane(lane.rawValue, workers: workers, runs: runs, checksum: checksum, items: itemCount, n: n)
-                )
+                var entry = Self.lane(lane.rawValue, workers: workers, runs: runs, checksum: checksum, items: itemCount,
+                                      n: n)
+                if !submitTimes.isEmpty {
+                    entry.submitNsPerTask = Measurement.median(submitTimes) / Double(max(1, itemCount)) * 1e9
+                }
+                measured.append(entry)
             }
         }
 
@@ -95,7 +100,8 @@ struct BenchRunner: Sendable {
         let median = Measurement.median(runs)
         return BenchReport.Lane(
             lane: name, workers: workers, medianSeconds: median, speedup: 0, efficiency: 0, runs: runs,
-            nsPerItem: median / Double(max(1, items)) * 1e9, checksum: String(checksum), n: n, startupSeconds: nil
+            nsPerItem: median / Double(max(1, items)) * 1e9, checksum: String(checksum), n: n, submitNsPerTask: nil,
+            startupSeconds: nil
         )
     }
 

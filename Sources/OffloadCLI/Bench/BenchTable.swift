@@ -45,6 +45,13 @@ struct BenchTable {
         lines.append("checksums: " + (report.checksumsAgree
             ? "every lane computed the same result as its sequential run"
             : "MISMATCH — some lane computed a different result (see --json)"))
+        let submits = report.lanes.compactMap { lane in
+            lane.submitNsPerTask.map { "×\(lane.workers) \(Format.fixed($0, 0)) ns" }
+        }
+        if !submits.isEmpty {
+            lines.append("threadpool-submit, the submit() call alone per task: " + submits.joined(separator: ", ")
+                         + " (the \"per item\" column adds running and awaiting each handle)")
+        }
         let startups = report.lanes.compactMap { lane in
             lane.startupSeconds.map { "\(lane.lane) ×\(lane.workers) \(Format.seconds($0))" }
         }

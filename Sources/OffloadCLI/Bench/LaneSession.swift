@@ -9,6 +9,12 @@ protocol LaneSession: Sendable {
     func run() async throws -> UInt64
     /// Stops the pool, if any.
     func close() async
+    /// For lanes that submit one task per item: the seconds the submit loop alone took in the last ``run()``.
+    var lastSubmitSeconds: Double? { get }
+}
+
+extension LaneSession {
+    var lastSubmitSeconds: Double? { nil }
 }
 
 /// Makes the session of `lane` for `workers` workers.

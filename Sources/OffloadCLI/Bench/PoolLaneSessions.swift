@@ -1,4 +1,5 @@
 import Offload
+import Synchronization
 
 /// The lanes that run on Offload's in-process pools. Each session starts its pool before the clock starts, and shuts
 /// it down in ``LaneSession/close()``.
@@ -42,18 +43,31 @@ struct ThreadPoolMapSession: LaneSession {
     }
 }
 
-/// One unchunked `ThreadPool.submit` per item, then every handle awaited: the per-task cost of the pool.
+/// One unchunked `ThreadPool.submit` per item, then every handle awaited: the per-task cost of the pool. The submit
+/// loop is also timed on its own (``lastSubmitSeconds``): that is the overhead a caller pays per `submit`.
 struct ThreadPoolSubmitSession: LaneSession {
     let pool: ThreadPool
     let workload: any Workload
+    private let submitSeconds = SubmitTimer()
+
+    init(pool: ThreadPool, workload: any Workload) {
+        self.pool = pool
+        self.workload = workload
+    }
+
+    var lastSubmitSeconds: Double? { submitSeconds.value.withLock { $0 } }
 
     func run() async throws -> UInt64 {
         let workload = self.workload
         var handles: [TaskHandle<UInt64>] = []
         handles.reserveCapacity(workload.items.count)
-        for item in workload.items {
+        let items = workload.items
+        let start = ContinuousClock.now
+        for item in items {
             handles.append(try pool.submit { workload.run(item) })
         }
+        let submitted = (ContinuousClock.now - start).seconds
+        submitSeconds.value.withLock { $0 = submitted }
         var sum: UInt64 = 0
         for handle in handles { sum &+= try await handle.value }
         return sum
@@ -81,4 +95,9 @@ struct IsolatedPoolMapSession: LaneSession {
     func close() async {
         await pool.shutdown()
     }
+}
+
+/// The last submit-loop time of a ``ThreadPoolSubmitSession``.
+final class SubmitTimer: Sendable {
+    let value = Mutex<Double?>(nil)
 }
