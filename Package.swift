@@ -47,6 +47,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The README's quick start, compiled with everything else so that it keeps compiling.
+        .executableTarget(
+            name: "QuickStart",
+            dependencies: ["Offload"],
+            path: "Examples/QuickStart",
+            swiftSettings: strictSettings
+        ),
         // A worker executable with jobs that echo, throw, crash, hang and allocate: the process pool's test fixture.
         .executableTarget(
             name: "OffloadTestWorker",

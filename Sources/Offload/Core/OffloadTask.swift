@@ -25,6 +25,7 @@ public enum OffloadTask {
     /// Whether the current pool task (or, outside a pool, the current Swift task) has been asked to stop.
     public static var isCancelled: Bool {
         if let current = ThreadContext.currentTask { return current.isCancellationRequested }
+        if let cell = CurrentCell.cell, cell.isCancellationRequested { return true }
         return Task.isCancelled
     }
 

@@ -18,6 +18,16 @@ final class Gate: Sendable {
         if mustWait { semaphore.wait() }
     }
 
+    /// Waits without blocking a cooperative thread (a Dispatch thread blocks instead).
+    func waitAsync() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.wait()
+                continuation.resume()
+            }
+        }
+    }
+
     func open() {
         let waiting = state.withLock { state -> Int in
             state.open = true
