@@ -1,12 +1,6 @@
 import ArgumentParser
 import Offload
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `offload`: the seeds' experiments run for real on this machine, with Python beside them where it is installed.
 @main
 struct OffloadCommand: AsyncParsableCommand {
@@ -42,7 +36,7 @@ struct OffloadCommand: AsyncParsableCommand {
                 exit(withError: error)  // --help, --version, CleanExit: ArgumentParser prints them in full.
             }
             CommandFailure.report(error, arguments: Array(CommandLine.arguments.dropFirst()))
-            Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
+            terminate(code.rawValue == 0 ? 1 : code.rawValue)
         }
     }
 }

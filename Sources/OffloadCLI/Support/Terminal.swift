@@ -64,3 +64,9 @@ final class ProgressLine: Sendable {
         }
     }
 }
+
+/// Ends the process with `status` (libc `exit`; inside a `ParsableCommand` the name `exit` means
+/// ArgumentParser's `exit(withError:)`).
+func terminate(_ status: Int32) -> Never {
+    exit(status)
+}
