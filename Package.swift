@@ -66,5 +66,7 @@ let package = Package(
             dependencies: ["Offload", "OffloadTestWorker"],
             swiftSettings: strictSettings
         ),
+        // End-to-end tests of the `offload` CLI: they run the built binary found next to the test bundle.
+        .testTarget(name: "OffloadCLITests", dependencies: ["OffloadCLI"], swiftSettings: strictSettings),
     ]
 )
