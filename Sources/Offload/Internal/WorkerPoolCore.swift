@@ -27,12 +27,11 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     let workerCount: Int
     private let scheduler: Mutex<WorkerScheduler<PoolEntry<State>>>
     private let wakeSignals: [DispatchSemaphore]
+    private let workerCounters: [WorkerCounters]
     private let threads = Mutex<[PoolThread]>([])
     private let termination = TerminationLatch()
     /// Bumped after every accepted submission; idle workers spin on it before going to sleep.
     private let submissions = Atomic<Int>(0)
-    /// 1 while a worker is polling ``submissions``.
-    private let spinners = Atomic<Int>(0)
 
     /// How long an idle worker polls for new work before it sleeps. Waking a sleeping thread costs the submitter a
     /// futex syscall and the worker a context switch (together several µs); a short poll lets bursts of small tasks
@@ -47,6 +46,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         self.workerCount = workers
         self.scheduler = Mutex(WorkerScheduler(workers: workers))
         self.wakeSignals = (0..<workers).map { _ in DispatchSemaphore(value: 0) }
+        self.workerCounters = (0..<workers).map { _ in WorkerCounters() }
 
         let initialized = DispatchSemaphore(value: 0)
         let initErrors = Mutex<[(Int, any Error)]>([])
@@ -140,44 +140,96 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         }
     }
 
+    /// A consistent snapshot: the scheduler's counters plus what workers have counted since they last reported.
+    /// Each worker's unreported counts are read once and moved from *running* to *completed*/*failed* together, so
+    /// the snapshot adds up even while workers keep counting.
     var stats: PoolStats {
-        scheduler.withLock(self) { $0.stats() }
+        scheduler.withLock(self) { scheduler in
+            var stats = scheduler.stats()
+            stats.busyTime = workerCounters.map { counters in
+                let completed = counters.completed.load(ordering: .acquiring)
+                let failed = counters.failed.load(ordering: .acquiring)
+                stats.completed += completed
+                stats.failed += failed
+                stats.running -= completed + failed
+                return .nanoseconds(counters.busyNanoseconds.load(ordering: .relaxed))
+            }
+            return stats
+        }
     }
 
     var poolDescription: String { "pool '\(name)'" }
 
     // MARK: - Worker loop
 
+    /// Most entries a worker takes per visit to the lock, when its tasks are short (see ``shortTask``).
+    static var maxBatch: Int { 16 }
+
+    /// Tasks shorter than this are batched: for them the lock round trip per task is the dominant cost. Longer
+    /// tasks are taken one at a time, so that no worker sits on queued work another idle worker could run.
+    static var shortTask: Duration { .microseconds(20) }
+
     /// Runs entries until shutdown drains the queue. `state` is `nil` for a worker whose initializer failed (it only
     /// waits to be told to exit).
+    ///
+    /// A worker counts its finished tasks in its own atomics (``WorkerCounters``) *before* delivering each result, and
+    /// folds them into the scheduler at its next visit to the lock; ``stats`` adds the unreported counts, so a result
+    /// is never observed before it is counted.
     private func workerLoop(index: Int, state: UnsafeMutablePointer<State>?) {
-        var action = scheduler.withLock(self) { $0.next(worker: index, maySleep: false) }
-        var lastStamp: ContinuousClock.Instant?
+        let counters = workerCounters[index]
+        var batch: [PoolEntry<State>] = []
+        batch.reserveCapacity(Self.maxBatch)
+        var limit = 1
+        let shortTaskNanoseconds = Self.shortTask.nanosecondsClamped
+
+        func visit(maySleep: Bool, endingSpin: Bool = false) -> WorkerScheduler<PoolEntry<State>>.NextAction {
+            scheduler.withLock(self) { scheduler in
+                let completed = counters.completed.exchange(0, ordering: .acquiringAndReleasing)
+                let failed = counters.failed.exchange(0, ordering: .acquiringAndReleasing)
+                if completed + failed > 0 { scheduler.tasksFinished(completed: completed, failed: failed) }
+                return scheduler.next(
+                    worker: index, into: &batch, limit: limit, maySleep: maySleep, endingSpin: endingSpin)
+            }
+        }
+
+        var action = visit(maySleep: false)
         while true {
-            if case .run(.task) = action {} else { lastStamp = nil }
             switch action {
-            case .run(.job(let job, let executor)):
-                job.runSynchronously(on: executor)
-                action = scheduler.withLock(self) { $0.next(worker: index, maySleep: false) }
-            case .run(.task(let work)):
-                guard let state else { preconditionFailure("a worker without state was given a task") }
+            case .run:
                 // Back-to-back tasks share one clock reading: the end of one is the start of the next.
-                let start = lastStamp ?? ContinuousClock.now
-                work.run(&state.pointee) { succeeded in
-                    let end = ContinuousClock.now
-                    lastStamp = end
-                    let elapsed = (end - start).nanosecondsClamped
-                    action = scheduler.withLock(self) { scheduler in
-                        scheduler.taskFinished(worker: index, succeeded: succeeded, busyNanoseconds: elapsed)
-                        return scheduler.next(worker: index, maySleep: false)
+                var stamp = ContinuousClock.now
+                var longest = 0
+                for entry in batch {
+                    switch entry {
+                    case .job(let job, let executor):
+                        job.runSynchronously(on: executor)
+                        stamp = ContinuousClock.now
+                        longest = .max  // a Swift job may run for long: do not batch behind it
+                    case .task(let work):
+                        guard let state else { preconditionFailure("a worker without state was given a task") }
+                        work.run(&state.pointee) { succeeded in
+                            let end = ContinuousClock.now
+                            let elapsed = (end - stamp).nanosecondsClamped
+                            stamp = end
+                            longest = max(longest, elapsed)
+                            counters.busyNanoseconds.add(elapsed, ordering: .relaxed)
+                            if succeeded {
+                                counters.completed.add(1, ordering: .releasing)
+                            } else {
+                                counters.failed.add(1, ordering: .releasing)
+                            }
+                        }
                     }
                 }
+                batch.removeAll(keepingCapacity: true)
+                limit = longest < shortTaskNanoseconds ? Self.maxBatch : 1
+                action = visit(maySleep: false)
             case .idle:
                 let spunOut = pollForSubmissions()
-                action = scheduler.withLock(self) { $0.next(worker: index, maySleep: spunOut) }
+                action = visit(maySleep: spunOut, endingSpin: true)
             case .sleep:
                 wakeSignals[index].wait()
-                action = scheduler.withLock(self) { $0.next(worker: index, maySleep: false) }
+                action = visit(maySleep: false)
             case .exit(let last):
                 if last { termination.fire() }
                 return
@@ -185,21 +237,36 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         }
     }
 
-    /// Polls ``submissions`` for up to ``idleSpin``. At most one worker polls at a time (the others sleep at once),
-    /// so an idle pool costs at most one core for ``idleSpin`` after a burst. Returns `true` if the worker should
-    /// sleep now (nothing was submitted, or another worker is already polling).
+    /// Polls ``submissions`` for up to ``idleSpin``. The scheduler lets at most one worker poll at a time (the others
+    /// sleep at once), so an idle pool costs at most one core for ``idleSpin`` after a burst, and a submission the
+    /// poller can take wakes nobody. Returns `true` if nothing was submitted (the worker should now sleep).
     private func pollForSubmissions() -> Bool {
-        guard spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else { return true }
-        defer { spinners.store(0, ordering: .releasing) }
         let seen = submissions.load(ordering: .acquiring)
         let deadline = ContinuousClock.now + Self.idleSpin
         while true {
             for _ in 0..<64 {
-                if submissions.load(ordering: .acquiring) != seen { return false }
+                if submissions.load(ordering: .acquiring) != seen {
+                    gatherBurst(since: seen)
+                    return false
+                }
             }
             if ContinuousClock.now >= deadline { return true }
         }
     }
+
+    /// Once work arrives, waits up to ``burstWindow`` for a full batch to gather before taking the lock: while a
+    /// submitter is streaming tasks, taking them one lock round trip at a time would make the worker and the
+    /// submitter fight over the lock for every task.
+    private func gatherBurst(since seen: Int) {
+        let deadline = ContinuousClock.now + Self.burstWindow
+        while submissions.load(ordering: .acquiring) &- seen < Self.maxBatch {
+            for _ in 0..<16 where submissions.load(ordering: .acquiring) &- seen >= Self.maxBatch { return }
+            if ContinuousClock.now >= deadline { return }
+        }
+    }
+
+    /// How long a polling worker lets a burst of submissions gather (see ``gatherBurst(since:)``).
+    static var burstWindow: Duration { .microseconds(2) }
 
     private func workerLoop(index: Int, state: inout State) {
         withUnsafeMutablePointer(to: &state) { pointer in
@@ -265,6 +332,14 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         }
         for thread in running { thread.join() }
     }
+}
+
+/// What one worker has counted since it last reported to the scheduler, and its total busy time. One object per
+/// worker, so that counting touches no shared cache line.
+final class WorkerCounters: Sendable {
+    let completed = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+    let busyNanoseconds = Atomic<Int>(0)
 }
 
 /// A one-shot event that async code can wait for.

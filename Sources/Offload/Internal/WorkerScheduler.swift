@@ -32,8 +32,8 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
     }
 
     enum NextAction {
-        /// Run this entry (a task has already been moved to running).
-        case run(Entry)
+        /// Run the entries now in the caller's batch (their tasks have already been moved to running).
+        case run
         /// Nothing to do: wait on your wake-up signal (you are registered as sleeping).
         case sleep
         /// Nothing to do yet, and you are *not* registered as sleeping: spin briefly, then ask again.
@@ -45,6 +45,8 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
     private(set) var lifecycle = Lifecycle.running
     private var queue = Deque<Entry>()
     private var sleeping: [Int] = []
+    /// Workers polling for work outside the lock (at most one): a submission they can take needs no wake-up.
+    private(set) var spinning = 0
     private(set) var liveWorkers: Int
 
     private var submitted = 0
@@ -53,11 +55,11 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
     private var cancelled = 0
     private var pending = 0
     private var running = 0
-    private var busyNanoseconds: [Int]
+    private let workers: Int
 
     init(workers: Int) {
+        self.workers = workers
         liveWorkers = workers
-        busyNanoseconds = Array(repeating: 0, count: workers)
     }
 
     /// Queues `entry`. Tasks are refused once shutdown began; executor jobs are accepted as long as a worker lives,
@@ -76,24 +78,43 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
             submitted += 1
             pending += 1
         }
+        // A polling worker takes the next entry without being woken; wake a sleeper only for what it cannot take.
+        if spinning > 0 && queue.count <= spinning { return .queued }
         if let worker = sleeping.popLast() { return .wake(worker) }
         return .queued
     }
 
-    /// The next thing worker `worker` should do. With `maySleep: false`, an empty queue answers ``NextAction/idle``
-    /// instead of registering the worker as sleeping.
-    mutating func next(worker: Int, maySleep: Bool = true) -> NextAction {
-        while let entry = queue.popFirst() {
-            guard entry.isTask else { return .run(entry) }
-            if entry.start() {
+    /// The next thing worker `worker` should do.
+    ///
+    /// Fills `batch` with up to `limit` entries — never more than an even share of the queue among the workers that
+    /// are awake, so a batch never hoards work another worker could start. With `maySleep: false`, an empty queue
+    /// makes the worker the poller (``NextAction/idle``) if no other worker polls; otherwise it sleeps. `endingSpin`
+    /// says the caller was the poller and has stopped polling.
+    mutating func next(
+        worker: Int,
+        into batch: inout [Entry],
+        limit: Int = 1,
+        maySleep: Bool = true,
+        endingSpin: Bool = false
+    ) -> NextAction {
+        if endingSpin { spinning -= 1 }
+        let awake = max(1, liveWorkers - sleeping.count)
+        let share = max(1, min(limit, queue.count / awake))
+        while batch.count < share, let entry = queue.popFirst() {
+            if entry.isTask {
+                // Cancelled while queued: the canceller moves it from pending to cancelled via `taskCancelled()`.
+                guard entry.start() else { continue }
                 pending -= 1
                 running += 1
-                return .run(entry)
             }
-            // Cancelled while queued: the canceller moves it from pending to cancelled via `taskCancelled()`.
+            batch.append(entry)
         }
+        if !batch.isEmpty { return .run }
         if lifecycle == .running {
-            guard maySleep else { return .idle }
+            if !maySleep && spinning == 0 {
+                spinning += 1
+                return .idle
+            }
             sleeping.append(worker)
             return .sleep
         }
@@ -105,11 +126,12 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
         return .exit(last: false)
     }
 
-    /// A task that `next` handed out has ended.
-    mutating func taskFinished(worker: Int, succeeded: Bool, busyNanoseconds elapsed: Int) {
-        running -= 1
-        if succeeded { completed += 1 } else { failed += 1 }
-        busyNanoseconds[worker] &+= elapsed
+    /// Tasks that `next` handed out have ended (reported in bulk: workers count them in their own atomics and fold
+    /// them in here at their next visit to the lock).
+    mutating func tasksFinished(completed newlyCompleted: Int, failed newlyFailed: Int) {
+        running -= newlyCompleted + newlyFailed
+        completed += newlyCompleted
+        failed += newlyFailed
     }
 
     /// A queued task was withdrawn before it started.
@@ -135,16 +157,16 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
         return (wake, withdrawn)
     }
 
+    /// The counters as of the last bulk report (the core adds what workers have not reported yet).
     func stats() -> PoolStats {
         PoolStats(
-            workers: busyNanoseconds.count,
+            workers: workers,
             submitted: submitted,
             completed: completed,
             failed: failed,
             cancelled: cancelled,
             pending: pending,
-            running: running,
-            busyTime: busyNanoseconds.map { .nanoseconds($0) }
+            running: running
         )
     }
 
