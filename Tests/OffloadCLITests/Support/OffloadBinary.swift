@@ -25,11 +25,13 @@ struct OffloadBinary {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("offload").path
     }
 
-    /// Runs `offload` with `arguments`, stdin from /dev/null (not a terminal), and waits for it.
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `offload` with `arguments` (and `extra` environment variables), stdin from /dev/null (not a terminal),
+    /// and waits for it.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
         process.standardInput = FileHandle.nullDevice
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offload-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
