@@ -31,6 +31,18 @@ loads = out.joinpath("load").read_text().split()
 values = {p.name: p.read_text().rstrip("\n") for p in out.iterdir()}
 values["load"] = f"{min(loads)}–{max(loads)}"
 values["machine"] = "Linux, " + values["machine"].split(",")[0] + ", Offload " + values["machine"].split(", ")[-1]
-pathlib.Path("docs/cli.md").write_text(re.sub(r"\{\{([a-z-]+)\}\}", lambda m: values[m.group(1)], template))
+page = re.sub(r"\{\{([a-z-]+)\}\}", lambda m: values[m.group(1)], template)
+pathlib.Path("docs/cli.md").write_text(page)
+# README.md carries the same sections between its lab markers, one heading level down, images resolved from docs/.
+readme = pathlib.Path("README.md")
+text = readme.read_text()
+begin, end = "<!-- lab:begin -->", "<!-- lab:end -->"
+if begin in text and end in text:
+    body = page.split("\n", 1)[1]                                   # drop the page title
+    body = re.sub(r"^(#+) ", lambda m: "#" + m.group(1) + " ", body, flags=re.M)
+    body = body.replace("](bench-primes.svg)", "](docs/bench-primes.svg)")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(head + begin + "\n" + body.strip() + "\n" + end + tail)
 PY
-echo "docs/cli.md regenerated (load average during the runs: ${loads[*]})"
+echo "docs/cli.md and README.md regenerated (load average during the runs: ${loads[*]})"

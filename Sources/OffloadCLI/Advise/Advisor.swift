@@ -108,7 +108,7 @@ enum Advisor {
             return "let results = try await withIsolatedPool(makeState: { try Library() }) { pool in "
                 + "try await pool.map(items) { library, item in library.process(item) } }"
         case .processes:
-            return "let results = try await parallelMap(jobs, mode: .processes)  // jobs: some Job (Codable)"
+            return "let results = try await parallelMap(jobs: jobs, mode: .processes())  // jobs: [some Job] (Codable)"
         }
     }
 
