@@ -173,10 +173,6 @@ int coffload_errno(void) {
     return errno;
 }
 
-int coffload_set_thread_name(const char *name) {
-    return pthread_setname_np(pthread_self(), name);
-}
-
 long long coffload_atomic_load(const long long *address) {
     return __atomic_load_n(address, __ATOMIC_SEQ_CST);
 }
@@ -191,4 +187,35 @@ long long coffload_atomic_fetch_add(long long *address, long long delta) {
 
 int coffload_atomic_compare_exchange(long long *address, long long *expected, long long desired) {
     return __atomic_compare_exchange_n(address, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+int coffload_set_current_thread_name(const char *name) {
+#if defined(__linux__)
+    return pthread_setname_np(pthread_self(), name);
+#elif defined(__APPLE__)
+    return pthread_setname_np(name);
+#else
+    return 0;
+#endif
+}
+
+#if defined(__linux__)
+void __tsan_acquire(void *address) __attribute__((weak));
+void __tsan_release(void *address) __attribute__((weak));
+#endif
+
+void coffload_tsan_acquire(const void *address) {
+#if defined(__linux__)
+    if (__tsan_acquire) {
+        __tsan_acquire((void *)address);
+    }
+#endif
+}
+
+void coffload_tsan_release(const void *address) {
+#if defined(__linux__)
+    if (__tsan_release) {
+        __tsan_release((void *)address);
+    }
+#endif
 }

@@ -32,7 +32,7 @@ struct ProcessPoolTests {
     func mapUnorderedDeliversAll() async throws {
         try await withProcessPool(TestWorker.configuration()) { pool async throws in
             var seen: [Int: Int] = [:]
-            for try await (index, value) in pool.mapUnordered((0..<300).map(Square.init), batchSize: 10) {
+            for try await (index, value) in try pool.mapUnordered((0..<300).map(Square.init), batchSize: 10) {
                 #expect(seen[index] == nil)
                 seen[index] = value
             }

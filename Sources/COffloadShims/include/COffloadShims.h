@@ -40,9 +40,6 @@ int coffload_set_parent_death_signal(int sig);
 int coffload_spawn_worker(const char *path, char *const argv[], char *const envp[], const char *cwd,
                           int stdout_fd, int stderr_fd, int command_fd, int result_fd, pid_t *pid);
 
-/// `pthread_setname_np(pthread_self(), name)` (Linux limits names to 15 bytes).
-int coffload_set_thread_name(const char *name);
-
 /// Sequentially consistent atomics on a 64-bit integer in shared memory (the SharedCounter's operations; C11 atomics
 /// are address-free for lock-free types, so they work across processes mapping the same page).
 long long coffload_atomic_load(const long long *address);
@@ -52,5 +49,14 @@ int coffload_atomic_compare_exchange(long long *address, long long *expected, lo
 
 /// The current `errno`.
 int coffload_errno(void);
+
+/// Names the calling thread (at most 15 bytes on Linux). Returns 0 or an error number.
+int coffload_set_current_thread_name(const char *name);
+
+/// ThreadSanitizer annotations: tell TSan that a lock identified by `address` was acquired / is being released.
+/// No-ops unless the TSan runtime is linked in (weak references, Linux only). Needed because
+/// Synchronization.Mutex's contended path runs in the uninstrumented Swift runtime, where TSan cannot see it.
+void coffload_tsan_acquire(const void *address);
+void coffload_tsan_release(const void *address);
 
 #endif

@@ -1,13 +1,26 @@
 import Dispatch
 import Synchronization
 
-/// The shared state behind a ``TaskHandle``: where a pool puts a task's outcome and where awaiting code finds it.
+/// The type-erased state behind every ``TaskHandle``: where a pool puts a task's outcome and where awaiting code finds
+/// it.
 ///
 /// Life cycle: `pending` (queued) → `running` (a worker took it) → `finished(result)`; or `pending` → `cancelled`.
 /// Every transition happens under `state`'s lock, waiters are resumed after it is released, and each waiter is resumed
-/// exactly once. Pools call ``tryStart()``, ``finish(_:)`` and ``cancelIfPending()``; users see only ``TaskHandle``.
-package final class TaskCompletion<Value: Sendable>: Sendable {
-    package enum Phase: Sendable {
+/// exactly once.
+///
+/// The cell is deliberately not generic: generic code in a library runs unspecialized for the client's types, and each
+/// use of a generic nested type (`State<Value>`, `Result<Value, …>`, `Mutex<State<Value>>`) then costs a lookup in the
+/// runtime's metadata cache. Profiling `submit` of trivial tasks showed those lookups at over a third of the time;
+/// storing the value as `any Sendable` removes them. ``TaskCompletion`` restores the static type.
+///
+/// In-process pools subclass it (their work items *are* completion cells), which saves an allocation per task.
+/// `@unchecked Sendable` because the class is open to those subclasses: its only stored property is a `Mutex`, and
+/// every subclass is final with `let` properties of `Sendable` type.
+@usableFromInline
+package class CompletionCell: @unchecked Sendable {
+    @usableFromInline package typealias Value = any Sendable
+
+    @usableFromInline package enum Phase: Sendable {
         case pending
         case running
         case finished(Result<Value, any Error>)
@@ -28,11 +41,13 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
+    @usableFromInline
     package init() {}
 
     /// pending → running. Returns `false` (and changes nothing) if the task was cancelled before it started.
-    package func tryStart() -> Bool {
-        state.withLock { state in
+    @usableFromInline
+    package final func tryStart() -> Bool {
+        state.withLock(self) { state in
             guard case .pending = state.phase else { return false }
             state.phase = .running
             return true
@@ -40,8 +55,9 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
     }
 
     /// Stores the outcome and wakes every waiter. A second call is ignored.
-    package func finish(_ result: Result<Value, any Error>) {
-        let (waiters, callbacks) = state.withLock { state -> ([Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
+    @usableFromInline
+    package final func finish(_ result: Result<Value, any Error>) {
+        let (waiters, callbacks) = state.withLock(self) { state -> ([Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
             switch state.phase {
             case .finished, .cancelled:
                 return ([], [])
@@ -59,8 +75,17 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
 
     /// pending → cancelled, failing every waiter with `CancellationError`. Returns `false` when the task had already
     /// started or ended; then only the cooperative ``isCancellationRequested`` flag is set.
-    package func cancelIfPending() -> Bool {
-        let outcome = state.withLock { state -> (Bool, [Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
+    @usableFromInline
+    package final func cancelIfPending() -> Bool {
+        cancelIfPending(then: { _ in })
+    }
+
+    /// pending → cancelled, like ``cancelIfPending()``, calling `then(withdrawn)` after the transition and before
+    /// waiters are resumed, so a pool can count the cancellation before anyone observes it.
+    @usableFromInline
+    @discardableResult
+    package final func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool {
+        let outcome = state.withLock(self) { state -> (Bool, [Waiter], [@Sendable (Result<Value, any Error>) -> Void]) in
             state.cancelRequested = true
             guard case .pending = state.phase else { return (false, [], []) }
             state.phase = .cancelled
@@ -70,23 +95,38 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
             }
             return (true, state.waiters, state.callbacks)
         }
+        then(outcome.0)
         resume(outcome.1, outcome.2, with: .failure(CancellationError()))
         return outcome.0
     }
 
     /// Whether someone asked for this task to be cancelled (running work may check it cooperatively).
-    package var isCancellationRequested: Bool {
-        state.withLock { $0.cancelRequested }
+    @usableFromInline
+    package final var isCancellationRequested: Bool {
+        state.withLock(self) { $0.cancelRequested }
     }
 
-    package var phase: Phase {
-        state.withLock { $0.phase }
+    @usableFromInline
+    package final var phase: Phase {
+        state.withLock(self) { $0.phase }
+    }
+
+    /// Whether the task has ended (result, error or cancellation).
+    @usableFromInline
+    package final var isFinished: Bool {
+        state.withLock(self) { state in
+            switch state.phase {
+            case .pending, .running: return false
+            case .finished, .cancelled: return true
+            }
+        }
     }
 
     /// Calls `callback` once with the outcome: now, if the task has ended, or when it ends. Cancellation before the
     /// start is reported as `CancellationError`.
-    package func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
-        let ready: Result<Value, any Error>? = state.withLock { state in
+    @usableFromInline
+    package final func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
+        let ready: Result<Value, any Error>? = state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
             case .cancelled: return .failure(CancellationError())
@@ -99,10 +139,11 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
     }
 
     /// Suspends until the outcome is known.
-    package func value() async throws -> Value {
+    @usableFromInline
+    nonisolated(nonsending) package final func value() async throws -> Value {
         if let ready = readyResult() { return try ready.get() }
         return try await withUnsafeThrowingContinuation { continuation in
-            let ready: Result<Value, any Error>? = state.withLock { state in
+            let ready: Result<Value, any Error>? = state.withLock(self) { state in
                 switch state.phase {
                 case .finished(let result): return result
                 case .cancelled: return .failure(CancellationError())
@@ -118,10 +159,11 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
     }
 
     /// Blocks the calling thread until the outcome is known or `timeout` passes.
-    package func wait(timeout: Duration?) throws -> Value {
+    @usableFromInline
+    package final func wait(timeout: Duration?) throws -> Value {
         if let ready = readyResult() { return try ready.get() }
         let semaphore = DispatchSemaphore(value: 0)
-        let ready: Result<Value, any Error>? = state.withLock { state in
+        let ready: Result<Value, any Error>? = state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
             case .cancelled: return .failure(CancellationError())
@@ -134,7 +176,7 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
         if let timeout {
             let nanoseconds = max(0, timeout.nanosecondsClamped)
             if semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
-                let removed = state.withLock { state -> Bool in
+                let removed = state.withLock(self) { state -> Bool in
                     let before = state.waiters.count
                     state.waiters.removeAll { waiter in
                         if case .blocking(let other) = waiter { return other === semaphore }
@@ -155,8 +197,10 @@ package final class TaskCompletion<Value: Sendable>: Sendable {
         return try result.get()
     }
 
-    private func readyResult() -> Result<Value, any Error>? {
-        state.withLock { state in
+    /// The outcome if the task has ended, without waiting.
+    @usableFromInline
+    package final func readyResult() -> Result<Value, any Error>? {
+        state.withLock(self) { state in
             switch state.phase {
             case .finished(let result): return result
             case .cancelled: return .failure(CancellationError())
@@ -189,5 +233,89 @@ extension Duration {
         let (total, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
         if overflow2 { return seconds < 0 ? Int.min : Int.max }
         return Int(total)
+    }
+}
+
+/// A typed view of a ``CompletionCell``: what pools create per task and hand to ``TaskHandle``.
+///
+/// Pools call ``tryStart()`` when a worker takes the task, ``finish(_:)`` with its outcome, and ``cancelIfPending()``
+/// to withdraw it; ``onCompletion(_:)`` registers a callback. Copies share the same cell.
+@usableFromInline
+package struct TaskCompletion<Value: Sendable>: Sendable {
+    @usableFromInline package let cell: CompletionCell
+
+    @inlinable
+    package init() {
+        cell = CompletionCell()
+    }
+
+    /// A typed view of an existing cell (a pool work item that is its own completion).
+    @inlinable
+    package init(cell: CompletionCell) {
+        self.cell = cell
+    }
+
+    /// pending → running. Returns `false` (and changes nothing) if the task was cancelled before it started.
+    @usableFromInline
+    package func tryStart() -> Bool { cell.tryStart() }
+
+    /// Stores the outcome and wakes every waiter. A second call is ignored.
+    @usableFromInline
+    package func finish(_ result: Result<Value, any Error>) {
+        switch result {
+        case .success(let value): cell.finish(.success(value))
+        case .failure(let error): cell.finish(.failure(error))
+        }
+    }
+
+    /// pending → cancelled; see ``CompletionCell/cancelIfPending(then:)``.
+    @usableFromInline
+    @discardableResult
+    package func cancelIfPending(then: (_ withdrawn: Bool) -> Void = { _ in }) -> Bool {
+        cell.cancelIfPending(then: then)
+    }
+
+    /// Whether someone asked for this task to be cancelled.
+    @usableFromInline
+    package var isCancellationRequested: Bool { cell.isCancellationRequested }
+
+    /// Whether the task has ended (result, error or cancellation).
+    @usableFromInline
+    package var isFinished: Bool { cell.isFinished }
+
+    /// Calls `callback` once with the outcome, now or when it is known.
+    @usableFromInline
+    package func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
+        cell.onCompletion { result in callback(Self.typed(result)) }
+    }
+
+    /// Suspends until the outcome is known.
+    @usableFromInline
+    nonisolated(nonsending) package func value() async throws -> Value {
+        try Self.cast(await cell.value())
+    }
+
+    /// Blocks until the outcome is known or `timeout` passes.
+    @usableFromInline
+    package func wait(timeout: Duration?) throws -> Value {
+        try Self.cast(cell.wait(timeout: timeout))
+    }
+
+    /// The outcome if the task has ended, without waiting.
+    @usableFromInline
+    package func readyResult() -> Result<Value, any Error>? {
+        cell.readyResult().map(Self.typed)
+    }
+
+    private static func cast(_ value: any Sendable) -> Value {
+        // The cell only ever receives values from `finish(_:)` above, which stores a `Value`.
+        value as! Value
+    }
+
+    private static func typed(_ result: Result<any Sendable, any Error>) -> Result<Value, any Error> {
+        switch result {
+        case .success(let value): return .success(cast(value))
+        case .failure(let error): return .failure(error)
+        }
     }
 }

@@ -27,7 +27,7 @@ enum ManagerThread {
             { raw in
                 // The retained box is released exactly once, here, by the thread it was created for.
                 let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-                _ = coffload_set_thread_name(box.name)
+                _ = coffload_set_current_thread_name(box.name)
                 box.body()
                 return nil
             },

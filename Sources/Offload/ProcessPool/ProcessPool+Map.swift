@@ -1,5 +1,3 @@
-import Synchronization
-
 extension ProcessPool {
     /// The batch size ``map(_:batchSize:)`` uses when none is given: about eight batches per worker, so that work
     /// stays balanced when job durations vary, and at most 1,024 jobs per batch, so that a batch's frame stays small.
@@ -48,48 +46,32 @@ extension ProcessPool {
 
     /// Runs every job and delivers `(index, output)` pairs as they complete, in completion order.
     ///
-    /// Jobs are batched as in ``map(_:batchSize:)``; a batch's outputs arrive together. The stream ends after the
-    /// last output, or throws the first failure. Ending the iteration early cancels the jobs no worker has started.
+    /// Jobs are batched as in ``map(_:batchSize:)`` and read lazily: at most `maxInFlight` batches are queued or
+    /// finished-but-unconsumed at once, so a long job sequence streams through the pool. The first failure is thrown
+    /// while iterating and cancels the batches still queued; so does ending the iteration early.
     ///
     /// - Parameters:
-    ///   - jobs: the jobs.
-    ///   - batchSize: jobs per batch; `nil` chooses ``automaticBatchSize(for:)``.
+    ///   - jobs: the jobs; read lazily.
+    ///   - batchSize: jobs per batch; `nil` chooses ``automaticBatchSize(for:)`` (1 for sequences of unknown size).
+    ///   - maxInFlight: the most batches in flight; `nil` keeps every worker busy.
     /// - Returns: an asynchronous sequence of `(index, value)` pairs, `index` being the job's position in `jobs`.
+    /// - Throws: ``OffloadError/Code/invalidArgument`` for a `batchSize` or `maxInFlight` below 1.
     ///
     /// Python mapping: `concurrent.futures.as_completed` / `multiprocessing.Pool.imap_unordered`.
-    public func mapUnordered<J: Job>(
-        _ jobs: some Collection<J>,
-        batchSize: Int? = nil
-    ) -> AsyncThrowingStream<(index: Int, value: J.Output), any Error> {
-        let jobs = Array(jobs)
-        let (stream, continuation) = AsyncThrowingStream<(index: Int, value: J.Output), any Error>.makeStream()
-        let handles: [BatchHandle<J.Output>]
-        do {
-            handles = try submitBatches(jobs, batchSize: batchSize)
-        } catch {
-            continuation.finish(throwing: error)
-            return stream
+    public func mapUnordered<S: Sequence>(
+        _ jobs: S,
+        batchSize: Int? = nil,
+        maxInFlight: Int? = nil
+    ) throws(OffloadError) -> UnorderedResults<S, S.Element.Output> where S.Element: Job {
+        if let batchSize, batchSize < 1 {
+            throw OffloadError.invalidArgument("batchSize must be at least 1, got \(batchSize)")
         }
-        let remaining = Atomic<Int>(handles.count)
-        if handles.isEmpty { continuation.finish() }
-        var start = 0
-        for handle in handles {
-            let base = start
-            start += handle.count
-            handle.onCompletion { result in
-                switch result {
-                case .success(let values):
-                    for (offset, value) in values.enumerated() { continuation.yield((index: base + offset, value: value)) }
-                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.finish() }
-                case .failure(let error):
-                    continuation.finish(throwing: error)
-                }
-            }
+        let count = jobs.underestimatedCount
+        let size = batchSize ?? (count > 0 ? automaticBatchSize(for: count) : 1)
+        let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
+        return UnorderedResults(base: jobs, chunkSize: size, window: window) { [self] batch in
+            try submitBatch(batch)
         }
-        continuation.onTermination = { _ in
-            for handle in handles { handle.cancel() }
-        }
-        return stream
     }
 
     private func submitBatches<J: Job>(_ jobs: [J], batchSize: Int?) throws(OffloadError) -> [BatchHandle<J.Output>] {
@@ -134,13 +116,6 @@ enum BatchHandle<Output: Sendable>: Sendable {
         switch self {
         case .single(let handle): handle.cancel()
         case .batch(let handle, _): handle.cancel()
-        }
-    }
-
-    func onCompletion(_ callback: @escaping @Sendable (Result<[Output], any Error>) -> Void) {
-        switch self {
-        case .single(let handle): handle.completion.onCompletion { callback($0.map { [$0] }) }
-        case .batch(let handle, _): handle.completion.onCompletion(callback)
         }
     }
 }

@@ -154,13 +154,15 @@ final class ProcessPoolCore: Sendable {
 
     /// Withdraws a task that no worker has started; see ``TaskCanceller``.
     func cancelPending(_ task: any PendingTask) -> Bool {
-        // Cancel first, outside the pool lock (waiters and callbacks run here); the dispatcher drops the entry later.
-        guard task.cancelIfPending() else { return false }
-        state.withLock { state in
-            state.pendingCount -= 1
-            state.cancelled += 1
+        // The cell changes state first (outside the pool lock); the counters move before any waiter resumes; the
+        // dispatcher drops the dead queue entry when it meets it.
+        task.cancelIfPending { withdrawn in
+            guard withdrawn else { return }
+            state.withLock { state in
+                state.pendingCount -= 1
+                state.cancelled += 1
+            }
         }
-        return true
     }
 
     /// Starts shutting down (idempotent). With `cancelPending`, queued tasks that no worker has are cancelled.
@@ -170,11 +172,14 @@ final class ProcessPoolCore: Sendable {
             wake(&state)
             return cancelPending ? state.pending.filter { !$0.alreadyStarted } : []
         }
-        let withdrawn = toCancel.reduce(0) { count, task in count + (task.sink.cancelIfPending() ? 1 : 0) }
-        guard withdrawn > 0 else { return }
-        state.withLock { state in
-            state.pendingCount -= withdrawn
-            state.cancelled += withdrawn
+        for task in toCancel {
+            _ = task.sink.cancelIfPending { withdrawn in
+                guard withdrawn else { return }
+                state.withLock { state in
+                    state.pendingCount -= 1
+                    state.cancelled += 1
+                }
+            }
         }
     }
 

@@ -8,8 +8,9 @@ protocol TaskSink: AnyObject, Sendable {
     func decode(_ payload: [UInt8]) -> (succeeded: Bool, finish: @Sendable () -> Void)
     /// Delivers a failure.
     func fail(_ error: OffloadError)
-    /// pending → cancelled (shutdown with `cancelPending`); `false` when already started or ended.
-    func cancelIfPending() -> Bool
+    /// pending → cancelled (shutdown with `cancelPending`), calling `then` before waiters resume; `false` when
+    /// already started or ended.
+    func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool
     /// Whether the task was cancelled before it started (its queue entry is dead weight).
     var isCancelled: Bool { get }
 }
@@ -38,10 +39,10 @@ final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
         completion.finish(.failure(error))
     }
 
-    func cancelIfPending() -> Bool { completion.cancelIfPending() }
+    func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool { completion.cancelIfPending(then: then) }
 
     var isCancelled: Bool {
-        if case .cancelled = completion.phase { return true }
+        if case .cancelled = completion.cell.phase { return true }
         return false
     }
 }

@@ -1,0 +1,117 @@
+/// A task in an in-process pool's queue: user work bound to its ``TaskCompletion``.
+@usableFromInline
+protocol PoolWork<State>: AnyObject, Sendable {
+    associatedtype State
+
+    /// pending → running; `false` when cancelled while queued.
+    func tryStart() -> Bool
+
+    /// Runs the work with the worker's state, reports success or failure through `beforeDelivery` (which the worker
+    /// uses to update the pool's counters), and only then delivers the outcome to waiters — so that anyone who sees
+    /// the result also sees it counted.
+    func run(_ state: inout State, beforeDelivery: (_ succeeded: Bool) -> Void)
+
+    /// pending → cancelled; `then(withdrawn)` runs before waiters are resumed.
+    @discardableResult
+    func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool
+}
+
+/// The queue entry of an in-process pool: a submitted task, or a Swift job enqueued through `TaskExecutor`.
+enum PoolEntry<State>: SchedulerEntry, @unchecked Sendable {
+    // @unchecked: `UnownedJob` and `UnownedTaskExecutor` are handed from the enqueuing thread to exactly one worker
+    // thread, which runs the job once; `PoolWork` is itself Sendable.
+    case task(any PoolWork<State>)
+    case job(UnownedJob, UnownedTaskExecutor)
+
+    var isTask: Bool {
+        if case .task = self { return true }
+        return false
+    }
+
+    func start() -> Bool {
+        switch self {
+        case .task(let work): return work.tryStart()
+        case .job: return true
+        }
+    }
+}
+
+/// A closure submitted to a pool and the completion its result goes to.
+///
+/// Created in the pools' `@inlinable` submit paths, so that the client specializes the allocation for its own types;
+/// the methods run in the library.
+@usableFromInline
+final class PoolWorkItem<State, Value: Sendable>: CompletionCell, PoolWork, @unchecked Sendable {
+    // @unchecked Sendable: inherits CompletionCell's; the only stored property added is a `@Sendable` closure.
+    @usableFromInline let body: @Sendable (inout State) throws -> Value
+
+    @inlinable
+    init(body: @escaping @Sendable (inout State) throws -> Value) {
+        self.body = body
+        super.init()
+    }
+
+    /// The typed completion this item resolves.
+    @inlinable
+    var completion: TaskCompletion<Value> { TaskCompletion(cell: self) }
+
+    @usableFromInline
+    func run(_ state: inout State, beforeDelivery: (Bool) -> Void) {
+        // Boxes the value straight into the type-erased cell: no generic `Result<Value, …>` on this hot path (see
+        // `CompletionCell` for why).
+        let cell: CompletionCell = self
+        let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
+            do {
+                let value: any Sendable = try body(&state)
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success: beforeDelivery(true)
+        case .failure: beforeDelivery(false)
+        }
+        cell.finish(outcome)
+    }
+
+
+}
+
+/// A `() throws -> Value` closure submitted to a ``ThreadPool``: like ``PoolWorkItem`` without the state parameter,
+/// which saves wrapping the user's closure in another one (an allocation per task).
+@usableFromInline
+final class ThunkWorkItem<Value: Sendable>: CompletionCell, PoolWork, @unchecked Sendable {
+    // @unchecked Sendable: inherits CompletionCell's; the only stored property added is a `@Sendable` closure.
+    @usableFromInline let body: @Sendable () throws -> Value
+
+    @inlinable
+    init(body: @escaping @Sendable () throws -> Value) {
+        self.body = body
+        super.init()
+    }
+
+    /// The typed completion this item resolves.
+    @inlinable
+    var completion: TaskCompletion<Value> { TaskCompletion(cell: self) }
+
+    @usableFromInline
+    func run(_ state: inout Void, beforeDelivery: (Bool) -> Void) {
+        let cell: CompletionCell = self
+        let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
+            do {
+                let value: any Sendable = try body()
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success: beforeDelivery(true)
+        case .failure: beforeDelivery(false)
+        }
+        cell.finish(outcome)
+    }
+
+
+}

@@ -1,0 +1,48 @@
+extension IsolatedPool {
+    /// Applies `transform` to every item, each call with the state of the worker running it, and returns the results
+    /// in input order. Chunking and bounds are as in ``ThreadPool/map(_:chunkSize:_:)``.
+    ///
+    /// - Parameters:
+    ///   - items: the input; read once, lazily.
+    ///   - chunkSize: items per task, or `nil` to choose automatically.
+    ///   - transform: the work per item, given the worker's state.
+    /// - Returns: the results in input order.
+    /// - Throws: the first error `transform` threw (in input order), unchanged; `CancellationError`;
+    ///   ``OffloadError/Code/invalidArgument``; ``OffloadError/Code/poolShutDown``.
+    @inlinable
+    public func map<S: Sequence, T: Sendable>(
+        _ items: S,
+        chunkSize: Int? = nil,
+        _ transform: @escaping @Sendable (inout State, S.Element) throws -> T
+    ) async throws -> [T] where S.Element: Sendable {
+        let size = try ChunkedMap.resolveChunkSize(chunkSize, count: ChunkedMap.count(of: items), workers: workerCount)
+        let window = ChunkedMap.defaultWindow(workers: workerCount)
+        return try await ChunkedMap.ordered(items, chunkSize: size, window: window) { chunk in
+            try self.submitStateful { state in try ChunkedMap.apply(transform, to: chunk, state: &state) }
+        }
+    }
+
+    /// Applies `transform` to every item with the running worker's state and yields `(index, value)` pairs as chunks
+    /// complete. Bounds and cancellation are as in ``ThreadPool/mapUnordered(_:chunkSize:maxInFlight:_:)``.
+    ///
+    /// - Parameters:
+    ///   - items: the input; read lazily.
+    ///   - chunkSize: items per task, or `nil` to choose automatically.
+    ///   - maxInFlight: the most chunks in flight at once, or `nil` for the default.
+    ///   - transform: the work per item, given the worker's state.
+    /// - Returns: an asynchronous sequence of results in completion order.
+    /// - Throws: ``OffloadError/Code/invalidArgument`` for a chunk size or `maxInFlight` below 1.
+    @inlinable
+    public func mapUnordered<S: Sequence, T: Sendable>(
+        _ items: S,
+        chunkSize: Int? = nil,
+        maxInFlight: Int? = nil,
+        _ transform: @escaping @Sendable (inout State, S.Element) throws -> T
+    ) throws(OffloadError) -> UnorderedResults<S, T> where S.Element: Sendable {
+        let size = try ChunkedMap.resolveChunkSize(chunkSize, count: ChunkedMap.count(of: items), workers: workerCount)
+        let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
+        return UnorderedResults(base: items, chunkSize: size, window: window) { [self] chunk in
+            try submitStateful { state in try ChunkedMap.apply(transform, to: chunk, state: &state) }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Offload
+
+/// The short measurement `offload advise --measure` prints beside the advice.
+struct AdviceMeasurement: Codable, Sendable {
+    var cores: Int
+    var build: String
+    /// sum-of-squares, sequential.
+    var sequentialSeconds: Double?
+    /// sum-of-squares on `cores` threads.
+    var threadsSeconds: Double?
+    var threadsLane: String?
+    var threadsSpeedup: Double?
+    /// Median time to start `offload --version` as a child process and wait for it.
+    var processSpawnSeconds: Double?
+    /// 64 waits of 10 ms each, 16 at a time.
+    var ioConcurrentSeconds: Double?
+    var ioSequentialEstimateSeconds: Double?
+    var lines: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case cores, build, lines
+        case sequentialSeconds = "sequential_seconds"
+        case threadsSeconds = "threads_seconds"
+        case threadsLane = "threads_lane"
+        case threadsSpeedup = "threads_speedup"
+        case processSpawnSeconds = "process_spawn_seconds"
+        case ioConcurrentSeconds = "io_concurrent_seconds"
+        case ioSequentialEstimateSeconds = "io_sequential_estimate_seconds"
+    }
+
+    /// Measures what backs `choice`: CPU scaling for threads/isolated/processes, spawn cost for processes, overlapped
+    /// waits for io.
+    static func measure(for choice: Advisor.Choice, progress: ProgressLine) async throws -> AdviceMeasurement {
+        let cores = WorkerCount.available
+        var result = AdviceMeasurement(cores: cores, build: OffloadVersion.buildConfiguration, lines: [])
+        if choice == .io {
+            progress.update("advise: measuring overlapped waits")
+            let (_, seconds) = await Measurement.time {
+                await withTaskGroup(of: Void.self) { group in
+                    for index in 0..<64 {
+                        if index >= 16 { await group.next() }
+                        group.addTask { try? await Task.sleep(for: .milliseconds(10)) }
+                    }
+                }
+            }
+            result.ioConcurrentSeconds = seconds
+            result.ioSequentialEstimateSeconds = 0.64
+            result.lines.append("64 simulated I/O waits of 10 ms, 16 in flight: \(Format.seconds(seconds)) "
+                                + "(one after another: ≥ 640 ms)")
+            return result
+        }
+        progress.update("advise: measuring sum-of-squares")
+        let workload = SumOfSquares(iterations: 20_000_000)
+        let sequential = SequentialSession(workload: workload)
+        let sequentialSeconds = try await median(3) { _ = try await sequential.run() }
+        var lane = BenchLane.threadpool
+        var session: (any LaneSession)?
+        if case .success(let pool) = try PoolLaneSessions.make(.threadpool, workload: workload, workers: cores) {
+            session = pool
+        } else {
+            lane = .concurrentPerform
+            session = ConcurrentPerformSession(workload: workload, iterations: cores)
+        }
+        if let session {
+            let threadsSeconds = try await median(3) { _ = try await session.run() }
+            await session.close()
+            result.sequentialSeconds = sequentialSeconds
+            result.threadsSeconds = threadsSeconds
+            result.threadsLane = lane.rawValue
+            result.threadsSpeedup = sequentialSeconds / max(threadsSeconds, 1e-9)
+            result.lines.append("sum-of-squares (4 × 20,000,000): sequential \(Format.seconds(sequentialSeconds)), "
+                                + "\(lane.rawValue) ×\(cores) \(Format.seconds(threadsSeconds)) → "
+                                + "\(Format.fixed(result.threadsSpeedup ?? 0, 2))× on \(cores) cores")
+        }
+        if choice == .processes {
+            progress.update("advise: measuring process start-up")
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+            var spawnTimes: [Double] = []
+            for _ in 0..<5 {
+                let (output, seconds) = try Measurement.time {
+                    try ProcessRunner.run(executable, arguments: ["--version"])
+                }
+                if output.status == 0 { spawnTimes.append(seconds) }
+            }
+            if !spawnTimes.isEmpty {
+                let spawn = Measurement.median(spawnTimes)
+                result.processSpawnSeconds = spawn
+                result.lines.append("starting a worker process (offload --version, start to exit): "
+                                    + "\(Format.seconds(spawn)) median of \(spawnTimes.count) — paid once per worker, "
+                                    + "plus encoding each job and result")
+            }
+        }
+        return result
+    }
+
+    private static func median(_ count: Int, _ body: () async throws -> Void) async throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<count {
+            let (_, seconds) = try await Measurement.time { try await body() }
+            times.append(seconds)
+        }
+        return Measurement.median(times)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// What a child process printed and how it ended.
+struct ProcessOutput: Sendable {
+    let stdout: String
+    let stderr: String
+    let status: Int32
+}
+
+/// A child process that could not be started.
+struct ProcessRunnerError: Error {
+    let message: String
+}
+
+/// Runs a command to completion and collects its output (Foundation `Process`; output goes through temporary files
+/// so that neither pipe can fill up and block the child).
+enum ProcessRunner {
+    /// - Parameters:
+    ///   - command: an absolute or relative path, or a name looked up on PATH.
+    ///   - arguments: the arguments after the command.
+    ///   - environment: the child's environment (`nil`: this process's).
+    ///   - currentDirectory: the child's working directory (`nil`: this process's).
+    /// - Returns: the output and exit status (a signal is reported as 128 + its number).
+    /// - Throws: ``ProcessRunnerError`` when the command cannot be found or started.
+    static func run(
+        _ command: String,
+        arguments: [String],
+        environment: [String: String]? = nil,
+        currentDirectory: String? = nil
+    ) throws(ProcessRunnerError) -> ProcessOutput {
+        guard let path = resolve(command) else {
+            throw ProcessRunnerError(message: "'\(command)' not found on PATH")
+        }
+        let fileManager = FileManager.default
+        let base = fileManager.temporaryDirectory.appendingPathComponent("offload-run-\(UUID().uuidString)")
+        let outURL = base.appendingPathExtension("out")
+        let errURL = base.appendingPathExtension("err")
+        guard fileManager.createFile(atPath: outURL.path, contents: nil),
+            fileManager.createFile(atPath: errURL.path, contents: nil),
+            let outHandle = try? FileHandle(forWritingTo: outURL),
+            let errHandle = try? FileHandle(forWritingTo: errURL)
+        else {
+            throw ProcessRunnerError(message: "cannot create temporary files in \(fileManager.temporaryDirectory.path)")
+        }
+        defer {
+            try? fileManager.removeItem(at: outURL)
+            try? fileManager.removeItem(at: errURL)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        do {
+            try process.run()
+        } catch {
+            throw ProcessRunnerError(message: "cannot start \(path): \(error.localizedDescription)")
+        }
+        process.waitUntilExit()
+        try? outHandle.close()
+        try? errHandle.close()
+        let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus
+            : process.terminationStatus
+        return ProcessOutput(stdout: stdout, stderr: stderr, status: status)
+    }
+
+    /// `command` as an executable path: itself if it contains a slash, else the first match on PATH.
+    static func resolve(_ command: String) -> String? {
+        let fileManager = FileManager.default
+        if command.contains("/") {
+            return fileManager.isExecutableFile(atPath: command) ? command : nil
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(command)"
+            if fileManager.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}

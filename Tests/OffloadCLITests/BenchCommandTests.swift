@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+@Suite("offload bench", .serialized, .timeLimit(.minutes(1)))
+struct BenchCommandTests {
+    /// Small sizes: these tests check structure and sanity, not speed (no timed assertions).
+    static let small: [String: String] = ["sum-of-squares": "200000", "primes": "2000", "tiny": "5000"]
+    static let inProcessLanes = [
+        "sequential", "actor", "taskgroup", "concurrentPerform", "threadpool", "threadpool-submit", "isolatedpool",
+    ]
+
+    @Test("--json emits the documented fields with sane values", arguments: ["sum-of-squares", "primes", "tiny"])
+    func jsonContract(workload: String) throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", workload, "--n", Self.small[workload]!, "--workers", "1,2", "--repeat", "2", "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        #expect(json.string("workload") == workload)
+        #expect((json.int("cores") ?? 0) >= 1)
+        #expect(json.bool("checksums_agree") == true)
+        let versions = try #require(json["versions"] as? [String: Any])
+        #expect(versions.string("swift")?.isEmpty == false)
+        #expect(versions.string("offload")?.isEmpty == false)
+        let lanes = json.objects("lanes")
+        let names = Set(lanes.compactMap { $0.string("lane") })
+        for lane in Self.inProcessLanes {
+            #expect(names.contains(lane), "missing lane \(lane)")
+        }
+        for lane in lanes {
+            let name = lane.string("lane") ?? "?"
+            let workers = try #require(lane.int("workers"))
+            #expect(name == "sequential" ? workers == 1 : [1, 2].contains(workers), "\(name) workers \(workers)")
+            #expect((lane.double("median_seconds") ?? 0) > 0, "\(name)")
+            #expect((lane.double("speedup") ?? 0) > 0, "\(name)")
+            #expect((lane["runs"] as? [Any])?.count == 2, "\(name)")
+            if name == "threadpool-submit" {
+                #expect((lane.double("submit_ns_per_task") ?? 0) > 0)
+            }
+        }
+        // Each sweeping lane appears once per worker count.
+        #expect(lanes.filter { $0.string("lane") == "actor" }.count == 2)
+        #expect(lanes.filter { $0.string("lane") == "sequential" }.first?.double("speedup") == 1)
+    }
+
+    @Test("a lane that is not in this build is skipped with a notice, not a failure")
+    func unavailableLaneIsANotice() throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "processpool",
+            "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        let lanes = json.objects("lanes").compactMap { $0.string("lane") }
+        let notices = (json["notices"] as? [String]) ?? []
+        #expect(lanes.contains("processpool") || notices.contains { $0.contains("processpool") })
+    }
+
+    @Test("the table names cores, versions and the actor lane as the GIL analogue")
+    func humanReadableTable() throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "tiny", "--n", "2000", "--workers", "1,2", "--repeat", "1",
+            "--lanes", "actor,taskgroup",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("cores"))
+        #expect(result.stdout.contains("Swift "))
+        #expect(result.stdout.contains("Offload "))
+        #expect(result.stdout.contains("GIL analogue"))
+        #expect(result.stdout.contains("speed-up"))
+    }
+
+    @Test(
+        "bad input fails with one line and a non-zero exit",
+        arguments: [
+            (["bench", "--workers", "0"], "--workers"),
+            (["bench", "--workers", "1,x"], "'x'"),
+            (["bench", "--workload", "fibonacci"], "fibonacci"),
+            (["bench", "--repeat", "0"], "--repeat"),
+            (["bench", "--n", "-5"], "--n"),
+            (["bench", "--lanes", "gpu"], "gpu"),
+            (["bench", "--chart", "out.png"], ".svg"),
+            (["bench", "--no-such-flag"], "--no-such-flag"),
+        ]
+    )
+    func badInput(arguments: [String], fragment: String) throws {
+        try OffloadBinary.expectOneLineFailure(arguments, mentioning: fragment)
+    }
+
+    @Test("--chart writes well-formed SVG with one polyline per lane and the ideal line")
+    func chartIsWellFormedSVG() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("offload-chart-\(UUID().uuidString).svg")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "sum-of-squares", "--n", "100000", "--workers", "1,2,4", "--repeat", "1",
+            "--chart", file.path, "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let laneNames = Set(try result.json().objects("lanes").compactMap { $0.string("lane") })
+        let document = try XMLDocument(contentsOf: file, options: [])
+        let root = try #require(document.rootElement())
+        #expect(root.name == "svg")
+        let polylines = Self.descendants(of: root).filter { $0.localName == "polyline" || $0.name == "polyline" }
+        let lanePolylines = polylines.filter { Self.attribute($0, "class") == "lane" }
+        let ideal = polylines.filter { Self.attribute($0, "class") == "ideal" }
+        #expect(lanePolylines.count == laneNames.count)
+        #expect(Set(lanePolylines.compactMap { Self.attribute($0, "data-lane") }) == laneNames)
+        #expect(ideal.count == 1)
+        for polyline in polylines {
+            // Every point is "x,y" with both numbers inside the canvas.
+            let points = (Self.attribute(polyline, "points") ?? "").split(separator: " ")
+            #expect(!points.isEmpty)
+            for point in points {
+                let xy = point.split(separator: ",").compactMap { Double($0) }
+                #expect(xy.count == 2 && xy.allSatisfy { $0 >= 0 && $0 <= 760 }, "bad point '\(point)'")
+            }
+        }
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.contains("workers"))
+        #expect(text.contains("class=\"legend\""))
+    }
+
+    /// An attribute's value (looked up by name in `attributes`: FoundationXML's `attribute(forName:)` misses
+    /// attributes of elements in a default namespace).
+    static func attribute(_ element: XMLElement, _ name: String) -> String? {
+        (element.attributes ?? []).first { $0.name == name }?.stringValue
+    }
+
+    /// Every element below `element`, depth first.
+    static func descendants(of element: XMLElement) -> [XMLElement] {
+        let children = (element.children ?? []).compactMap { $0 as? XMLElement }
+        return children + children.flatMap { descendants(of: $0) }
+    }
+
+    @Test("--python adds python lanes measured on the installed interpreter",
+          .enabled(if: InstalledPython.available, "python3 is not installed"))
+    func pythonLanes() throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "primes", "--n", "2000", "--python-n", "2000", "--workers", "1,2", "--repeat", "1",
+            "--lanes", "actor", "--python", "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        let versions = try #require(json["versions"] as? [String: Any])
+        #expect(versions.string("python")?.hasPrefix("3.") == true)
+        let lanes = json.objects("lanes")
+        let names = Set(lanes.compactMap { $0.string("lane") })
+        #expect(names.isSuperset(of: ["python-sequential", "python-thread", "python-process"]))
+        let notices = (json["notices"] as? [String]) ?? []
+        #expect(names.contains("python-interpreter") || notices.contains { $0.contains("InterpreterPoolExecutor") })
+        for lane in lanes where (lane.string("lane") ?? "").hasPrefix("python-") {
+            #expect((lane.double("speedup") ?? 0) > 0)
+        }
+        // Same size, same loop: Python's checksum equals Swift's.
+        #expect(json.bool("checksums_agree") == true)
+        let checksums = Set(lanes.compactMap { $0.string("checksum") })
+        #expect(checksums.count == 1, "\(checksums)")
+    }
+
+    @Test("a missing Python is a one-line notice, not a failure")
+    func missingPythonIsANotice() throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "actor",
+            "--python-exe", "/nonexistent/python3", "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let notices = (try result.json()["notices"] as? [String]) ?? []
+        #expect(notices.contains { $0.contains("/nonexistent/python3") })
+    }
+}

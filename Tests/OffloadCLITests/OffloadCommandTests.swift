@@ -1,0 +1,33 @@
+import Testing
+
+@Suite("The offload root command", .timeLimit(.minutes(1)))
+struct OffloadCommandTests {
+    @Test("--help lists the four subcommands")
+    func helpListsSubcommands() throws {
+        let result = try OffloadBinary.run(["--help"])
+        #expect(result.status == 0)
+        for name in ["bench", "race", "hybrid", "advise"] {
+            #expect(result.stdout.contains("  \(name) "), "missing \(name) in: \(result.stdout)")
+        }
+    }
+
+    @Test("every subcommand answers --help with its usage and exit status 0", arguments: ["bench", "race", "hybrid", "advise"])
+    func subcommandHelp(name: String) throws {
+        let result = try OffloadBinary.run([name, "--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: offload \(name)"))
+        #expect(result.stdout.contains("--json"))
+    }
+
+    @Test("an unknown subcommand fails with one line")
+    func unknownSubcommand() throws {
+        try OffloadBinary.expectOneLineFailure(["frobnicate"], mentioning: "frobnicate")
+    }
+
+    @Test("--version prints the version")
+    func version() throws {
+        let result = try OffloadBinary.run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("0."))
+    }
+}

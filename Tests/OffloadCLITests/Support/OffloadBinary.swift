@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+/// Runs the built `offload` executable, found next to the test bundle (the directory of /proc/self/exe), as
+/// swift-argument-parser's `AssertExecuteCommand` does.
+struct OffloadBinary {
+    struct Result {
+        var stdout: String
+        var stderr: String
+        var status: Int32
+
+        /// stdout decoded as one JSON object.
+        func json() throws -> [String: Any] {
+            let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
+            return try #require(object as? [String: Any], "stdout is not one JSON object: \(stdout.prefix(200))")
+        }
+
+        /// The non-empty lines on stderr.
+        var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
+    }
+
+    /// The path of the binary.
+    static var path: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("offload").path
+    }
+
+    /// Runs `offload` with `arguments` (and `extra` environment variables), stdin from /dev/null (not a terminal),
+    /// and waits for it.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+        process.standardInput = FileHandle.nullDevice
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offload-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("out")
+        let errURL = directory.appendingPathComponent("err")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return Result(
+            stdout: try String(contentsOf: outURL, encoding: .utf8),
+            stderr: try String(contentsOf: errURL, encoding: .utf8),
+            status: process.terminationStatus
+        )
+    }
+
+    /// Asserts that `arguments` fail the way the CLI promises: non-zero exit, exactly one line on stderr naming the
+    /// problem, nothing that looks like a crash.
+    static func expectOneLineFailure(_ arguments: [String], mentioning fragment: String,
+                                     sourceLocation: SourceLocation = #_sourceLocation) throws
+    {
+        let result = try run(arguments)
+        #expect(result.status != 0, "exit status for \(arguments)", sourceLocation: sourceLocation)
+        #expect(result.stderrLines.count == 1, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(fragment), "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(!result.stderr.contains("Fatal error"), sourceLocation: sourceLocation)
+        #expect(result.status < 128, "died from a signal: \(result.status)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Whether `python3` (3.8 or later) is on PATH, for tests that compare with Python.
+enum InstalledPython {
+    static let available: Bool = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/python3") }
+    }()
+}
+
+extension Dictionary where Key == String, Value == Any {
+    /// `self[key]` as an array of objects.
+    func objects(_ key: String) -> [[String: Any]] { self[key] as? [[String: Any]] ?? [] }
+    func int(_ key: String) -> Int? { (self[key] as? NSNumber)?.intValue }
+    func double(_ key: String) -> Double? { (self[key] as? NSNumber)?.doubleValue }
+    func string(_ key: String) -> String? { self[key] as? String }
+    func bool(_ key: String) -> Bool? { (self[key] as? NSNumber)?.boolValue }
+}
