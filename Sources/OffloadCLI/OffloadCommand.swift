@@ -12,7 +12,7 @@ struct OffloadCommand: AsyncParsableCommand {
             what it measured. Add --python to run the Python side by side on the installed interpreter.
             """,
         version: OffloadVersion.current,
-        subcommands: [BenchCommand.self, RaceCommand.self, HybridCommand.self, AdviseCommand.self]
+        subcommands: [BenchCommand.self, RaceCommand.self, HybridCommand.self, AdviseCommand.self, ProcessBenchCommand.self]
     )
 
     /// Parses the command line and runs the chosen subcommand.
@@ -20,9 +20,8 @@ struct OffloadCommand: AsyncParsableCommand {
     /// Unlike ArgumentParser's default `main`, bad input and runtime failures print ONE line on stderr (the message and
     /// where to find help) and exit non-zero; `--help` and `--version` print as usual.
     static func main() async {
-        // TODO(process-pool): enable once CLIWorkerEntry lands on main, so that `offload` can serve as its own
-        // process-pool worker executable:
-        // CLIWorkerEntry.runIfRequested()
+        // `offload` is its own process-pool worker executable: serve as one when launched as one.
+        CLIWorkerEntry.runIfRequested()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -6,7 +6,9 @@
 enum ProcessPoolLaneHook {
     /// Makes a session that runs `kind` sized by `n` on `workers` worker processes; `nil` while not wired.
     static let makeSession:
-        (@Sendable (_ kind: WorkloadKind, _ n: Int, _ workers: Int) async throws -> any LaneSession)? = nil
+        (@Sendable (_ kind: WorkloadKind, _ n: Int, _ workers: Int) async throws -> any LaneSession)? = {
+            kind, n, workers in try await ProcessPoolLaneSession.make(kind: kind, n: n, workers: workers)
+        }
 
     /// The notice printed when the lane is skipped.
     static let unavailableReason = "processpool lane skipped: ProcessPool is not wired into this build yet"
