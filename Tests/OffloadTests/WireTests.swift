@@ -92,10 +92,23 @@ import Testing
             choice: .pair(1, "one"),
             bytes: [0, 255, 7],
             missing: nil,
-            float: 1.5
+            float: 1.5,
+            ints: [0, -1, Int.max, Int.min],
+            doubles: [0.5, -2, .infinity],
+            counts: [0, UInt64.max]
         )
         let bytes = try JobCodec.encode(value)
         #expect(try JobCodec.decode(Sample.self, from: bytes) == value)
+    }
+
+    @Test("numeric-array fast paths write the same bytes as the generic path")
+    func numericFastPathsInteroperate() throws {
+        let viaFastPath = try JobCodec.encode([1, -2, 300] as [Int])
+        #expect(try JobCodec.decode([Int64].self, from: viaFastPath) == [1, -2, 300])
+        let viaGenericPath = try JobCodec.encode([1, -2, 300] as [Int32])
+        #expect(try JobCodec.decode([Int].self, from: viaGenericPath) == [1, -2, 300])
+        #expect(viaFastPath == viaGenericPath)
+        #expect(throws: OffloadError.self) { _ = try JobCodec.decode([Int].self, from: try JobCodec.encode(["x"])) }
     }
 
     @Test("the binary codec rejects garbage with decodingFailed")
@@ -139,6 +152,9 @@ struct Sample: Codable, Equatable {
     var bytes: [UInt8]
     var missing: Int?
     var float: Float
+    var ints: [Int]
+    var doubles: [Double]
+    var counts: [UInt64]
 }
 
 /// A small deterministic generator, so fuzz failures reproduce.

@@ -46,8 +46,9 @@ extension ProcessPool {
         /// Largest frame payload accepted in either direction (a job, a batch or a result).
         public var maxFramePayload: Int
         /// Upper bound on the tasks queued inside one worker (sent but not finished). The actual number adapts to the
-        /// measured task duration so that about ``prefetchWindow`` of work waits in each worker (at least one task).
-        /// Only those tasks cannot be withdrawn by cancellation.
+        /// measured task duration: about ``prefetchWindow`` of work, and at least two tasks (the running one and one
+        /// waiting, which hides the round trip), except one for tasks of 20 ms or more. Only those tasks cannot be
+        /// withdrawn by cancellation.
         public var maxPrefetch: Int
         /// The amount of queued work per worker that adaptive prefetch aims at.
         public var prefetchWindow: Duration

@@ -101,7 +101,12 @@ final class BinaryReader {
     // MARK: Primitives
 
     func decodeValue<T: Decodable>(_ type: T.Type, at position: Int, depth: Int) throws -> T {
-        if let value = try decodePrimitive(type, at: position) { return value }
+        var cursor = position
+        if let value = try decodePrimitive(type, at: &cursor) { return value }
+        // The numeric-array fast paths: `T` is exactly the array type just compared, so the casts cannot fail.
+        if T.self == [Int].self { return try numericArray(at: position) { try self.integer(Int.self, at: &$0) } as! T }
+        if T.self == [Double].self { return try numericArray(at: position) { try self.double(at: &$0) } as! T }
+        if T.self == [UInt64].self { return try numericArray(at: position) { try self.integer(UInt64.self, at: &$0) } as! T }
         if T.self == [UInt8].self, try byte(at: position) == BinaryTag.bytes {
             var cursor = position + 1
             let count = try length(at: &cursor)
@@ -111,14 +116,30 @@ final class BinaryReader {
         return try T(from: BinaryValueDecoder(reader: self, position: position, depth: depth + 1))
     }
 
+    /// An unkeyed container of one numeric type, read without per-element generic dispatch.
+    private func numericArray<N>(at position: Int, _ element: (inout Int) throws -> N) throws -> [N] {
+        guard try byte(at: position) == BinaryTag.unkeyed else {
+            throw Self.corrupted("expected an array at offset \(position)")
+        }
+        var cursor = position + 1
+        var values: [N] = []
+        while try byte(at: cursor) != BinaryTag.end {
+            values.append(try element(&cursor))
+        }
+        return values
+    }
+
     /// Decodes `T` directly when it is a primitive type; `nil` otherwise.
     @inline(__always)
-    func decodePrimitive<T: Decodable>(_ type: T.Type, at position: Int) throws -> T? {
-        var cursor = position
+    func decodePrimitive<T: Decodable>(_ type: T.Type, at cursor: inout Int) throws -> T? {
         if T.self == Int.self { return try integer(Int.self, at: &cursor) as? T }
         if T.self == String.self { return try string(at: &cursor) as? T }
         if T.self == Double.self { return try double(at: &cursor) as? T }
-        if T.self == Bool.self { return try bool(at: position) as? T }
+        if T.self == Bool.self {
+            let value = try bool(at: cursor)
+            cursor += 1
+            return value as? T
+        }
         if T.self == UInt8.self { return try integer(UInt8.self, at: &cursor) as? T }
         if T.self == Int64.self { return try integer(Int64.self, at: &cursor) as? T }
         if T.self == UInt64.self { return try integer(UInt64.self, at: &cursor) as? T }
@@ -338,8 +359,9 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try checkNotAtEnd()
-        if let value = try reader.decodePrimitive(type, at: cursor) {
-            cursor = try reader.skip(at: cursor, depth: depth)
+        var primitiveEnd = cursor
+        if let value = try reader.decodePrimitive(type, at: &primitiveEnd) {
+            cursor = primitiveEnd
             currentIndex += 1
             return value
         }

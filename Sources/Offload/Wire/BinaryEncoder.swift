@@ -35,6 +35,27 @@ final class BinaryEncodingState {
             bytes.append(contentsOf: raw)
             return
         }
+        // Arrays of the common numeric types skip per-element generic dispatch; the bytes are the same as the generic
+        // path writes (an unkeyed container of tagged values), so either side may take either path.
+        if T.self == [Int].self, let values = value as? [Int] {
+            bytes.append(BinaryTag.unkeyed)
+            for element in values { writeSigned(Int64(element)) }
+            bytes.append(BinaryTag.end)
+            return
+        }
+        if T.self == [Double].self, let values = value as? [Double] {
+            bytes.reserveCapacity(bytes.count + values.count * 9 + 2)
+            bytes.append(BinaryTag.unkeyed)
+            for element in values { writeDouble(element) }
+            bytes.append(BinaryTag.end)
+            return
+        }
+        if T.self == [UInt64].self, let values = value as? [UInt64] {
+            bytes.append(BinaryTag.unkeyed)
+            for element in values { writeUnsigned(element) }
+            bytes.append(BinaryTag.end)
+            return
+        }
         let level = open.count
         let before = bytes.count
         let encoder = BinaryValueEncoder(state: self, level: level)

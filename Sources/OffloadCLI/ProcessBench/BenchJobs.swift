@@ -7,7 +7,9 @@ enum BenchJobs {
         JobRegistry(
             SumOfSquaresJob.self,
             IsPrimeJob.self,
+            IsPrimeSliceJob.self,
             TrivialJob.self,
+            TrivialSliceJob.self,
             SharedSampleJob.self,
             InlineSampleJob.self
         )
@@ -26,6 +28,21 @@ struct IsPrimeJob: Job {
     static var jobName: String { "offload.bench.IsPrime" }
     var number: Int
     func run() throws -> UInt64 { Primes.isPrime(number) ? UInt64(number) : 0 }
+}
+
+/// `is_prime` over a slice of the numbers, returning the sum of the primes (the lane's checksum): the job carries its
+/// slice as one `[Int]`, the analogue of `pool.map(is_prime, numbers, chunksize=…)` pickling one list per chunk.
+struct IsPrimeSliceJob: Job {
+    static var jobName: String { "offload.bench.IsPrimeSlice" }
+    var numbers: [Int]
+    func run() throws -> UInt64 { numbers.reduce(0) { $0 &+ (Primes.isPrime($1) ? UInt64($1) : 0) } }
+}
+
+/// One multiply per item over a slice, returning the wrapping sum.
+struct TrivialSliceJob: Job {
+    static var jobName: String { "offload.bench.TrivialSlice" }
+    var items: [Int]
+    func run() throws -> UInt64 { items.reduce(0) { $0 &+ UInt64($1) &* 2_654_435_761 } }
 }
 
 /// One multiply: nothing but per-job overhead (``Tiny``).
@@ -79,14 +96,25 @@ struct ProcessPoolLaneSession: LaneSession {
         return ProcessPoolLaneSession(pool: pool, kind: kind, items: kind.make(n: n).items)
     }
 
+    /// sum-of-squares: one job per task (4 coarse jobs). primes and tiny: one job per slice of the items, sliced as
+    /// `ProcessPool.automaticBatchSize` would batch them — a job per number would spend its time encoding a struct per
+    /// number rather than testing it.
     func run() async throws -> UInt64 {
         let outputs: [UInt64]
         switch kind {
-        case .sumOfSquares: outputs = try await pool.map(items.map { SumOfSquaresJob(iterations: $0) })
-        case .primes: outputs = try await pool.map(items.map { IsPrimeJob(number: $0) })
-        case .tiny: outputs = try await pool.map(items.map { TrivialJob(item: $0) })
+        case .sumOfSquares:
+            outputs = try await pool.map(items.map { SumOfSquaresJob(iterations: $0) })
+        case .primes:
+            outputs = try await pool.map(slices().map { IsPrimeSliceJob(numbers: $0) }, batchSize: 1)
+        case .tiny:
+            outputs = try await pool.map(slices().map { TrivialSliceJob(items: $0) }, batchSize: 1)
         }
         return outputs.reduce(0, &+)
+    }
+
+    private func slices() -> [[Int]] {
+        let size = pool.automaticBatchSize(for: items.count)
+        return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
     }
 
     func close() async {

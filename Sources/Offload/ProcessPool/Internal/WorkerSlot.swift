@@ -63,12 +63,15 @@ struct WorkerSlot {
 
     var isReady: Bool { phase == .ready && !commandBroken }
 
-    /// The number of tasks this worker may hold: enough to cover the prefetch window at the measured mean task
-    /// duration, at least one, at most `maxPrefetch`; two while the duration is unknown.
+    /// The number of tasks this worker may hold: one queued behind the running one (so the worker does not idle
+    /// during the round trip), more while tasks are short enough that the prefetch window covers several, at most
+    /// `maxPrefetch`; only one when tasks take 20 ms or more (the round trip is then negligible, and a second task
+    /// queued behind a long one could wait while another worker is free). Two while the duration is unknown.
     func prefetchLimit(window: Double, maxPrefetch: Int) -> Int {
         guard meanRunNanoseconds >= 0 else { return min(2, maxPrefetch) }
-        let extra = window / max(meanRunNanoseconds, 50)
-        return max(1, min(maxPrefetch, 1 + Int(extra)))
+        if meanRunNanoseconds >= 20_000_000 { return 1 }
+        let extra = Int(window / max(meanRunNanoseconds, 50))
+        return max(1, min(maxPrefetch, max(2, 1 + extra)))
     }
 
     mutating func recordRun(nanoseconds: UInt64) {
