@@ -6,7 +6,8 @@ import Offload
 struct ProcessBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-processes",
-        abstract: "Measure ProcessPool against its baselines: speed-up, round trip, throughput, start-up, shared memory.",
+        abstract:
+            "Measure ProcessPool against its baselines: speed-up, round trip, throughput, start-up, shared memory.",
         discussion: """
             Build with -c release. Each figure is a median of several runs; Python's ProcessPoolExecutor is run \
             beside it when python3 is installed (skipped with a notice otherwise).

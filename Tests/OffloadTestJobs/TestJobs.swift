@@ -1,7 +1,7 @@
 import Offload
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes straight to descriptor 2 (unbuffered, so the text is out before the worker dies).

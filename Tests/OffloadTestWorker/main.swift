@@ -2,7 +2,7 @@ import Offload
 import OffloadTestJobs
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // The process pool's test fixture. As a worker it serves TestJobs.registry. Extra modes:

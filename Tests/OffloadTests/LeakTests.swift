@@ -3,7 +3,7 @@ import OffloadTestJobs
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Leaks and orphans, checked in isolated processes (exit tests) so that other suites' pools do not disturb counts.
@@ -13,7 +13,8 @@ struct LeakTests {
     func noLeaksAfterShutdown() async {
         await #expect(processExitsWith: .success) {
             // Warm up once: the runtime and Dispatch open descriptors lazily on first use; they are not leaks.
-            try await withProcessPool(TestWorker.configuration(workers: 1)) { pool in _ = try await pool.run(Square(1)) }
+            try await withProcessPool(TestWorker.configuration(workers: 1)) { pool in _ = try await pool.run(Square(1))
+            }
             let descriptorsBefore = TestWorker.openDescriptorCount()
             for _ in 0..<3 {
                 let configuration = TestWorker.configuration(workers: 2) { $0.taskTimeout = .milliseconds(500) }

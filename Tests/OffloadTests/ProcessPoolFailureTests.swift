@@ -3,7 +3,7 @@ import OffloadTestJobs
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Faults from issue 3: each ends in a typed error for the task concerned only; the pool goes on.
@@ -22,8 +22,10 @@ struct ProcessPoolFailureTests {
         }
     }
 
-    @Test("a worker dying mid-task fails only that task, with how it died and its last stderr lines",
-          arguments: Die.Mode.allCases)
+    @Test(
+        "a worker dying mid-task fails only that task, with how it died and its last stderr lines",
+        arguments: Die.Mode.allCases
+    )
     func workerDeathFailsOnlyItsTask(mode: Die.Mode) async throws {
         let pool = try ProcessPool(configuration: TestWorker.configuration())
         let before = try (0..<20).map { try pool.submit(Square($0)) }
@@ -104,7 +106,9 @@ struct ProcessPoolFailureTests {
             case (.encodeResult, .throw): expected = .encodingFailed
             default: expected = .workerCrashed
             }
-            let error = await #expect(throws: OffloadError.self) { try await pool.run(Misbehave(step: step, mode: mode)) }
+            let error = await #expect(throws: OffloadError.self) {
+                try await pool.run(Misbehave(step: step, mode: mode))
+            }
             #expect(error?.code == expected, "\(step) × \(mode): \(String(describing: error))")
             #expect(try await pool.run(Square(6)) == 36)
             #expect(pool.stats.isConsistent)

@@ -3,7 +3,7 @@ import OffloadTestJobs
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Start-up, options, cancellation and shutdown.
@@ -51,7 +51,9 @@ struct ProcessPoolLifecycleTests {
             { $0.workers = 0 }, { $0.taskTimeout = .zero }, { $0.maxTasksPerWorker = 0 }, { $0.retries = -1 },
             { $0.maxPrefetch = 0 },
         ] {
-            let error = #expect(throws: OffloadError.self) { _ = try ProcessPool(configuration: TestWorker.configuration(adjust)) }
+            let error = #expect(throws: OffloadError.self) {
+                _ = try ProcessPool(configuration: TestWorker.configuration(adjust))
+            }
             #expect(error?.code == .invalidArgument)
         }
     }

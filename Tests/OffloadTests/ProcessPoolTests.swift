@@ -3,7 +3,7 @@ import OffloadTestJobs
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.serialized, .timeLimit(.minutes(1)))

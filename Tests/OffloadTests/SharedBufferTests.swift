@@ -3,7 +3,7 @@ import OffloadTestJobs
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.serialized, .timeLimit(.minutes(1)))
@@ -18,7 +18,9 @@ struct SharedBufferTests {
         var names: Set<String> = []
         let prefix = "offload-\(getpid())-"
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name.hasPrefix(prefix) { names.insert(name) }
         }
         return names

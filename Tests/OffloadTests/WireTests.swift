@@ -1,5 +1,6 @@
-@testable import Offload
 import Testing
+
+@testable import Offload
 
 @Suite struct WireTests {
     @Test("frames survive a round trip through a byte stream split at every position")
@@ -62,7 +63,11 @@ import Testing
                 bytes = (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
             case 1:  // a valid frame with flipped bytes
                 bytes = validBytes
-                for _ in 0..<3 { bytes[Int(generator.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: generator.next() | 1) }
+                for _ in 0..<3 {
+                    bytes[Int(generator.next() % UInt64(bytes.count))] ^= UInt8(
+                        truncatingIfNeeded: generator.next() | 1
+                    )
+                }
             default:  // a valid frame truncated
                 bytes = Array(validBytes.prefix(Int(generator.next() % UInt64(validBytes.count))))
             }

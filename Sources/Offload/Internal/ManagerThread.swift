@@ -1,9 +1,9 @@
 import COffloadShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Starts a detached OS thread (pthread) running `body`: the process pool's manager. A dedicated thread, not a Swift

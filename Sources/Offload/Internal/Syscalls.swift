@@ -1,9 +1,9 @@
 import COffloadShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The process pool's system calls, in one place (swift-system `Internals/Syscalls.swift` model): every call retries

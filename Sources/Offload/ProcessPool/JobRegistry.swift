@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The job types (and initializers) a worker process can run, looked up by ``Job/jobName``.
@@ -104,7 +104,9 @@ public struct JobRegistry: Sendable {
         do {
             job = try JobCodec.decode(J.self, from: payload)
         } catch {
-            return .failure(RemoteFailure(code: .decodingFailed, errorType: error.remoteErrorType, message: error.message))
+            return .failure(
+                RemoteFailure(code: .decodingFailed, errorType: error.remoteErrorType, message: error.message)
+            )
         }
         let start = Syscalls.monotonicNanoseconds()
         let output: J.Output
@@ -123,7 +125,9 @@ public struct JobRegistry: Sendable {
         do {
             return .success(output: try JobCodec.encode(output), runNanoseconds: elapsed)
         } catch {
-            return .failure(RemoteFailure(code: .encodingFailed, errorType: error.remoteErrorType, message: error.message))
+            return .failure(
+                RemoteFailure(code: .encodingFailed, errorType: error.remoteErrorType, message: error.message)
+            )
         }
     }
 
@@ -132,7 +136,9 @@ public struct JobRegistry: Sendable {
         do {
             jobs = try JobCodec.decode([J].self, from: payload)
         } catch {
-            return .failure(RemoteFailure(code: .decodingFailed, errorType: error.remoteErrorType, message: error.message))
+            return .failure(
+                RemoteFailure(code: .decodingFailed, errorType: error.remoteErrorType, message: error.message)
+            )
         }
         let start = Syscalls.monotonicNanoseconds()
         var outputs: [J.Output] = []
@@ -155,7 +161,9 @@ public struct JobRegistry: Sendable {
         do {
             return .success(output: try JobCodec.encode(outputs), runNanoseconds: elapsed)
         } catch {
-            return .failure(RemoteFailure(code: .encodingFailed, errorType: error.remoteErrorType, message: error.message))
+            return .failure(
+                RemoteFailure(code: .encodingFailed, errorType: error.remoteErrorType, message: error.message)
+            )
         }
     }
 }

@@ -27,7 +27,10 @@ public struct SharedBuffer<Element: BitwiseCopyable>: ~Copyable, Sendable {
     public init(count: Int) throws(OffloadError) {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
         guard count >= 1, !overflow else {
-            throw OffloadError(.invalidArgument, "SharedBuffer count must be between 1 and Int.max / stride, got \(count)")
+            throw OffloadError(
+                .invalidArgument,
+                "SharedBuffer count must be between 1 and Int.max / stride, got \(count)"
+            )
         }
         self.region = try SharedMemoryRegion(creatingBytes: bytes)
         self.count = count

@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A mapped POSIX shared-memory segment (`shm_open` + `mmap`). `~Copyable`, so it is unmapped — and, for the
@@ -33,7 +33,11 @@ package struct SharedMemoryRegion: ~Copyable, @unchecked Sendable {
         guard ftruncate(fd, off_t(byteCount)) == 0 else {
             let code = errno
             shm_unlink(name)
-            throw OffloadError(.sharedMemoryFailed, "could not size \(name) to \(byteCount) bytes", underlyingErrno: code)
+            throw OffloadError(
+                .sharedMemoryFailed,
+                "could not size \(name) to \(byteCount) bytes",
+                underlyingErrno: code
+            )
         }
         guard let base = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
             let code = errno

@@ -106,7 +106,9 @@ final class BinaryReader {
         // The numeric-array fast paths: `T` is exactly the array type just compared, so the casts cannot fail.
         if T.self == [Int].self { return try numericArray(at: position) { try self.integer(Int.self, at: &$0) } as! T }
         if T.self == [Double].self { return try numericArray(at: position) { try self.double(at: &$0) } as! T }
-        if T.self == [UInt64].self { return try numericArray(at: position) { try self.integer(UInt64.self, at: &$0) } as! T }
+        if T.self == [UInt64].self {
+            return try numericArray(at: position) { try self.integer(UInt64.self, at: &$0) } as! T
+        }
         if T.self == [UInt8].self, try byte(at: position) == BinaryTag.bytes {
             var cursor = position + 1
             let count = try length(at: &cursor)
@@ -304,7 +306,9 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         keyedBy type: NestedKey.Type,
         forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
-        KeyedDecodingContainer(try BinaryKeyedDecoder<NestedKey>(reader: reader, position: try require(key), depth: depth + 1))
+        KeyedDecodingContainer(
+            try BinaryKeyedDecoder<NestedKey>(reader: reader, position: try require(key), depth: depth + 1)
+        )
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {

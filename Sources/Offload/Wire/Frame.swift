@@ -62,7 +62,9 @@ package struct Frame: Sendable, Equatable {
         buffer.append(flags)
         buffer.append(0)
         buffer.append(0)
-        for shift in stride(from: 0, to: 64, by: 8) { buffer.append(UInt8(truncatingIfNeeded: taskID >> UInt64(shift))) }
+        for shift in stride(from: 0, to: 64, by: 8) {
+            buffer.append(UInt8(truncatingIfNeeded: taskID >> UInt64(shift)))
+        }
     }
 
     /// Appends the whole frame (header and payload) to `buffer`.

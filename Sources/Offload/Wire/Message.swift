@@ -47,7 +47,12 @@ package enum Message: Sendable, Equatable {
             guard payload.count >= 8 else { throw Message.violation("result frame too short") }
             var nanoseconds: UInt64 = 0
             for index in 0..<8 { nanoseconds |= UInt64(payload[index]) << UInt64(8 * index) }
-            self = .result(taskID: frame.taskID, isBatch: isBatch, runNanoseconds: nanoseconds, output: Array(payload[8...]))
+            self = .result(
+                taskID: frame.taskID,
+                isBatch: isBatch,
+                runNanoseconds: nanoseconds,
+                output: Array(payload[8...])
+            )
         case .failure:
             self = .failure(
                 taskID: frame.taskID,

@@ -87,7 +87,8 @@ struct ProcessBench {
 
         let sum = try await sumOfSquares()
         let roundTrip = try await roundTrip(raw: raw, count: roundTrips)
-        let pythonFigures = python
+        let pythonFigures =
+            python
             ? ProcessBenchPython.measure(workers: workers, unbatched: quick ? 5_000 : 20_000, batched: 100_000)
             : .failure(PythonUnavailable(notice: "Python side skipped: --no-python"))
         let throughput = try await throughput(python: pythonFigures)
@@ -125,7 +126,9 @@ struct ProcessBench {
             sequential.append(seq.seconds)
             checksums.insert(seq.value)
             let onThreads = try await Measurement.time {
-                try await threadPool.map(items, chunkSize: 1) { SumOfSquares.heavyCalculation(UInt64($0), step: Opaque.one) }
+                try await threadPool.map(items, chunkSize: 1) {
+                    SumOfSquares.heavyCalculation(UInt64($0), step: Opaque.one)
+                }
             }
             threads.append(onThreads.seconds)
             checksums.insert(onThreads.value.reduce(0, &+))
@@ -149,8 +152,10 @@ struct ProcessBench {
         )
         say("\n[sum-of-squares] \(items.count) tasks × heavy_calculation(\(Format.grouped(iterations)))")
         say("  sequential   \(Format.fixed(figures.sequentialSeconds * 1000, 1)) ms")
-        say("  ThreadPool   \(Format.fixed(figures.threadPoolSeconds * 1000, 1)) ms  speed-up \(Format.fixed(figures.threadPoolSpeedup, 2))x")
-        say("  ProcessPool  \(Format.fixed(figures.processPoolSeconds * 1000, 1)) ms  speed-up \(Format.fixed(figures.processPoolSpeedup, 2))x  (target ≥ 1.9x)")
+        let threadMs = Format.fixed(figures.threadPoolSeconds * 1000, 1)
+        let processMs = Format.fixed(figures.processPoolSeconds * 1000, 1)
+        say("  ThreadPool   \(threadMs) ms  speed-up \(Format.fixed(figures.threadPoolSpeedup, 2))x")
+        say("  ProcessPool  \(processMs) ms  speed-up \(Format.fixed(figures.processPoolSpeedup, 2))x  (target ≥ 1.9x)")
         return figures
     }
 
@@ -190,7 +195,9 @@ struct ProcessBench {
         return figures
     }
 
-    private func throughput(python: Result<ProcessBenchPython.Figures, PythonUnavailable>) async throws
+    private func throughput(
+        python: Result<ProcessBenchPython.Figures, PythonUnavailable>
+    ) async throws
         -> Report.Throughput
     {
         let jobs = 100_000
@@ -217,10 +224,16 @@ struct ProcessBench {
             figures.python = py
             figures.unbatchedVersusPython = figures.unbatchedJobsPerSecond / py.unbatchedJobsPerSecond
             figures.batchedVersusPython = figures.batchedJobsPerSecond / py.batchedJobsPerSecond
-            say("  Python \(py.version) ProcessPoolExecutor map(chunksize=1)  \(Format.grouped(Int(py.unbatchedJobsPerSecond))) jobs/s"
-                + " (\(Format.grouped(py.unbatchedJobs)) jobs) → ProcessPool \(Format.fixed(figures.unbatchedVersusPython ?? 0, 1))x (target ≥ 10x)")
-            say("  Python map(chunksize=n/(4·workers))  \(Format.grouped(Int(py.batchedJobsPerSecond))) jobs/s"
-                + " → ProcessPool \(Format.fixed(figures.batchedVersusPython ?? 0, 1))x")
+            let pythonRate = Format.grouped(Int(py.unbatchedJobsPerSecond))
+            let versus = Format.fixed(figures.unbatchedVersusPython ?? 0, 1)
+            say(
+                "  Python \(py.version) ProcessPoolExecutor map(chunksize=1)  \(pythonRate) jobs/s"
+                    + " (\(Format.grouped(py.unbatchedJobs)) jobs) → ProcessPool \(versus)x (target ≥ 10x)"
+            )
+            say(
+                "  Python map(chunksize=n/(4·workers))  \(Format.grouped(Int(py.batchedJobsPerSecond))) jobs/s"
+                    + " → ProcessPool \(Format.fixed(figures.batchedVersusPython ?? 0, 1))x"
+            )
         case .failure(let unavailable):
             figures.pythonNotice = unavailable.notice
             say("  \(unavailable.notice)")
@@ -245,9 +258,11 @@ struct ProcessBench {
         if let python {
             figures.pythonForkserverMilliseconds = python.forkserverStartMilliseconds
             figures.ratio = milliseconds / python.forkserverStartMilliseconds
-            say("  Python forkserver, fresh interpreter  \(Format.fixed(python.forkserverStartMilliseconds, 2)) ms → ratio"
-                + " \(Format.fixed(figures.ratio ?? 0, 2))x (target ≤ 0.4x); forkserver already running:"
-                + " \(Format.fixed(python.forkserverWarmStartMilliseconds, 2)) ms")
+            say(
+                "  Python forkserver, fresh interpreter  \(Format.fixed(python.forkserverStartMilliseconds, 2)) ms → ratio"
+                    + " \(Format.fixed(figures.ratio ?? 0, 2))x (target ≤ 0.4x); forkserver already running:"
+                    + " \(Format.fixed(python.forkserverWarmStartMilliseconds, 2)) ms"
+            )
         }
         return figures
     }
@@ -267,13 +282,17 @@ struct ProcessBench {
         var sharedSamples: [Double] = []
         var expected: Set<Double> = []
         for _ in 0..<5 {
-            let shared = try await Measurement.time { try await pool.run(SharedSampleJob(input: buffer.handle, stride: stride)) }
+            let shared = try await Measurement.time {
+                try await pool.run(SharedSampleJob(input: buffer.handle, stride: stride))
+            }
             sharedSamples.append(shared.seconds)
             expected.insert(shared.value)
         }
         var encodedSamples: [Double] = []
         for _ in 0..<(quick ? 1 : 2) {
-            let encoded = try await Measurement.time { try await pool.run(InlineSampleJob(values: values, stride: stride)) }
+            let encoded = try await Measurement.time {
+                try await pool.run(InlineSampleJob(values: values, stride: stride))
+            }
             encodedSamples.append(encoded.seconds)
             expected.insert(encoded.value)
         }

@@ -1,7 +1,7 @@
 import Offload
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The baseline of the round-trip benchmark: a relaunched copy of `offload` that echoes fixed-size messages over

@@ -1,7 +1,7 @@
 import Offload
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Locates the OffloadTestWorker executable (built next to the test bundle) and builds pool configurations for it.
@@ -16,7 +16,10 @@ enum TestWorker {
         return directory + "/OffloadTestWorker"
     }
 
-    static func configuration(workers: Int = 2, _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in })
+    static func configuration(
+        workers: Int = 2,
+        _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
+    )
         -> ProcessPool.Configuration
     {
         var configuration = ProcessPool.Configuration(workers: workers, executable: path)

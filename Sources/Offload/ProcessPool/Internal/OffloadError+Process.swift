@@ -16,7 +16,13 @@ extension OffloadError {
         )
     }
 
-    static func taskTimedOut(job: String, pid: Int32, timeout: Duration, termination: Termination, stderr: [String])
+    static func taskTimedOut(
+        job: String,
+        pid: Int32,
+        timeout: Duration,
+        termination: Termination,
+        stderr: [String]
+    )
         -> OffloadError
     {
         OffloadError(
@@ -48,7 +54,12 @@ extension OffloadError {
         )
     }
 
-    static func entryPointMissing(executable: String, pid: Int32, termination: Termination?, stderr: [String])
+    static func entryPointMissing(
+        executable: String,
+        pid: Int32,
+        termination: Termination?,
+        stderr: [String]
+    )
         -> OffloadError
     {
         let how = termination.map { "\($0)" } ?? "did not answer within the start-up deadline"
@@ -63,7 +74,12 @@ extension OffloadError {
         )
     }
 
-    static func workerStartCrashed(executable: String, pid: Int32, termination: Termination, stderr: [String])
+    static func workerStartCrashed(
+        executable: String,
+        pid: Int32,
+        termination: Termination,
+        stderr: [String]
+    )
         -> OffloadError
     {
         OffloadError(

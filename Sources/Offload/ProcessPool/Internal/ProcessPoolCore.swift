@@ -2,9 +2,9 @@ import DequeModule
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The shared heart of a ``ProcessPool``: the state under one lock, the submit path (any thread) and the manager
@@ -115,7 +115,10 @@ final class ProcessPoolCore: Sendable {
                 let slot = state.slots[index]
                 guard slot.isReady else { continue }
                 if let limit = configuration.maxTasksPerWorker, slot.sent >= limit { continue }
-                let capacity = slot.prefetchLimit(window: prefetchWindowNanoseconds, maxPrefetch: configuration.maxPrefetch)
+                let capacity = slot.prefetchLimit(
+                    window: prefetchWindowNanoseconds,
+                    maxPrefetch: configuration.maxPrefetch
+                )
                 guard slot.inFlight.count < capacity else { continue }
                 guard var task = popStartable(&state) else { break }
                 task.alreadyStarted = true

@@ -2,9 +2,9 @@ import DequeModule
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The manager: one thread per pool that waits on every worker's result pipe, stderr pipe and pidfd plus the
@@ -138,7 +138,9 @@ extension ProcessPoolCore {
             let outcome = buffer.withUnsafeMutableBytes { Syscalls.read(fd, into: $0) }
             switch outcome {
             case .transferred(let count):
-                buffer.withUnsafeBytes { state.slots[index].reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                buffer.withUnsafeBytes {
+                    state.slots[index].reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count]))
+                }
                 do {
                     while let frame = try state.slots[index].reader.next() {
                         try handle(try Message(frame), state: &state, slot: index, deliveries: &deliveries, now: now)
@@ -214,7 +216,12 @@ extension ProcessPoolCore {
         }
     }
 
-    private func popHead(_ state: inout PoolState, slot index: Int, taskID: UInt64, now: UInt64) throws(OffloadError)
+    private func popHead(
+        _ state: inout PoolState,
+        slot index: Int,
+        taskID: UInt64,
+        now: UInt64
+    ) throws(OffloadError)
         -> QueuedTask
     {
         guard let head = state.slots[index].inFlight.first, head.id == taskID else {
@@ -288,7 +295,12 @@ extension ProcessPoolCore {
                         stderr: stderr
                     )
                 case (_, .signaled):
-                    error = .workerStartCrashed(executable: executablePath, pid: dead.pid, termination: termination, stderr: stderr)
+                    error = .workerStartCrashed(
+                        executable: executablePath,
+                        pid: dead.pid,
+                        termination: termination,
+                        stderr: stderr
+                    )
                 }
                 markBroken(&state, error, deliveries: &deliveries)
             }

@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The worker side: say hello, then read `run` frames, run them through the registry and send results, until the
@@ -30,7 +30,9 @@ enum WorkerLoop {
         let output = WorkerEnvironment.resultFD
         var writer = FrameWriter()
         var hello = Message.Hello(formatVersion: JobCodec.formatVersion, pid: getpid())
-        if let initializer { hello.initializerFailure = registry.runInitializer(initializer, argument: initializerArgument) }
+        if let initializer {
+            hello.initializerFailure = registry.runInitializer(initializer, argument: initializerArgument)
+        }
         Message.hello(hello).append(to: &writer)
         flush(&writer, to: output)
         if hello.initializerFailure != nil { exit(3) }
@@ -66,7 +68,8 @@ enum WorkerLoop {
             flush(&writer, to: output)
             let outcome = chunk.withUnsafeMutableBytes { Syscalls.read(input, into: $0) }
             switch outcome {
-            case .transferred(let count): chunk.withUnsafeBytes { reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            case .transferred(let count):
+                chunk.withUnsafeBytes { reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             case .endOfFile: exit(0)
             case .wouldBlock: continue
             case .failed: exit(1)

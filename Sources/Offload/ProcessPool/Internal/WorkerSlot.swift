@@ -1,9 +1,9 @@
 import DequeModule
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One worker position of the pool: the process currently filling it (if any), its descriptors and its queue.

@@ -1,9 +1,9 @@
 import COffloadShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Launches one worker process with `posix_spawn` (never `fork` without `exec`: the parent is multi-threaded).
@@ -43,14 +43,25 @@ enum WorkerSpawner {
         Syscalls.setNonBlocking(result.read, true)
         Syscalls.setNonBlocking(stderr.read, true)
 
-        let arguments = [executable == "/proc/self/exe" ? currentExecutableName() : executable]
+        let arguments =
+            [executable == "/proc/self/exe" ? currentExecutableName() : executable]
             + configuration.arguments
         let environment = workerEnvironment(configuration)
         var pid: pid_t = 0
         let rc = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
                 withOptionalCString(configuration.workingDirectory) { cwd in
-                    coffload_spawn_worker(executable, argv, envp, cwd, -1, stderr.write, command.read, result.write, &pid)
+                    coffload_spawn_worker(
+                        executable,
+                        argv,
+                        envp,
+                        cwd,
+                        -1,
+                        stderr.write,
+                        command.read,
+                        result.write,
+                        &pid
+                    )
                 }
             }
         }
