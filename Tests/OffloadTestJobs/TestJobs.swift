@@ -242,6 +242,17 @@ public struct CrashOnceNotIdempotent: Job {
     }
 }
 
+/// Writes garbage straight into the result pipe (descriptor 4), breaking the framing, then returns normally.
+public struct Garbage: Job {
+    public static var jobName: String { "Garbage" }
+    public init() {}
+    public func run() throws -> Int {
+        let junk: [UInt8] = [0xFF, 0xFF, 0xFF, 0x7F, 0x63, 0x01, 0x02, 0x03, 0, 0, 0, 0, 0, 0, 0, 0]
+        _ = junk.withUnsafeBytes { write(4, $0.baseAddress, $0.count) }
+        return 1
+    }
+}
+
 /// Registered in no worker.
 public struct Unregistered: Job {
     public static var jobName: String { "Unregistered" }
@@ -344,6 +355,7 @@ public enum TestJobs {
             InlineSum.self,
             Misbehave.self,
             CrashOnce.self,
+            Garbage.self,
             CrashOnceNotIdempotent.self
         )
         registry.registerInitializer("mark-initialized") { argument in

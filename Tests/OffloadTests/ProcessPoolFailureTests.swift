@@ -115,6 +115,17 @@ struct ProcessPoolFailureTests {
         }
     }
 
+    @Test("a worker that breaks the framing is killed and replaced; its task fails with protocolViolation")
+    func garbageFromWorker() async throws {
+        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+            let error = await #expect(throws: OffloadError.self) { try await pool.run(Garbage()) }
+            #expect(error?.code == .protocolViolation)
+            #expect(error?.termination == .signaled(SIGKILL))
+            #expect(try await pool.run(Square(8)) == 64)
+            #expect(pool.stats.workersReplaced == 1)
+        }
+    }
+
     @Test("a result larger than the pipe buffer arrives whole")
     func bigResultArrives() async throws {
         try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
