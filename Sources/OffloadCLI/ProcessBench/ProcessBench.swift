@@ -46,6 +46,8 @@ struct ProcessBench {
         struct Startup: Codable {
             var workers: Int
             var startToFirstResultMilliseconds: Double
+            /// Spawn of this executable to its first echo (no pool): the part of start-up owed to the executable itself.
+            var executableStartMilliseconds: Double
             var pythonForkserverMilliseconds: Double?
             var ratio: Double?
             var target = "<= 12 ms and <= 0.4x Python's forkserver start"
@@ -273,9 +275,17 @@ struct ProcessBench {
             await pool.shutdown()
         }
         let milliseconds = Measurement.median(samples) * 1000
-        var figures = Report.Startup(workers: startWorkers, startToFirstResultMilliseconds: milliseconds)
+        var execSamples: [Double] = []
+        for _ in 0..<5 { execSamples.append(try RawPipeEcho.Child.startupSeconds()) }
+        let execMilliseconds = Measurement.median(execSamples) * 1000
+        var figures = Report.Startup(
+            workers: startWorkers,
+            startToFirstResultMilliseconds: milliseconds,
+            executableStartMilliseconds: execMilliseconds
+        )
         say("\n[start-up] pool creation to first result, \(startWorkers) workers")
         say("  ProcessPool  \(Format.fixed(milliseconds, 2)) ms  (target ≤ 12 ms)")
+        say("  of which starting this executable (spawn → main answers, no pool): \(Format.fixed(execMilliseconds, 2)) ms")
         if let python {
             figures.pythonForkserverMilliseconds = python.forkserverStartMilliseconds
             figures.ratio = milliseconds / python.forkserverStartMilliseconds

@@ -63,6 +63,15 @@ enum RawPipeEcho {
             self.fromChild = fromChild[0]
         }
 
+        /// Seconds from `posix_spawn` of a fresh echo child to its first echo: what starting this executable costs
+        /// before `main` can serve (dynamic linking, runtime initialisation), the floor of a worker's start-up.
+        static func startupSeconds() throws -> Double {
+            let start = ContinuousClock.now
+            let child = try Child(cpu: nil)
+            _ = try child.roundTrips(1)
+            return (ContinuousClock.now - start).seconds
+        }
+
         /// `count` round trips with the calling thread pinned to `cpu` (released afterwards); returns each one's
         /// duration in seconds.
         func roundTrips(_ count: Int, pinnedTo cpu: Int? = nil) throws -> [Double] {
