@@ -169,6 +169,23 @@ cleanup_fds:
     return rc;
 }
 
+int coffload_pin_current_thread(int cpu) {
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu < 0) {
+        // Every CPU of the process's own affinity (the main thread's mask is the process default).
+        if (sched_getaffinity(getpid(), sizeof(set), &set) != 0) return -1;
+    } else {
+        CPU_SET(cpu, &set);
+    }
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+#else
+    (void)cpu;
+    return 0;
+#endif
+}
+
 int coffload_errno(void) {
     return errno;
 }

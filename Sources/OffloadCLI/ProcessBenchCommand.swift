@@ -23,12 +23,24 @@ struct ProcessBenchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-python"), help: "Skip the Python side.")
     var noPython = false
 
+    @Option(help: "Sections to run, comma-separated: codec, sum, roundtrip, throughput, startup, shared (default: all).")
+    var sections: String?
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let workers = workers ?? WorkerCount.available
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        let report = try await ProcessBench(workers: workers, quick: quick, python: !noPython, log: !output.json).run()
+        var bench = ProcessBench(workers: workers, quick: quick, python: !noPython, log: !output.json)
+        if let sections {
+            let chosen = Set(sections.split(separator: ",").map { String($0.trimmingPrefix(" ")) })
+            let unknown = chosen.subtracting(ProcessBench.allSections)
+            guard unknown.isEmpty else {
+                throw ValidationError("unknown --sections \(unknown.sorted()); choose from \(ProcessBench.allSections.sorted())")
+            }
+            bench.sections = chosen
+        }
+        let report = try await bench.run()
         if output.json {
             try JSONOutput.print(report)
         }

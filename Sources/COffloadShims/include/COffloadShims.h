@@ -47,6 +47,9 @@ void coffload_atomic_store(long long *address, long long value);
 long long coffload_atomic_fetch_add(long long *address, long long delta);
 int coffload_atomic_compare_exchange(long long *address, long long *expected, long long desired);
 
+/// Restricts the calling thread to CPU `cpu`, or (with -1) to every CPU the process may use. Returns 0 or -1.
+int coffload_pin_current_thread(int cpu);
+
 /// The current `errno`.
 int coffload_errno(void);
 

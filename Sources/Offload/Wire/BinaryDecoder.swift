@@ -104,15 +104,15 @@ final class BinaryReader {
         var cursor = position
         if let value = try decodePrimitive(type, at: &cursor) { return value }
         // The numeric-array fast paths: `T` is exactly the array type just compared, so the casts cannot fail.
-        if T.self == [Int].self { return try numericArray(at: position) { try self.integer(Int.self, at: &$0) } as! T }
-        if T.self == [Double].self { return try numericArray(at: position) { try self.double(at: &$0) } as! T }
+        if T.self == [Int].self { return same(try numericArray(at: position) { try self.integer(Int.self, at: &$0) }, T.self) }
+        if T.self == [Double].self { return same(try numericArray(at: position) { try self.double(at: &$0) }, T.self) }
         if T.self == [UInt64].self {
-            return try numericArray(at: position) { try self.integer(UInt64.self, at: &$0) } as! T
+            return same(try numericArray(at: position) { try self.integer(UInt64.self, at: &$0) }, T.self)
         }
         if T.self == [UInt8].self, try byte(at: position) == BinaryTag.bytes {
             var cursor = position + 1
             let count = try length(at: &cursor)
-            return Array(bytes[cursor..<cursor + count]) as! T
+            return same(Array(bytes[cursor..<cursor + count]), T.self)
         }
         guard depth < BinaryTag.maxDepth else { throw Self.corrupted("nesting deeper than \(BinaryTag.maxDepth)") }
         return try T(from: BinaryValueDecoder(reader: self, position: position, depth: depth + 1))
@@ -134,24 +134,24 @@ final class BinaryReader {
     /// Decodes `T` directly when it is a primitive type; `nil` otherwise.
     @inline(__always)
     func decodePrimitive<T: Decodable>(_ type: T.Type, at cursor: inout Int) throws -> T? {
-        if T.self == Int.self { return try integer(Int.self, at: &cursor) as? T }
-        if T.self == String.self { return try string(at: &cursor) as? T }
-        if T.self == Double.self { return try double(at: &cursor) as? T }
+        if T.self == Int.self { return same(try integer(Int.self, at: &cursor), T.self) }
+        if T.self == String.self { return same(try string(at: &cursor), T.self) }
+        if T.self == Double.self { return same(try double(at: &cursor), T.self) }
         if T.self == Bool.self {
             let value = try bool(at: cursor)
             cursor += 1
-            return value as? T
+            return same(value, T.self)
         }
-        if T.self == UInt8.self { return try integer(UInt8.self, at: &cursor) as? T }
-        if T.self == Int64.self { return try integer(Int64.self, at: &cursor) as? T }
-        if T.self == UInt64.self { return try integer(UInt64.self, at: &cursor) as? T }
-        if T.self == UInt.self { return try integer(UInt.self, at: &cursor) as? T }
-        if T.self == Int32.self { return try integer(Int32.self, at: &cursor) as? T }
-        if T.self == UInt32.self { return try integer(UInt32.self, at: &cursor) as? T }
-        if T.self == Float.self { return try float(at: &cursor) as? T }
-        if T.self == Int16.self { return try integer(Int16.self, at: &cursor) as? T }
-        if T.self == UInt16.self { return try integer(UInt16.self, at: &cursor) as? T }
-        if T.self == Int8.self { return try integer(Int8.self, at: &cursor) as? T }
+        if T.self == UInt8.self { return same(try integer(UInt8.self, at: &cursor), T.self) }
+        if T.self == Int64.self { return same(try integer(Int64.self, at: &cursor), T.self) }
+        if T.self == UInt64.self { return same(try integer(UInt64.self, at: &cursor), T.self) }
+        if T.self == UInt.self { return same(try integer(UInt.self, at: &cursor), T.self) }
+        if T.self == Int32.self { return same(try integer(Int32.self, at: &cursor), T.self) }
+        if T.self == UInt32.self { return same(try integer(UInt32.self, at: &cursor), T.self) }
+        if T.self == Float.self { return same(try float(at: &cursor), T.self) }
+        if T.self == Int16.self { return same(try integer(Int16.self, at: &cursor), T.self) }
+        if T.self == UInt16.self { return same(try integer(UInt16.self, at: &cursor), T.self) }
+        if T.self == Int8.self { return same(try integer(Int8.self, at: &cursor), T.self) }
         return nil
     }
 
@@ -238,40 +238,44 @@ struct BinaryValueDecoder: Decoder {
 struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let reader: BinaryReader
     let depth: Int
-    /// (key start, key length, value position) for each entry, in encoding order.
-    let entries: [(start: Int, count: Int, value: Int)]
-    /// The position just after the container's end tag.
-    let end: Int
+    /// The position of the first entry (just after the keyed tag). Entries are found by scanning from here: no
+    /// table is allocated, which matters because most containers are small structs decoded once.
+    let start: Int
     var codingPath: [any CodingKey] { [] }
 
     init(reader: BinaryReader, position: Int, depth: Int) throws {
         guard try reader.byte(at: position) == BinaryTag.keyed else {
             throw BinaryReader.corrupted("expected a keyed container at offset \(position)")
         }
+        guard depth < BinaryTag.maxDepth else { throw BinaryReader.corrupted("nesting too deep") }
         self.reader = reader
         self.depth = depth
-        var entries: [(start: Int, count: Int, value: Int)] = []
-        var cursor = position + 1
+        self.start = position + 1
+    }
+
+    /// Calls `body(keyStart, keyCount, valuePosition)` for each entry until it returns a value.
+    private func scan<R>(_ body: (Int, Int, Int) -> R?) throws -> R? {
+        var cursor = start
         while try reader.byte(at: cursor) != BinaryTag.end {
-            let (start, count) = try reader.key(at: cursor)
-            let value = start + count
-            entries.append((start, count, value))
+            let (keyStart, keyCount) = try reader.key(at: cursor)
+            let value = keyStart + keyCount
+            if let found = body(keyStart, keyCount, value) { return found }
             cursor = try reader.skip(at: value, depth: depth)
         }
-        self.entries = entries
-        self.end = cursor + 1
+        return nil
     }
 
     private func position(of key: Key) -> Int? {
         var name = key.stringValue
         return name.withUTF8 { utf8 -> Int? in
             reader.bytes.withUnsafeBufferPointer { bytes -> Int? in
-                for entry in entries where entry.count == utf8.count {
-                    if utf8.count == 0 || memcmpEqual(bytes.baseAddress! + entry.start, utf8.baseAddress!, utf8.count) {
-                        return entry.value
+                try? scan { keyStart, keyCount, value in
+                    guard keyCount == utf8.count else { return nil }
+                    if keyCount == 0 || memcmpEqual(bytes.baseAddress! + keyStart, utf8.baseAddress!, keyCount) {
+                        return value
                     }
+                    return nil
                 }
-                return nil
             }
         }
     }
@@ -287,9 +291,13 @@ struct BinaryKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     var allKeys: [Key] {
-        entries.compactMap { entry in
-            Key(stringValue: String(decoding: reader.bytes[entry.start..<entry.start + entry.count], as: UTF8.self))
+        var keys: [Key] = []
+        _ = try? scan { keyStart, keyCount, _ -> Bool? in
+            let name = String(decoding: reader.bytes[keyStart..<keyStart + keyCount], as: UTF8.self)
+            if let key = Key(stringValue: name) { keys.append(key) }
+            return nil
         }
+        return keys
     }
 
     func contains(_ key: Key) -> Bool { position(of: key) != nil }
@@ -381,7 +389,7 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
     ) throws -> KeyedDecodingContainer<NestedKey> {
         try checkNotAtEnd()
         let container = try BinaryKeyedDecoder<NestedKey>(reader: reader, position: cursor, depth: depth + 1)
-        cursor = container.end
+        cursor = try reader.skip(at: cursor, depth: depth)
         currentIndex += 1
         return KeyedDecodingContainer(container)
     }

@@ -6,6 +6,10 @@ struct ProcessBench {
     let quick: Bool
     let python: Bool
     let log: Bool
+    /// The sections to run (all by default): codec, sum, roundtrip, throughput, startup, shared.
+    var sections: Set<String> = ProcessBench.allSections
+
+    static let allSections: Set<String> = ["codec", "sum", "roundtrip", "throughput", "startup", "shared"]
 
     struct Report: Codable {
         struct SumOfSquares: Codable {
@@ -19,7 +23,11 @@ struct ProcessBench {
             var target = "processPoolSpeedup >= 1.9 on 2 cores"
         }
         struct RoundTrip: Codable {
+            /// Raw pipe round trip with the parent thread and the echo child on different CPUs (the pool's case:
+            /// its worker runs on another CPU than the caller).
             var rawPipeMicroseconds: Double
+            /// Raw pipe round trip with both ends pinned to the same CPU (no cross-CPU wake-up; for reference).
+            var rawPipeSameCPUMicroseconds: Double
             var poolAwaitMicroseconds: Double
             var poolBlockingWaitMicroseconds: Double
             var ratio: Double
@@ -38,6 +46,8 @@ struct ProcessBench {
         struct Startup: Codable {
             var workers: Int
             var startToFirstResultMilliseconds: Double
+            /// Spawn of this executable to its first echo (no pool): the part of start-up owed to the executable itself.
+            var executableStartMilliseconds: Double
             var pythonForkserverMilliseconds: Double?
             var ratio: Double?
             var target = "<= 12 ms and <= 0.4x Python's forkserver start"
@@ -51,12 +61,12 @@ struct ProcessBench {
         }
         var workers: Int
         var quick: Bool
-        var codec: [CodecComparison.Figures]
-        var sumOfSquares: SumOfSquares
-        var roundTrip: RoundTrip
-        var throughput: Throughput
-        var startup: Startup
-        var sharedMemory: SharedMemory
+        var codec: [CodecComparison.Figures]?
+        var sumOfSquares: SumOfSquares?
+        var roundTrip: RoundTrip?
+        var throughput: Throughput?
+        var startup: Startup?
+        var sharedMemory: SharedMemory?
     }
 
     private func say(_ line: String) {
@@ -70,40 +80,34 @@ struct ProcessBench {
     func run() async throws -> Report {
         say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes (medians)")
 
-        // 1. Raw pipe round trip first, while no pool thread can spawn processes.
         let roundTrips = quick ? 2_000 : 10_000
-        let raw = try RawPipeEcho.measure(count: roundTrips)
-
-        // 2. Encoding choice.
-        let codec = try CodecComparison.measure(iterations: quick ? 20_000 : 100_000)
-        say("\n[codec] encode + decode per message (JSONEncoder/JSONDecoder vs Offload binary)")
-        for figures in codec {
-            say(
-                "  \(figures.message): JSON \(Format.fixed(figures.jsonMicroseconds, 2)) µs (\(figures.jsonBytes) B)"
-                    + "  binary \(Format.fixed(figures.binaryMicroseconds, 2)) µs (\(figures.binaryBytes) B)"
-                    + "  → binary \(Format.fixed(figures.jsonMicroseconds / figures.binaryMicroseconds, 1))x faster"
-            )
+        var report = Report(workers: workers, quick: quick)
+        if sections.contains("codec") {
+            let codec = try CodecComparison.measure(iterations: quick ? 20_000 : 100_000)
+            say("\n[codec] encode + decode per message (JSONEncoder/JSONDecoder vs Offload binary)")
+            for figures in codec {
+                say(
+                    "  \(figures.message): JSON \(Format.fixed(figures.jsonMicroseconds, 2)) µs (\(figures.jsonBytes) B)"
+                        + "  binary \(Format.fixed(figures.binaryMicroseconds, 2)) µs (\(figures.binaryBytes) B)"
+                        + "  → binary \(Format.fixed(figures.jsonMicroseconds / figures.binaryMicroseconds, 1))x faster"
+                )
+            }
+            report.codec = codec
         }
-
-        let sum = try await sumOfSquares()
-        let roundTrip = try await roundTrip(raw: raw, count: roundTrips)
-        let pythonFigures =
-            python
-            ? ProcessBenchPython.measure(workers: workers, unbatched: quick ? 5_000 : 20_000, batched: 100_000)
-            : .failure(PythonUnavailable(notice: "Python side skipped: --no-python"))
-        let throughput = try await throughput(python: pythonFigures)
-        let startup = try await startup(python: try? pythonFigures.get())
-        let shared = try await sharedMemory()
-        return Report(
-            workers: workers,
-            quick: quick,
-            codec: codec,
-            sumOfSquares: sum,
-            roundTrip: roundTrip,
-            throughput: throughput,
-            startup: startup,
-            sharedMemory: shared
-        )
+        if sections.contains("sum") { report.sumOfSquares = try await sumOfSquares() }
+        if sections.contains("roundtrip") { report.roundTrip = try await roundTrip(count: roundTrips) }
+        var pythonFigures: ProcessBenchPython.Figures?
+        if sections.contains("throughput") || sections.contains("startup") {
+            let measured =
+                python
+                ? ProcessBenchPython.measure(workers: workers, unbatched: quick ? 5_000 : 20_000, batched: 100_000)
+                : .failure(PythonUnavailable(notice: "Python side skipped: --no-python"))
+            pythonFigures = try? measured.get()
+            if sections.contains("throughput") { report.throughput = try await throughput(python: measured) }
+        }
+        if sections.contains("startup") { report.startup = try await startup(python: pythonFigures) }
+        if sections.contains("shared") { report.sharedMemory = try await sharedMemory() }
+        return report
     }
 
     // MARK: Sections
@@ -159,39 +163,58 @@ struct ProcessBench {
         return figures
     }
 
-    private func roundTrip(raw: Double, count: Int) async throws -> Report.RoundTrip {
+    /// Raw and pool round trips in alternating blocks (same load for both), after a warm-up of each. The raw baseline
+    /// is measured with its two ends pinned to different CPUs — what a pool round trip involves, and what the
+    /// scheduler otherwise decides at random (a ping-pong pair is often pulled onto one CPU, which is 10× faster) —
+    /// and, for reference, pinned to the same CPU.
+    private func roundTrip(count: Int) async throws -> Report.RoundTrip {
+        let crossEcho = try RawPipeEcho.Child(cpu: 1 % max(1, WorkerCount.available))
+        let sameEcho = try RawPipeEcho.Child(cpu: 0)
         let pool = try ProcessPool(configuration: configuration(workers: 1))
-        _ = try await pool.run(TrivialJob(item: 0))
+        _ = try crossEcho.roundTrips(count / 10, pinnedTo: 0)
+        _ = try sameEcho.roundTrips(count / 10, pinnedTo: 0)
+        for iteration in 0..<(count / 10) { _ = try await pool.run(TrivialJob(item: iteration)) }
+        let blocks = 5
+        var rawSamples: [Double] = []
+        var sameCPUSamples: [Double] = []
         var awaited: [Double] = []
-        awaited.reserveCapacity(count)
-        for iteration in 0..<(count + count / 10) {
-            let start = ContinuousClock.now
-            _ = try await pool.run(TrivialJob(item: iteration))
-            if iteration >= count / 10 { awaited.append((ContinuousClock.now - start).seconds) }
-        }
-        let blocking = try await BlockingThread.run { () throws -> Double in
-            var samples: [Double] = []
-            for iteration in 0..<(count + count / 10) {
+        var blockingSamples: [Double] = []
+        for _ in 0..<blocks {
+            rawSamples += try crossEcho.roundTrips(count / blocks, pinnedTo: 0)
+            sameCPUSamples += try sameEcho.roundTrips(count / blocks, pinnedTo: 0)
+            for iteration in 0..<(count / blocks) {
                 let start = ContinuousClock.now
-                _ = try pool.submit(TrivialJob(item: iteration)).wait()
-                if iteration >= count / 10 { samples.append((ContinuousClock.now - start).seconds) }
+                _ = try await pool.run(TrivialJob(item: iteration))
+                awaited.append((ContinuousClock.now - start).seconds)
             }
-            return Measurement.median(samples)
+            blockingSamples += try await BlockingThread.run { () throws -> [Double] in
+                var samples: [Double] = []
+                for iteration in 0..<(count / blocks) {
+                    let start = ContinuousClock.now
+                    _ = try pool.submit(TrivialJob(item: iteration)).wait()
+                    samples.append((ContinuousClock.now - start).seconds)
+                }
+                return samples
+            }
         }
+        let raw = Measurement.median(rawSamples)
+        let blocking = Measurement.median(blockingSamples)
         await pool.shutdown()
         let awaitMedian = Measurement.median(awaited)
         let best = min(awaitMedian, blocking)
         let figures = Report.RoundTrip(
             rawPipeMicroseconds: raw * 1e6,
+            rawPipeSameCPUMicroseconds: Measurement.median(sameCPUSamples) * 1e6,
             poolAwaitMicroseconds: awaitMedian * 1e6,
             poolBlockingWaitMicroseconds: blocking * 1e6,
             ratio: best / raw
         )
         say("\n[round trip] one trivial task on a warm 1-worker pool vs a raw pipe echo to a relaunched child")
-        say("  raw pipe           \(Format.fixed(figures.rawPipeMicroseconds, 1)) µs")
-        say("  pool, await        \(Format.fixed(figures.poolAwaitMicroseconds, 1)) µs")
-        say("  pool, blocking wait \(Format.fixed(figures.poolBlockingWaitMicroseconds, 1)) µs")
-        say("  ratio (best pool / raw) \(Format.fixed(figures.ratio, 2))x  (target ≤ 1.3x)")
+        say("  raw pipe, ends on different CPUs  \(Format.fixed(figures.rawPipeMicroseconds, 1)) µs")
+        say("  raw pipe, ends on the same CPU    \(Format.fixed(figures.rawPipeSameCPUMicroseconds, 1)) µs (reference)")
+        say("  pool, await                       \(Format.fixed(figures.poolAwaitMicroseconds, 1)) µs")
+        say("  pool, blocking wait               \(Format.fixed(figures.poolBlockingWaitMicroseconds, 1)) µs")
+        say("  ratio (best pool / cross-CPU raw) \(Format.fixed(figures.ratio, 2))x  (target ≤ 1.3x)")
         return figures
     }
 
@@ -252,9 +275,17 @@ struct ProcessBench {
             await pool.shutdown()
         }
         let milliseconds = Measurement.median(samples) * 1000
-        var figures = Report.Startup(workers: startWorkers, startToFirstResultMilliseconds: milliseconds)
+        var execSamples: [Double] = []
+        for _ in 0..<5 { execSamples.append(try RawPipeEcho.Child.startupSeconds()) }
+        let execMilliseconds = Measurement.median(execSamples) * 1000
+        var figures = Report.Startup(
+            workers: startWorkers,
+            startToFirstResultMilliseconds: milliseconds,
+            executableStartMilliseconds: execMilliseconds
+        )
         say("\n[start-up] pool creation to first result, \(startWorkers) workers")
         say("  ProcessPool  \(Format.fixed(milliseconds, 2)) ms  (target ≤ 12 ms)")
+        say("  of which starting this executable (spawn → main answers, no pool): \(Format.fixed(execMilliseconds, 2)) ms")
         if let python {
             figures.pythonForkserverMilliseconds = python.forkserverStartMilliseconds
             figures.ratio = milliseconds / python.forkserverStartMilliseconds

@@ -13,57 +13,91 @@ enum RawPipeEcho {
 
     /// In the echo child: echo until end of input, then exit. Returns at once in any other process.
     static func runIfRequested() {
-        guard getenv(environmentKey) != nil else { return }
+        guard let value = getenv(environmentKey) else { return }
+        // The value is the CPU to pin to, or -1 for none.
+        if let cpu = Int(String(cString: value)), cpu >= 0 { CPUAffinity.pinCurrentThread(to: cpu) }
         var buffer = [UInt8](repeating: 0, count: messageSize)
         while readFully(0, &buffer), writeFully(1, buffer) {}
         exit(0)
     }
 
-    /// Median round trip, in seconds, over `count` exchanges (after a warm-up) with a freshly spawned echo child.
-    static func measure(count: Int) throws -> Double {
-        var toChild: [Int32] = [-1, -1]
-        var fromChild: [Int32] = [-1, -1]
-        // pipe + FD_CLOEXEC (not pipe2, which Glibc does not export to Swift): safe here because the bench measures
-        // this before any pool exists, so no other thread can spawn a process in between.
-        guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else {
-            throw OffloadError(.systemCallFailed, "pipe failed", underlyingErrno: errno)
+    /// A running echo child (a relaunched copy of `offload`), so that raw and pool round trips can be measured in
+    /// alternating blocks under the same machine load.
+    final class Child {
+        private let pid: pid_t
+        private let toChild: Int32
+        private let fromChild: Int32
+        private var message = [UInt8](repeating: 1, count: RawPipeEcho.messageSize)
+
+        /// Starts an echo child, pinned to `cpu` when given.
+        init(cpu: Int?) throws {
+            var toChild: [Int32] = [-1, -1]
+            var fromChild: [Int32] = [-1, -1]
+            // pipe + FD_CLOEXEC (not pipe2, which Glibc does not export to Swift): the bench starts the echo child
+            // before any pool of this section exists, so no other thread spawns a process in between.
+            guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else {
+                throw OffloadError(.systemCallFailed, "pipe failed", underlyingErrno: errno)
+            }
+            for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+            posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+            var environment: [UnsafeMutablePointer<CChar>?] = [strdup("\(RawPipeEcho.environmentKey)=\(cpu ?? -1)"), nil]
+            var arguments: [UnsafeMutablePointer<CChar>?] = [strdup("offload-echo"), nil]
+            defer {
+                for pointer in environment + arguments { free(pointer) }
+            }
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &arguments, &environment)
+            close(toChild[0])
+            close(fromChild[1])
+            guard rc == 0 else {
+                close(toChild[1])
+                close(fromChild[0])
+                throw OffloadError(.spawnFailed, "could not start the echo child", underlyingErrno: rc)
+            }
+            self.pid = pid
+            self.toChild = toChild[1]
+            self.fromChild = fromChild[0]
         }
-        for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
-        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("\(environmentKey)=1"), nil]
-        var arguments: [UnsafeMutablePointer<CChar>?] = [strdup("offload-echo"), nil]
-        defer {
-            for pointer in environment + arguments { free(pointer) }
+
+        /// Seconds from `posix_spawn` of a fresh echo child to its first echo: what starting this executable costs
+        /// before `main` can serve (dynamic linking, runtime initialisation), the floor of a worker's start-up.
+        static func startupSeconds() throws -> Double {
+            let start = ContinuousClock.now
+            let child = try Child(cpu: nil)
+            _ = try child.roundTrips(1)
+            return (ContinuousClock.now - start).seconds
         }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &arguments, &environment)
-        close(toChild[0])
-        close(fromChild[1])
-        guard rc == 0 else { throw OffloadError(.spawnFailed, "could not start the echo child", underlyingErrno: rc) }
-        defer {
-            close(toChild[1])
-            close(fromChild[0])
+
+        /// `count` round trips with the calling thread pinned to `cpu` (released afterwards); returns each one's
+        /// duration in seconds.
+        func roundTrips(_ count: Int, pinnedTo cpu: Int? = nil) throws -> [Double] {
+            if let cpu { CPUAffinity.pinCurrentThread(to: cpu) }
+            defer { if cpu != nil { CPUAffinity.pinCurrentThread(to: nil) } }
+            var samples: [Double] = []
+            samples.reserveCapacity(count)
+            for _ in 0..<count {
+                let start = ContinuousClock.now
+                guard RawPipeEcho.writeFully(toChild, message), RawPipeEcho.readFully(fromChild, &message) else {
+                    throw OffloadError(.workerCrashed, "the echo child stopped answering")
+                }
+                samples.append((ContinuousClock.now - start).seconds)
+            }
+            return samples
+        }
+
+        deinit {
+            close(toChild)
+            close(fromChild)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
         }
-        var message = [UInt8](repeating: 1, count: messageSize)
-        var samples: [Double] = []
-        samples.reserveCapacity(count)
-        for iteration in 0..<(count + count / 10) {
-            let start = ContinuousClock.now
-            guard writeFully(toChild[1], message), readFully(fromChild[0], &message) else {
-                throw OffloadError(.workerCrashed, "the echo child stopped answering")
-            }
-            if iteration >= count / 10 { samples.append((ContinuousClock.now - start).seconds) }
-        }
-        return Measurement.median(samples)
     }
 
-    private static func readFully(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
+    fileprivate static func readFully(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
         var offset = 0
         let size = buffer.count
         while offset < size {
@@ -77,7 +111,7 @@ enum RawPipeEcho {
         return true
     }
 
-    private static func writeFully(_ fd: Int32, _ buffer: [UInt8]) -> Bool {
+    fileprivate static func writeFully(_ fd: Int32, _ buffer: [UInt8]) -> Bool {
         var offset = 0
         while offset < buffer.count {
             let count = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, buffer.count - offset) }

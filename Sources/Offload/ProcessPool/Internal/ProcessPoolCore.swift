@@ -103,15 +103,15 @@ final class ProcessPoolCore: Sendable {
         Syscalls.signalEventFD(wakeFD)
     }
 
-    /// Hands queued tasks to ready workers, round-robin, up to each worker's prefetch limit. Returns the slots that
-    /// received frames. Call under the lock.
+    /// Hands queued tasks to ready workers, each to the worker holding the fewest tasks (so four long tasks on two
+    /// workers go two and two, even when prefetch would let one worker take all four), up to each worker's prefetch
+    /// limit. Returns the slots that received frames. Call under the lock.
     func dispatch(_ state: inout PoolState, now: UInt64) -> [Int] {
         guard state.broken == nil, !state.pending.isEmpty else { return [] }
         var touched: [Int] = []
-        var progress = true
-        while progress && !state.pending.isEmpty {
-            progress = false
-            for index in state.slots.indices where !state.pending.isEmpty {
+        while !state.pending.isEmpty {
+            var chosen: Int?
+            for index in state.slots.indices {
                 let slot = state.slots[index]
                 guard slot.isReady else { continue }
                 if let limit = configuration.maxTasksPerWorker, slot.sent >= limit { continue }
@@ -120,18 +120,19 @@ final class ProcessPoolCore: Sendable {
                     maxPrefetch: configuration.maxPrefetch
                 )
                 guard slot.inFlight.count < capacity else { continue }
-                guard var task = popStartable(&state) else { break }
-                task.alreadyStarted = true
-                state.pendingCount -= 1
-                state.running += 1
-                if state.slots[index].inFlight.isEmpty { state.slots[index].headStarted = now }
-                Message.run(taskID: task.id, jobName: task.jobName, isBatch: task.isBatch, job: task.payload)
-                    .append(to: &state.slots[index].writer)
-                state.slots[index].inFlight.append(task)
-                state.slots[index].sent += 1
-                if touched.last != index, !touched.contains(index) { touched.append(index) }
-                progress = true
+                if let best = chosen, state.slots[best].inFlight.count <= slot.inFlight.count { continue }
+                chosen = index
             }
+            guard let index = chosen, var task = popStartable(&state) else { break }
+            task.alreadyStarted = true
+            state.pendingCount -= 1
+            state.running += 1
+            if state.slots[index].inFlight.isEmpty { state.slots[index].headStarted = now }
+            Message.run(taskID: task.id, jobName: task.jobName, isBatch: task.isBatch, job: task.payload)
+                .append(to: &state.slots[index].writer)
+            state.slots[index].inFlight.append(task)
+            state.slots[index].sent += 1
+            if !touched.contains(index) { touched.append(index) }
         }
         return touched
     }
