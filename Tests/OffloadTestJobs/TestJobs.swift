@@ -129,11 +129,12 @@ public struct WaitForGate: Job {
         self.value = value
     }
     public func run() throws -> Int {
-        let fd = open(fifoPath, O_RDONLY)
-        guard fd >= 0 else { throw TestJobError("cannot open gate \(fifoPath)") }
+        var fd: Int32
+        repeat { fd = open(fifoPath, O_RDONLY) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else { throw TestJobError("cannot open gate \(fifoPath): errno \(errno)") }
         defer { close(fd) }
         var byte: UInt8 = 0
-        _ = read(fd, &byte, 1)
+        while read(fd, &byte, 1) < 0 && errno == EINTR {}
         return value
     }
 }

@@ -61,8 +61,7 @@ struct IsolatedPoolTests {
         let attempts = Counter()
         #expect(throws: TestFailure(id: 2)) {
             _ = try IsolatedPool(workers: 3, name: name) { () throws -> Int in
-                attempts.increment()
-                if attempts.current == 2 { throw TestFailure(id: 2) }
+                if attempts.increment() == 2 { throw TestFailure(id: 2) }
                 return 1
             }
         }

@@ -7,8 +7,13 @@ struct PoolConformanceTests {
     @Test("submit delivers the value and the work's own error", arguments: PoolKind.allCases)
     func submitDeliversValueOrError(kind: PoolKind) async throws {
         let pool = try await kind.make()
-        #expect(try await pool.submit(21, gate: nil, fail: false).value == 21)
-        await #expect(throws: TestFailure(id: 5)) { try await pool.submit(5, gate: nil, fail: true).value }
+        let value = try await pool.submit(21, gate: nil, fail: false).value
+        #expect(value == 441)
+        await #expect {
+            try await pool.submit(5, gate: nil, fail: true).value
+        } throws: { error in
+            pool.isWorkFailure(error, value: 5)
+        }
         await pool.shutdown(cancelPending: false)
         let stats = pool.stats
         #expect(stats.completed == 1 && stats.failed == 1 && stats.isConsistent)
@@ -18,8 +23,8 @@ struct PoolConformanceTests {
     func mapIsOrdered(kind: PoolKind) async throws {
         let pool = try await kind.make()
         let input = Array(0..<1_000)
-        #expect(try await pool.mapDoubling(input) == input.map { $0 * 2 })
-        #expect(try await pool.mapDoubling([]) == [])
+        #expect(try await pool.mapSquaring(input) == input.map { $0 * $0 })
+        #expect(try await pool.mapSquaring([]) == [])
         await pool.shutdown(cancelPending: false)
     }
 

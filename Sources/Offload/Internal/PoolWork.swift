@@ -57,25 +57,8 @@ final class PoolWorkItem<State, Value: Sendable>: CompletionCell, PoolWork, @unc
 
     @usableFromInline
     func run(_ state: inout State, beforeDelivery: (Bool) -> Void) {
-        // Boxes the value straight into the type-erased cell: no generic `Result<Value, …>` on this hot path (see
-        // `CompletionCell` for why).
-        let cell: CompletionCell = self
-        let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
-            do {
-                let value: any Sendable = try body(&state)
-                return .success(value)
-            } catch {
-                return .failure(error)
-            }
-        }
-        switch outcome {
-        case .success: beforeDelivery(true)
-        case .failure: beforeDelivery(false)
-        }
-        cell.finish(outcome)
+        execute(beforeDelivery: beforeDelivery) { try body(&state) }
     }
-
-
 }
 
 /// A `() throws -> Value` closure submitted to a ``ThreadPool``: like ``PoolWorkItem`` without the state parameter,
@@ -97,11 +80,20 @@ final class ThunkWorkItem<Value: Sendable>: CompletionCell, PoolWork, @unchecked
 
     @usableFromInline
     func run(_ state: inout Void, beforeDelivery: (Bool) -> Void) {
-        let cell: CompletionCell = self
-        let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(cell) {
+        execute(beforeDelivery: beforeDelivery, body)
+    }
+}
+
+extension CompletionCell {
+    /// Runs `body` as this cell's task on the current pool thread (visible to ``OffloadTask/isCancelled``), reports
+    /// success or failure through `beforeDelivery`, then stores the outcome and wakes the waiters.
+    ///
+    /// The value is boxed straight into the type-erased cell: no generic `Result<Value, …>` on this hot path (see
+    /// `CompletionCell` for why).
+    final func execute(beforeDelivery: (Bool) -> Void, _ body: () throws -> any Sendable) {
+        let outcome: Result<any Sendable, any Error> = ThreadContext.withCurrentTask(self) {
             do {
-                let value: any Sendable = try body()
-                return .success(value)
+                return .success(try body())
             } catch {
                 return .failure(error)
             }
@@ -110,8 +102,6 @@ final class ThunkWorkItem<Value: Sendable>: CompletionCell, PoolWork, @unchecked
         case .success: beforeDelivery(true)
         case .failure: beforeDelivery(false)
         }
-        cell.finish(outcome)
+        finish(outcome)
     }
-
-
 }

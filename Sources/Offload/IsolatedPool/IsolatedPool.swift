@@ -117,13 +117,5 @@ public func withIsolatedPool<State, R>(
     makeState: @escaping @Sendable () throws -> State,
     _ body: (IsolatedPool<State>) async throws -> R
 ) async throws -> R {
-    let pool = try IsolatedPool(workers: workers, name: name, makeState: makeState)
-    do {
-        let result = try await body(pool)
-        await pool.shutdown()
-        return result
-    } catch {
-        await pool.shutdown(cancelPending: true)
-        throw error
-    }
+    try await withScopedPool(try IsolatedPool(workers: workers, name: name, makeState: makeState), body)
 }

@@ -159,13 +159,5 @@ public func withWorkerPool<R>(
     mode: ParallelMode = .auto,
     _ body: (WorkerPool) async throws -> R
 ) async throws -> R {
-    let pool = try await WorkerPool(mode: mode)
-    do {
-        let result = try await body(pool)
-        await pool.shutdown()
-        return result
-    } catch {
-        await pool.shutdown(cancelPending: true)
-        throw error
-    }
+    try await withScopedPool(try await WorkerPool(mode: mode), body)
 }

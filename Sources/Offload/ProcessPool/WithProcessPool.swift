@@ -12,13 +12,5 @@ public func withProcessPool<R>(
     _ configuration: ProcessPool.Configuration = ProcessPool.Configuration(),
     _ body: (ProcessPool) async throws -> R
 ) async throws -> R {
-    let pool = try ProcessPool(configuration: configuration)
-    do {
-        let result = try await body(pool)
-        await pool.shutdown()
-        return result
-    } catch {
-        await pool.shutdown(cancelPending: true)
-        throw error
-    }
+    try await withScopedPool(try ProcessPool(configuration: configuration), body)
 }

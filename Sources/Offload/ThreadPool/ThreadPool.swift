@@ -119,13 +119,5 @@ public func withThreadPool<R>(
     name: String = "offload",
     _ body: (ThreadPool) async throws -> R
 ) async throws -> R {
-    let pool = try ThreadPool(workers: workers, name: name)
-    do {
-        let result = try await body(pool)
-        await pool.shutdown()
-        return result
-    } catch {
-        await pool.shutdown(cancelPending: true)
-        throw error
-    }
+    try await withScopedPool(try ThreadPool(workers: workers, name: name), body)
 }

@@ -73,7 +73,14 @@ final class Latch: Sendable {
 /// A thread-safe counter for tests.
 final class Counter: Sendable {
     private let value = Mutex(0)
-    func increment() { value.withLock { $0 += 1 } }
+    /// Adds one and returns the new count, atomically.
+    @discardableResult
+    func increment() -> Int {
+        value.withLock { value in
+            value += 1
+            return value
+        }
+    }
     var current: Int { value.withLock { $0 } }
 }
 

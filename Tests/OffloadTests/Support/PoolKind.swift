@@ -1,4 +1,6 @@
+import Dispatch
 import Offload
+import OffloadTestJobs
 import Testing
 
 /// Every kind of pool, behind one test-facing surface, so that shared behaviour is written once and run against each
@@ -9,6 +11,7 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case isolatedPool
     case workerPoolThreads
     case workerPoolIO
+    case processPool
 
     var testDescription: String { rawValue }
 
@@ -18,22 +21,29 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .isolatedPool: return IsolatedTestPool(pool: try IsolatedPool(workers: 1) { 0 })
         case .workerPoolThreads: return WorkerTestPool(pool: try await WorkerPool(mode: .threads(workers: 1)), blocking: true)
         case .workerPoolIO: return WorkerTestPool(pool: try await WorkerPool(mode: .io(maxConcurrency: 1)), blocking: false)
+        case .processPool:
+            // One task in the worker at a time (no prefetch), so a blocked task keeps the next one in the parent's
+            // queue, where it can still be withdrawn.
+            let configuration = TestWorker.configuration(workers: 1) { $0.maxPrefetch = 1 }
+            return ProcessTestPool(pool: try ProcessPool(configuration: configuration))
         }
     }
 }
 
 protocol TestPool: Sendable {
-    /// Submits work that waits at `gate` (if any), then returns `value`, or throws `TestFailure(id: value)` if `fail`.
+    /// Submits work that waits at `gate` (if any), then returns `value * value`, or fails if `fail`.
     func submit(_ value: Int, gate: Gate?, fail: Bool) throws -> TaskHandle<Int>
-    /// Maps `items` to `item * 2` in input order.
-    func mapDoubling(_ items: [Int]) async throws -> [Int]
+    /// Maps `items` to `item * item` in input order.
+    func mapSquaring(_ items: [Int]) async throws -> [Int]
+    /// Whether `error` is the failure `submit(value, fail: true)` produces, as this pool reports it.
+    func isWorkFailure(_ error: any Error, value: Int) -> Bool
     var stats: PoolStats { get }
     func shutdown(cancelPending: Bool) async
 }
 
 private func body(_ value: Int, _ fail: Bool) throws -> Int {
     if fail { throw TestFailure(id: value) }
-    return value
+    return value * value
 }
 
 struct ThreadTestPool: TestPool {
@@ -44,7 +54,8 @@ struct ThreadTestPool: TestPool {
             return try body(value, fail)
         }
     }
-    func mapDoubling(_ items: [Int]) async throws -> [Int] { try await pool.map(items) { $0 * 2 } }
+    func mapSquaring(_ items: [Int]) async throws -> [Int] { try await pool.map(items) { $0 * $0 } }
+    func isWorkFailure(_ error: any Error, value: Int) -> Bool { error as? TestFailure == TestFailure(id: value) }
     var stats: PoolStats { pool.stats }
     func shutdown(cancelPending: Bool) async { await pool.shutdown(cancelPending: cancelPending) }
 }
@@ -58,7 +69,8 @@ struct IsolatedTestPool: TestPool {
             return try body(value, fail)
         }
     }
-    func mapDoubling(_ items: [Int]) async throws -> [Int] { try await pool.map(items) { _, item in item * 2 } }
+    func mapSquaring(_ items: [Int]) async throws -> [Int] { try await pool.map(items) { _, item in item * item } }
+    func isWorkFailure(_ error: any Error, value: Int) -> Bool { error as? TestFailure == TestFailure(id: value) }
     var stats: PoolStats { pool.stats }
     func shutdown(cancelPending: Bool) async { await pool.shutdown(cancelPending: cancelPending) }
 }
@@ -76,7 +88,34 @@ struct WorkerTestPool: TestPool {
             return try body(value, fail)
         }
     }
-    func mapDoubling(_ items: [Int]) async throws -> [Int] { try await pool.map(items) { $0 * 2 } }
+    func mapSquaring(_ items: [Int]) async throws -> [Int] { try await pool.map(items) { $0 * $0 } }
+    func isWorkFailure(_ error: any Error, value: Int) -> Bool { error as? TestFailure == TestFailure(id: value) }
+    var stats: PoolStats { pool.stats }
+    func shutdown(cancelPending: Bool) async { await pool.shutdown(cancelPending: cancelPending) }
+}
+
+/// Jobs in worker processes: the gate is a FIFO the job blocks on, opened when the in-process gate opens; a failure
+/// arrives as `jobFailed` carrying the remote error's message.
+struct ProcessTestPool: TestPool {
+    let pool: ProcessPool
+    func submit(_ value: Int, gate: Gate?, fail: Bool) throws -> TaskHandle<Int> {
+        if fail { return try pool.submit(Fail("failure \(value)")) }
+        guard let gate else { return try pool.submit(Square(value)) }
+        let fifo = try FIFOGate()
+        DispatchQueue.global().async {
+            gate.wait()
+            fifo.open()
+        }
+        let handle = try pool.submit(WaitForGate(fifoPath: fifo.path, value: value * value))
+        // The FIFO must outlive the job: it unlinks its path when released.
+        handle.completion.onCompletion { _ in withExtendedLifetime(fifo) {} }
+        return handle
+    }
+    func mapSquaring(_ items: [Int]) async throws -> [Int] { try await pool.map(items.map(Square.init)) }
+    func isWorkFailure(_ error: any Error, value: Int) -> Bool {
+        guard let error = error as? OffloadError else { return false }
+        return error.code == .jobFailed && error.message.contains("failure \(value)")
+    }
     var stats: PoolStats { pool.stats }
     func shutdown(cancelPending: Bool) async { await pool.shutdown(cancelPending: cancelPending) }
 }
