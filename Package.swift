@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "Offload", targets: ["Offload"]),
         .executable(name: "offload", targets: ["OffloadCLI"]),
+        .executable(name: "offload-worker", targets: ["OffloadWorker"]),
     ],
     dependencies: [
         // The CLI's commands, options and help text.
@@ -39,10 +40,25 @@ let package = Package(
             // the global executor and back (measured: ~20 µs per await without this).
             swiftSettings: strictSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
         ),
+        // The seeds' workloads as jobs: served by `offload` (relaunched as a worker) and by `offload-worker`.
+        .target(
+            name: "OffloadBenchJobs",
+            dependencies: ["Offload"],
+            swiftSettings: strictSettings
+        ),
+        // A lean worker executable (no Foundation) for the bench jobs: a dedicated-executable ProcessPool, which starts
+        // several milliseconds faster than relaunching `offload`.
+        .executableTarget(
+            name: "OffloadWorker",
+            dependencies: ["Offload", "OffloadBenchJobs"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "OffloadCLI",
             dependencies: [
                 "Offload",
+                "OffloadBenchJobs",
+                "OffloadWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -1,4 +1,5 @@
 import Offload
+import OffloadBenchJobs
 
 /// The first thing `offload`'s `main` does: serve as a process-pool worker (or as the raw-pipe echo child of
 /// `bench-processes`) when this run of the executable was launched as one, and return at once otherwise.

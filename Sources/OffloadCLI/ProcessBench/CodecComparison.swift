@@ -1,5 +1,6 @@
 import Foundation
 import Offload
+import OffloadBenchJobs
 
 /// The measurement behind ``JobCodec``'s choice of encoding: JSON (`JSONEncoder`/`JSONDecoder`, Foundation's
 /// swift-foundation implementation, the same one FoundationEssentials ships) versus Offload's binary Codable format,

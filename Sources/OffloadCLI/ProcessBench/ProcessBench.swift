@@ -1,4 +1,6 @@
+import Foundation
 import Offload
+import OffloadBenchJobs
 
 /// The measurements of `offload bench-processes`, in the order they are printed.
 struct ProcessBench {
@@ -50,6 +52,9 @@ struct ProcessBench {
             var executableStartMilliseconds: Double
             var pythonForkserverMilliseconds: Double?
             var ratio: Double?
+            /// The same, with the lean `offload-worker` (no Foundation) as a dedicated worker executable.
+            var dedicatedWorkerStartToFirstResultMilliseconds: Double?
+            var dedicatedWorkerRatio: Double?
             var target = "<= 12 ms and <= 0.4x Python's forkserver start"
         }
         struct SharedMemory: Codable {
@@ -266,15 +271,7 @@ struct ProcessBench {
 
     private func startup(python: ProcessBenchPython.Figures?) async throws -> Report.Startup {
         let startWorkers = 2
-        var samples: [Double] = []
-        for _ in 0..<5 {
-            let start = ContinuousClock.now
-            let pool = try ProcessPool(configuration: configuration(workers: startWorkers))
-            _ = try await pool.run(TrivialJob(item: 1))
-            samples.append((ContinuousClock.now - start).seconds)
-            await pool.shutdown()
-        }
-        let milliseconds = Measurement.median(samples) * 1000
+        let milliseconds = try await startToFirstResult(configuration(workers: startWorkers))
         var execSamples: [Double] = []
         for _ in 0..<5 { execSamples.append(try RawPipeEcho.Child.startupSeconds()) }
         let execMilliseconds = Measurement.median(execSamples) * 1000
@@ -284,18 +281,54 @@ struct ProcessBench {
             executableStartMilliseconds: execMilliseconds
         )
         say("\n[start-up] pool creation to first result, \(startWorkers) workers")
-        say("  ProcessPool  \(Format.fixed(milliseconds, 2)) ms  (target ≤ 12 ms)")
+        say("  ProcessPool relaunching offload  \(Format.fixed(milliseconds, 2)) ms  (target ≤ 12 ms)")
         say("  of which starting this executable (spawn → main answers, no pool): \(Format.fixed(execMilliseconds, 2)) ms")
+        if let worker = Self.dedicatedWorkerPath {
+            var dedicated = configuration(workers: startWorkers)
+            dedicated.executable = worker
+            let dedicatedMilliseconds = try await startToFirstResult(dedicated)
+            figures.dedicatedWorkerStartToFirstResultMilliseconds = dedicatedMilliseconds
+            say("  ProcessPool with offload-worker (links only Offload)  \(Format.fixed(dedicatedMilliseconds, 2)) ms")
+        } else {
+            say("  offload-worker not found next to offload: dedicated-worker start-up skipped")
+        }
         if let python {
             figures.pythonForkserverMilliseconds = python.forkserverStartMilliseconds
             figures.ratio = milliseconds / python.forkserverStartMilliseconds
+            figures.dedicatedWorkerRatio = figures.dedicatedWorkerStartToFirstResultMilliseconds.map {
+                $0 / python.forkserverStartMilliseconds
+            }
             say(
                 "  Python forkserver, fresh interpreter  \(Format.fixed(python.forkserverStartMilliseconds, 2)) ms → ratio"
-                    + " \(Format.fixed(figures.ratio ?? 0, 2))x (target ≤ 0.4x); forkserver already running:"
+                    + " \(Format.fixed(figures.ratio ?? 0, 2))x"
+                    + (figures.dedicatedWorkerRatio.map { " (offload-worker \(Format.fixed($0, 2))x)" } ?? "")
+                    + " (target ≤ 0.4x); forkserver already running:"
                     + " \(Format.fixed(python.forkserverWarmStartMilliseconds, 2)) ms"
             )
         }
         return figures
+    }
+
+    /// Median of five pool creations, each to its first result.
+    private func startToFirstResult(_ configuration: ProcessPool.Configuration) async throws -> Double {
+        var samples: [Double] = []
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            let pool = try ProcessPool(configuration: configuration)
+            _ = try await pool.run(TrivialJob(item: 1))
+            samples.append((ContinuousClock.now - start).seconds)
+            await pool.shutdown()
+        }
+        return Measurement.median(samples) * 1000
+    }
+
+    /// `offload-worker`, built next to `offload` by the same package, if it is there.
+    static var dedicatedWorkerPath: String? {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            return nil
+        }
+        let path = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("offload-worker").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
     private func sharedMemory() async throws -> Report.SharedMemory {

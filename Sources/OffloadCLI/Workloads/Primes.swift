@@ -1,3 +1,4 @@
+import OffloadBenchJobs
 /// Trial division over `10_000_000..<10_000_000 + count`, one item per number (the seeds' `is_prime`, which tries
 /// every divisor from 2 to √n). The result of an item is the number if it is prime, else 0.
 struct Primes: Workload {
@@ -22,13 +23,5 @@ struct Primes: Workload {
     }
 
     /// `all(n % i for i in range(2, isqrt(n) + 1))`, as in the seeds.
-    static func isPrime(_ n: Int) -> Bool {
-        if n < 2 { return false }
-        var divisor = 2
-        while divisor * divisor <= n {
-            if n % divisor == 0 { return false }
-            divisor += 1
-        }
-        return true
-    }
+    static func isPrime(_ n: Int) -> Bool { Kernels.isPrime(n) }
 }

@@ -1,3 +1,4 @@
+import OffloadBenchJobs
 /// The seeds' `heavy_calculation`: `result += i ** 2` for `i` in `0..<iterations`, submitted as 4 tasks.
 ///
 /// Swift's `UInt64` wraps where Python's int grows, so the result is the Python result modulo 2^64 (the Python lanes
@@ -24,14 +25,7 @@ struct SumOfSquares: Workload {
     }
 
     /// The loop itself; `step` is 1 but opaque to the optimiser (see ``Opaque``).
-    @inline(never)
     static func heavyCalculation(_ iterations: UInt64, step: UInt64) -> UInt64 {
-        var result: UInt64 = 0
-        var i: UInt64 = 0
-        while i < iterations {
-            result &+= i &* i
-            i &+= step
-        }
-        return result
+        Kernels.heavyCalculation(iterations, step: step)
     }
 }
