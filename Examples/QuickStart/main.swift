@@ -1,6 +1,10 @@
 // The README's quick start, compiled by every build (target QuickStart) so that it cannot rot.
 import Offload
 
+// 0. Worker processes relaunch this executable: this call must come first in main (Python's
+//    `if __name__ == "__main__":`). In a worker it serves the registered jobs and never returns.
+ProcessPool.runWorkerIfRequested(registry: JobRegistry(CountPrimes.self))
+
 // 1. CPU-bound work on dedicated threads: ordered results, chunked automatically.
 let pool = try ThreadPool()                              // one thread per core
 let squares = try await pool.map(1...1_000_000) { n in n &* n }
@@ -27,3 +31,15 @@ let echoed = try await parallelMap(1...20, mode: .io(maxConcurrency: 5)) { id in
     return "response \(id)"
 }
 print(echoed.count, "responses")
+
+// 5. Crash-proof worker processes running typed jobs: a worker that crashes, hangs or runs out of memory costs only
+//    its own task (a typed OffloadError), is replaced, and the pool goes on.
+struct CountPrimes: Job {
+    var range: Range<Int>
+    func run() throws -> Int {
+        range.filter { n in n > 1 && (2..<n).prefix { $0 * $0 <= n }.allSatisfy { n % $0 != 0 } }.count
+    }
+}
+let counts = try await parallelMap(jobs: (0..<4).map { CountPrimes(range: $0 * 25_000..<($0 + 1) * 25_000) },
+                                   mode: .processes(workers: 2))
+print("primes per quarter of 0..<100,000:", counts)
