@@ -62,7 +62,7 @@ final class ProcessPoolCore: Sendable {
                 job: jobName
             )
         }
-        let refusal: OffloadError? = state.withLock { state in
+        let refusal: OffloadError? = state.withLock(self) { state in
             if let broken = state.broken { return broken }
             guard state.lifecycle == .running else { return OffloadError.poolShutDown(poolName) }
             let task = QueuedTask(
@@ -162,7 +162,7 @@ final class ProcessPoolCore: Sendable {
         // dispatcher drops the dead queue entry when it meets it.
         task.cancelIfPending { withdrawn in
             guard withdrawn else { return }
-            state.withLock { state in
+            state.withLock(self) { state in
                 state.pendingCount -= 1
                 state.cancelled += 1
             }
@@ -171,7 +171,7 @@ final class ProcessPoolCore: Sendable {
 
     /// Starts shutting down (idempotent). With `cancelPending`, queued tasks that no worker has are cancelled.
     func requestShutdown(cancelPending: Bool) {
-        let toCancel: [QueuedTask] = state.withLock { state in
+        let toCancel: [QueuedTask] = state.withLock(self) { state in
             if state.lifecycle == .running { state.lifecycle = .draining }
             wake(&state)
             return cancelPending ? state.pending.filter { !$0.alreadyStarted } : []
@@ -179,7 +179,7 @@ final class ProcessPoolCore: Sendable {
         for task in toCancel {
             _ = task.sink.cancelIfPending { withdrawn in
                 guard withdrawn else { return }
-                state.withLock { state in
+                state.withLock(self) { state in
                     state.pendingCount -= 1
                     state.cancelled += 1
                 }
@@ -187,10 +187,10 @@ final class ProcessPoolCore: Sendable {
         }
     }
 
-    var stats: PoolStats { state.withLock { $0.stats } }
+    var stats: PoolStats { state.withLock(self) { $0.stats } }
 
     var workerPIDs: [Int32] {
-        state.withLock { state in state.slots.filter { $0.isLive }.map { $0.pid } }
+        state.withLock(self) { state in state.slots.filter { $0.isLive }.map { $0.pid } }
     }
 }
 

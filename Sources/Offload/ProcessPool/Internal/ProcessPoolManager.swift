@@ -32,7 +32,7 @@ extension ProcessPoolCore {
             spawnMissingWorkers()
             var targets: [PollTarget] = []
             var entries: [pollfd] = []
-            let plan: (timeout: Int32, finished: Bool) = state.withLock { state in
+            let plan: (timeout: Int32, finished: Bool) = state.withLock(self) { state in
                 let now = Syscalls.monotonicNanoseconds()
                 if case .stopping = state.lifecycle, !state.slots.contains(where: \.isLive) {
                     state.lifecycle = .terminated
@@ -66,7 +66,7 @@ extension ProcessPoolCore {
             _ = Syscalls.poll(&entries, timeoutMilliseconds: plan.timeout)
 
             var deliveries: [Delivery] = []
-            state.withLock { state in
+            state.withLock(self) { state in
                 var now = Syscalls.monotonicNanoseconds()
                 for (position, entry) in entries.enumerated() where entry.revents != 0 {
                     switch targets[position] {
@@ -115,7 +115,7 @@ extension ProcessPoolCore {
             }
         }
         if succeeded + undecodable > 0 {
-            state.withLock { state in
+            state.withLock(self) { state in
                 state.running -= succeeded + undecodable
                 state.completed += succeeded
                 state.failed += undecodable
@@ -470,7 +470,7 @@ extension ProcessPoolCore {
     // MARK: Spawning
 
     private func spawnMissingWorkers() {
-        let indices: [Int] = state.withLock { state in
+        let indices: [Int] = state.withLock(self) { state in
             guard state.broken == nil else { return [] }
             let wanted = state.lifecycle == .running || (state.lifecycle == .draining && state.hasWork)
             guard wanted else { return [] }
@@ -481,7 +481,7 @@ extension ProcessPoolCore {
             do {
                 let worker = try WorkerSpawner.spawn(configuration: configuration, executable: executablePath)
                 let deadline = Syscalls.monotonicNanoseconds() &+ UInt64(configuration.startTimeout.nanosecondsClamped)
-                state.withLock { state in
+                state.withLock(self) { state in
                     var slot = state.slots[index]
                     if slot.generation > 0 { state.workersReplaced += 1 }
                     slot.generation += 1
@@ -494,7 +494,7 @@ extension ProcessPoolCore {
                     state.slots[index] = slot
                 }
             } catch {
-                state.withLock { state in markBroken(&state, error, deliveries: &deliveries) }
+                state.withLock(self) { state in markBroken(&state, error, deliveries: &deliveries) }
             }
             deliver(deliveries)
         }
