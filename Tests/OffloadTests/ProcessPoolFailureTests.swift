@@ -27,7 +27,9 @@ struct ProcessPoolFailureTests {
         arguments: Die.Mode.allCases
     )
     func workerDeathFailsOnlyItsTask(mode: Die.Mode) async throws {
-        let pool = try ProcessPool(configuration: TestWorker.configuration())
+        // Keep enough lines that a stack trace printed after "Fatal error" (as the runtime does when the backtracer
+        // is off, e.g. under ThreadSanitizer) cannot push the line this test looks for out of the tail.
+        let pool = try ProcessPool(configuration: TestWorker.configuration { $0.stderrLinesKept = 200 })
         let before = try (0..<20).map { try pool.submit(Square($0)) }
         let dying = try pool.submit(Die(mode, lastWords: "last words \(mode)"))
         let after = try (20..<40).map { try pool.submit(Square($0)) }
