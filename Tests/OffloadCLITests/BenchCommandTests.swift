@@ -10,7 +10,8 @@ struct BenchCommandTests {
     /// Small sizes: these tests check structure and sanity, not speed (no timed assertions).
     static let small: [String: String] = ["sum-of-squares": "200000", "primes": "2000", "tiny": "5000"]
     static let inProcessLanes = [
-        "sequential", "actor", "taskgroup", "concurrentPerform", "threadpool", "threadpool-submit", "isolatedpool",
+        "sequential", "actor", "taskgroup", "taskgroup-all", "concurrentPerform", "threadpool", "threadpool-submit",
+        "isolatedpool",
     ]
 
     @Test("--json emits the documented fields with sane values", arguments: ["sum-of-squares", "primes", "tiny"])
@@ -34,7 +35,11 @@ struct BenchCommandTests {
         for lane in lanes {
             let name = lane.string("lane") ?? "?"
             let workers = try #require(lane.int("workers"))
-            #expect(name == "sequential" ? workers == 1 : [1, 2].contains(workers), "\(name) workers \(workers)")
+            switch name {
+            case "sequential": #expect(workers == 1)
+            case "taskgroup-all": #expect(workers == (json.int("cores") ?? 0), "one thread per core")
+            default: #expect([1, 2].contains(workers), "\(name) workers \(workers)")
+            }
             #expect((lane.double("median_seconds") ?? 0) > 0, "\(name)")
             #expect((lane.double("speedup") ?? 0) > 0, "\(name)")
             #expect((lane["runs"] as? [Any])?.count == 2, "\(name)")

@@ -24,7 +24,7 @@ struct BenchRunner: Sendable {
         var notices: [String] = []
         var measured: [BenchReport.Lane] = []
         for lane in lanes {
-            for workers in lane.sweepsWorkers ? workerCounts : [1] {
+            for workers in lane.sweepsWorkers ? workerCounts : [lane.fixedWorkers] {
                 let made = try await LaneSessions.make(lane, workload: workload, kind: kind, n: n, workers: workers)
                 guard case .success(let session) = made else {
                     if case .failure(let unavailable) = made, !notices.contains(unavailable.reason) {

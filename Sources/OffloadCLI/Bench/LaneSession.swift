@@ -32,6 +32,7 @@ enum LaneSessions {
         case .sequential: return .success(SequentialSession(workload: workload))
         case .actor: return .success(ActorSession(workload: workload, callers: workers))
         case .taskgroup: return .success(TaskGroupSession(workload: workload, inFlight: workers))
+        case .taskgroupAll: return .success(TaskGroupSession(workload: workload, inFlight: .max))
         case .concurrentPerform: return .success(ConcurrentPerformSession(workload: workload, iterations: workers))
         case .threadpool, .threadpoolSubmit, .isolatedpool:
             return try PoolLaneSessions.make(lane, workload: workload, workers: workers)
@@ -99,6 +100,7 @@ struct ActorSession: LaneSession {
     func close() async {}
 }
 
+/// One child task per item; at most `inFlight` children exist at once (`.max`: all are added up front).
 struct TaskGroupSession: LaneSession {
     let workload: any Workload
     let inFlight: Int
