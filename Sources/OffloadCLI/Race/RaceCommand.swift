@@ -9,7 +9,7 @@ struct RaceCommand: AsyncParsableCommand {
         discussion: """
             Swift 6 rejects the plain racy version at compile time ("mutation of captured var 'counter' in \
             concurrently-executing code"), so the unsynchronised variant goes through an explicitly unsafe escape \
-            (an UnsafeMutablePointer in an @unchecked Sendable box): a data race, undefined behaviour, shown on \
+            (an UnsafeMutablePointer in an unchecked-Sendable box): a data race, undefined behaviour, shown on \
             purpose. With --python the seeds' Python race runs on the installed interpreter and the report says what \
             actually happened there.
             """
@@ -110,7 +110,7 @@ struct RaceReport: Codable, Sendable {
                      + "per trial: \(counters[0].lostUpdatesPerTrial.map { Format.grouped($0) }.joined(separator: ", ")))")
         lines.append("")
         lines.append("The unsynchronised variant is a data race: undefined behaviour, demonstrated on purpose through an")
-        lines.append("UnsafeMutablePointer in an @unchecked Sendable box. Swift 6 refuses the plain `counter += 1` from two")
+        lines.append("UnsafeMutablePointer in an unchecked-Sendable box. Swift 6 refuses the plain `counter += 1` from two")
         lines.append("threads at compile time (\"mutation of captured var 'counter' in concurrently-executing code\").")
         lines.append("Each increment there is a real load and store (an unoptimised, non-inlined function), as in CPython's")
         lines.append("LOAD/ADD/STORE; lost updates vary from run to run and can be 0 when the threads rarely overlap.")
