@@ -16,6 +16,17 @@ func segfault() {
     address?.pointee = 1
 }
 
+/// Sum of every `stride`-th value: what the shared-memory and inline jobs compute, so their results can be compared.
+func stridedSum(_ values: UnsafeBufferPointer<Double>, stride: Int) -> Double {
+    var total = 0.0
+    var index = 0
+    while index < values.count {
+        total += values[index]
+        index += stride
+    }
+    return total
+}
+
 /// The error test jobs throw.
 public struct TestJobError: Error, CustomStringConvertible {
     public let text: String
@@ -171,15 +182,7 @@ public struct SharedSum: Job {
         self.stride = stride
     }
     public func run() throws -> Double {
-        try input.withUnsafeBufferPointer { values in
-            var total = 0.0
-            var index = 0
-            while index < values.count {
-                total += values[index]
-                index += stride
-            }
-            return total
-        }
+        try input.withUnsafeBufferPointer { stridedSum($0, stride: stride) }
     }
 }
 
@@ -210,13 +213,7 @@ public struct InlineSum: Job {
         self.stride = stride
     }
     public func run() throws -> Double {
-        var total = 0.0
-        var index = 0
-        while index < values.count {
-            total += values[index]
-            index += stride
-        }
-        return total
+        values.withUnsafeBufferPointer { stridedSum($0, stride: stride) }
     }
 }
 
