@@ -55,7 +55,7 @@ struct ThreadPoolTests {
         #expect {
             try handle.wait(timeout: .milliseconds(20))
         } throws: { error in
-            (error as? OffloadError)?.code == .timedOut
+            (error as? OffloadError)?.code == .waitTimedOut
         }
         gate.open()
         #expect(try handle.wait() == "done")

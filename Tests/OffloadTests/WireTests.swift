@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Offload
+@testable import OffloadCore
+@testable import OffloadSystem
+@testable import OffloadWire
 
 @Suite struct WireTests {
     @Test("frames survive a round trip through a byte stream split at every position")

@@ -1,10 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 extension ProcessPool {
     /// Turns this process into a pool worker if a ``ProcessPool`` started it; returns at once otherwise.

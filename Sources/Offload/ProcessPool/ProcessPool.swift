@@ -18,6 +18,7 @@
 // Manager: everything else; it never blocks on a write (non-blocking pipes + POLLOUT) and is the only reader.
 // Worker: serve frames in order, coalesce results, exit on "shutdown" or EOF, die with the parent (PR_SET_PDEATHSIG).
 // Design note with the wire format and the failure → error table: docs/design/process-pool.md.
+import OffloadSystem
 
 /// A pool of worker processes that run typed ``Job``s: the crash-proof counterpart of ``ThreadPool``.
 ///
@@ -67,7 +68,9 @@ public final class ProcessPool: Sendable {
         let core = try ProcessPoolCore(configuration: configuration)
         self.core = core
         do {
-            try ManagerThread.start(name: "offload-procs") { core.runManager() }
+            try systemCall { () throws(SystemCallError) in
+                try OSThread.spawnDetached(name: "offload-procs") { core.runManager() }
+            }
         } catch {
             Syscalls.close(core.wakeFD)
             throw error

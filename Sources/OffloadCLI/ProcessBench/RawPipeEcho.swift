@@ -1,4 +1,5 @@
 import Offload
+import OffloadSystem
 
 #if canImport(Glibc)
     import Glibc

@@ -1,3 +1,5 @@
+import OffloadSystem
+
 /// Factories for the process pool's errors: one place decides the wording of each failure → error mapping
 /// (the table in docs/design/process-pool.md).
 extension OffloadError {
@@ -90,20 +92,14 @@ extension OffloadError {
             workerStderr: stderr
         )
     }
+}
 
-    static func remote(_ failure: RemoteFailure, job: String, pid: Int32) -> OffloadError {
-        let code = failure.offloadCode
-        var message: String
-        switch code {
-        case .jobFailed:
-            let what = failure.index.map { "item \($0) of the batch of \(job)" } ?? job
-            message = "\(what) threw \(failure.errorType ?? "an error"): \(failure.message)"
-        case .workerInitializationFailed:
-            message = "the worker initializer failed: \(failure.errorType.map { "\($0): " } ?? "")\(failure.message)"
-        default:
-            message = "in the worker: \(failure.message)"
+extension OffloadError.Termination {
+    /// How the system layer reported a child's end, in the error's words.
+    init(_ exit: ChildExit) {
+        switch exit {
+        case .exited(let status): self = .exited(status)
+        case .signaled(let signal): self = .signaled(signal)
         }
-        if code == .protocolViolation { message = "worker sent an unknown failure code '\(failure.code)'" }
-        return OffloadError(code, message, workerPID: pid, job: job, remoteErrorType: failure.errorType)
     }
 }

@@ -1,11 +1,8 @@
 import DequeModule
+import Glibc
+import OffloadSystem
+import OffloadWire
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The shared heart of a ``ProcessPool``: the state under one lock, the submit path (any thread) and the manager
 /// (one thread, see ProcessPoolManager.swift). Kept apart from the public class so that the manager thread can
@@ -26,8 +23,8 @@ final class ProcessPoolCore: Sendable {
         try configuration.validate()
         let workers = try WorkerCount.resolve(configuration.workers)
         if let executable = configuration.executable {
-            guard access(executable, X_OK) == 0 else {
-                throw OffloadError.spawnFailed(executable, errno: errno)
+            if let code = Syscalls.executableError(executable) {
+                throw OffloadError.spawnFailed(executable, errno: code)
             }
             self.executablePath = executable
         } else {
@@ -37,7 +34,7 @@ final class ProcessPoolCore: Sendable {
         self.workerCount = workers
         self.taskTimeoutNanoseconds = configuration.taskTimeout.map { UInt64(max(0, $0.nanosecondsClamped)) }
         self.prefetchWindowNanoseconds = Double(configuration.prefetchWindow.nanosecondsClamped)
-        self.wakeFD = try Syscalls.eventFD()
+        self.wakeFD = try systemCall { () throws(SystemCallError) in try Syscalls.eventFD() }
         self.state = Mutex(PoolState(workers: workers, maxPayload: configuration.maxFramePayload))
     }
 

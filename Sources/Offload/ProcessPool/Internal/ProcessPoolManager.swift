@@ -1,11 +1,8 @@
 import DequeModule
+import Glibc
+import OffloadSystem
+import OffloadWire
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The manager: one thread per pool that waits on every worker's result pipe, stderr pipe and pidfd plus the
 /// wake-up eventfd in a single `poll` (CPython's `_ExecutorManagerThread`). It never blocks on a write: command
@@ -158,7 +155,7 @@ extension ProcessPoolCore {
                 if state.slots[index].pidfd < 0 {
                     // No pidfd (old kernel): the closed pipe is our only exit notification; reap now.
                     let slot = state.slots[index]
-                    let termination = Syscalls.reap(pid: slot.pid, pidfd: -1, noHang: false)
+                    let termination = Syscalls.reap(pid: slot.pid, pidfd: -1, noHang: false).map(OffloadError.Termination.init)
                     handleExit(&state, slot: index, termination: termination, buffer: &buffer, deliveries: &deliveries)
                 }
                 return
@@ -194,7 +191,7 @@ extension ProcessPoolCore {
             if let failure = hello.initializerFailure {
                 markBroken(
                     &state,
-                    OffloadError.remote(failure, job: configuration.initializer ?? "initializer", pid: hello.pid),
+                    OffloadError.remote(failure, job: configuration.initializer ?? "initializer").withWorkerPID(hello.pid),
                     deliveries: &deliveries
                 )
                 return
@@ -209,7 +206,7 @@ extension ProcessPoolCore {
             let task = try popHead(&state, slot: index, taskID: taskID, now: now)
             state.running -= 1
             state.failed += 1
-            let error = OffloadError.remote(failure, job: task.describe(), pid: state.slots[index].pid)
+            let error = OffloadError.remote(failure, job: task.describe()).withWorkerPID(state.slots[index].pid)
             deliveries.append(.failure(task.sink, error))
         case .run, .shutdown:
             throw OffloadError(.protocolViolation, "worker sent a frame meant for workers")
@@ -268,7 +265,10 @@ extension ProcessPoolCore {
     ) {
         let slot = state.slots[index]
         guard slot.isLive else { return }
-        guard let termination = known ?? Syscalls.reap(pid: slot.pid, pidfd: slot.pidfd, noHang: true) else { return }
+        guard
+            let termination = known
+                ?? Syscalls.reap(pid: slot.pid, pidfd: slot.pidfd, noHang: true).map(OffloadError.Termination.init)
+        else { return }
         // Everything the worker wrote before dying is in the pipes: take results first, then the last stderr lines.
         let now = Syscalls.monotonicNanoseconds()
         readResults(&state, slot: index, buffer: &buffer, deliveries: &deliveries, now: now)
@@ -306,7 +306,7 @@ extension ProcessPoolCore {
             }
         } else if let head = queue.popFirst() {
             let error = taskError(head, slot: dead, termination: termination, stderr: stderr)
-            let retryable = error.code == .workerCrashed || error.code == .memoryLimitExceeded
+            let retryable = error.code == OffloadError.Code.workerCrashed || error.code == .memoryLimitExceeded
             if retryable, head.isIdempotent, head.attempts < configuration.retries, state.broken == nil {
                 var again = head
                 again.attempts += 1
@@ -346,12 +346,14 @@ extension ProcessPoolCore {
                 stderr: stderr
             )
         case .protocolViolation(let violation):
-            var error = violation
-            error.workerPID = slot.pid
-            error.job = job
-            error.termination = termination
-            error.workerStderr = stderr
-            return error
+            return OffloadError(
+                violation.code,
+                violation.message,
+                workerPID: slot.pid,
+                job: job,
+                termination: termination,
+                workerStderr: stderr
+            )
         case .startTimeout, .shutdown, .none:
             return .workerCrashed(job: job, pid: slot.pid, termination: termination, stderr: stderr)
         }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// How a parent tells a spawned executable that it is a worker: environment variables plus inherited descriptors
 /// 3 (commands in) and 4 (results out). Both are needed, so a stray variable in a user's shell cannot turn an ordinary

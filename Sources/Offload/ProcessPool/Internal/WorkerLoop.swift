@@ -1,10 +1,7 @@
+import Glibc
+import OffloadSystem
+import OffloadWire
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The worker side: say hello, then read `run` frames, run them through the registry and send results, until the
 /// parent says `shutdown` or closes the pipe. Commands are read in large chunks (many frames per `read`); each result

@@ -1,10 +1,7 @@
 import DequeModule
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import OffloadSystem
+import OffloadWire
 
 /// One worker position of the pool: the process currently filling it (if any), its descriptors and its queue.
 /// Lives inside the pool's `Mutex`; only the manager thread reads its descriptors, while submitting threads may append

@@ -1,10 +1,6 @@
 import COffloadShims
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import OffloadSystem
 
 /// Launches one worker process with `posix_spawn` (never `fork` without `exec`: the parent is multi-threaded).
 ///
@@ -23,17 +19,17 @@ enum WorkerSpawner {
 
     static func spawn(configuration: ProcessPool.Configuration, executable: String) throws(OffloadError) -> Spawned {
         Signals.ignoreSIGPIPE()
-        let command = try Syscalls.pipe(nonBlocking: false)
+        let command = try systemCall { () throws(SystemCallError) in try Syscalls.pipe(nonBlocking: false) }
         let result: (read: Int32, write: Int32)
         let stderr: (read: Int32, write: Int32)
         do {
-            result = try Syscalls.pipe(nonBlocking: false)
+            result = try systemCall { () throws(SystemCallError) in try Syscalls.pipe(nonBlocking: false) }
         } catch {
             closeAll([command.read, command.write])
             throw error
         }
         do {
-            stderr = try Syscalls.pipe(nonBlocking: false)
+            stderr = try systemCall { () throws(SystemCallError) in try Syscalls.pipe(nonBlocking: false) }
         } catch {
             closeAll([command.read, command.write, result.read, result.write])
             throw error

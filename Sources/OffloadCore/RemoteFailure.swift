@@ -29,3 +29,22 @@ package struct RemoteFailure: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension OffloadError {
+    /// The error a remote failure becomes on the submitting side (the pool adds the worker's PID).
+    package static func remote(_ failure: RemoteFailure, job: String) -> OffloadError {
+        let code = failure.offloadCode
+        var message: String
+        switch code {
+        case .jobFailed:
+            let what = failure.index.map { "item \($0) of the batch of \(job)" } ?? job
+            message = "\(what) threw \(failure.errorType ?? "an error"): \(failure.message)"
+        case .workerInitializationFailed:
+            message = "the worker initializer failed: \(failure.errorType.map { "\($0): " } ?? "")\(failure.message)"
+        default:
+            message = "in the worker: \(failure.message)"
+        }
+        if code == .protocolViolation { message = "worker sent an unknown failure code '\(failure.code)'" }
+        return OffloadError(code, message, job: job, remoteErrorType: failure.errorType)
+    }
+}

@@ -2,9 +2,13 @@
 ///
 /// Every failure that Offload itself detects — bad configuration, a pool that was shut down, a worker process that
 /// crashed or hung, a frame that could not be decoded — is an `OffloadError` with a precise ``Code``, a message that
-/// names what was wrong, and where it applies the worker's PID, the job, the `errno` and the worker's last stderr
-/// lines. Errors thrown by *your* work reach you unchanged (in-process pools) or as ``Code/jobFailed`` carrying the
-/// remote error's type name and message (process pools, where the original value cannot cross the process boundary).
+/// names what was wrong, and where it applies the worker's PID, the job, the input's position, the `errno` and the
+/// worker's last stderr lines. Errors thrown by *your* work reach you unchanged from `run`, `submit` and `map` of the
+/// in-process pools; in a process pool (where the original value cannot cross the process boundary) they arrive as
+/// ``Code/jobFailed`` carrying the remote error's type name and message; in the per-item outcome maps they arrive as
+/// ``Code/jobFailed`` with the original error as ``cause``.
+///
+/// Users read errors; they never make them: the initializer is not public.
 ///
 /// Cancellation is reported as Swift's own `CancellationError`, so `try await` code handles it the usual way.
 ///
@@ -20,10 +24,10 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
     ///
     /// Codes are static members so that new ones can be added without breaking exhaustive `switch` statements.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        internal enum Storage: String, Hashable, Sendable {
+        package enum Storage: String, Hashable, Sendable, CaseIterable {
             case invalidArgument
             case poolShutDown
-            case timedOut
+            case waitTimedOut
             case workerInitializationFailed
             case jobFailed
             case workerCrashed
@@ -35,13 +39,14 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
             case protocolViolation
             case workerEntryPointMissing
             case spawnFailed
+            case workerStartFailed
             case sharedMemoryFailed
             case systemCallFailed
         }
 
-        internal let storage: Storage
+        package let storage: Storage
 
-        internal init(_ storage: Storage) {
+        package init(_ storage: Storage) {
             self.storage = storage
         }
 
@@ -49,15 +54,17 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// The pool was shut down before the work was accepted.
         public static let poolShutDown = Code(.poolShutDown)
-        /// A blocking wait on a handle ran out of time. The work itself goes on.
-        public static let timedOut = Code(.timedOut)
+        /// A blocking wait on a handle (``TaskHandle/wait(timeout:)``) ran out of time. The work itself goes on.
+        /// Not to be confused with ``taskTimedOut``, where the *work* ran too long and was stopped.
+        public static let waitTimedOut = Code(.waitTimedOut)
         /// A worker's state initializer (or a worker process's initializer) threw.
         public static let workerInitializationFailed = Code(.workerInitializationFailed)
-        /// A job threw inside a worker process; ``OffloadError/remoteErrorType`` and the message describe the error.
+        /// A job threw. From a process pool: ``OffloadError/remoteErrorType`` and the message describe the error; from
+        /// a per-item outcome map of an in-process pool: ``OffloadError/cause`` is the error itself.
         public static let jobFailed = Code(.jobFailed)
         /// The worker process running the task died (signal or exit status in ``OffloadError/termination``).
         public static let workerCrashed = Code(.workerCrashed)
-        /// The task ran longer than its per-task timeout; its worker was killed and replaced.
+        /// The task ran longer than its timeout; its worker was killed and replaced.
         public static let taskTimedOut = Code(.taskTimedOut)
         /// The worker process exceeded its memory limit and was killed; the task failed.
         public static let memoryLimitExceeded = Code(.memoryLimitExceeded)
@@ -71,8 +78,10 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let protocolViolation = Code(.protocolViolation)
         /// The worker executable did not call the worker entry point at the top of `main`.
         public static let workerEntryPointMissing = Code(.workerEntryPointMissing)
-        /// A worker process could not be started.
+        /// A worker process could not be launched at all (`posix_spawn` failed: a missing or non-executable file).
         public static let spawnFailed = Code(.spawnFailed)
+        /// A worker process was launched but died, or broke the protocol, before it was ready for work.
+        public static let workerStartFailed = Code(.workerStartFailed)
         /// A shared-memory segment could not be created, opened, mapped or is too small.
         public static let sharedMemoryFailed = Code(.sharedMemoryFailed)
         /// A system call failed; ``OffloadError/underlyingErrno`` holds `errno`.
@@ -101,76 +110,153 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A sentence naming what was wrong and, where it helps, what to do about it.
     public let message: String
     /// `errno` of the failed system call, when one failed.
-    public var underlyingErrno: Int32?
+    public let underlyingErrno: Int32?
     /// The process ID of the worker involved, for process-pool errors.
-    public var workerPID: Int32?
+    public let workerPID: Int32?
     /// The job type's name (and a short description of the job where one is available).
-    public var job: String?
+    public let job: String?
+    /// For an error from a `map`, the position of the failing input in the input sequence.
+    public let index: Int?
     /// How the worker process ended, for ``Code/workerCrashed``, ``Code/taskTimedOut`` and
     /// ``Code/memoryLimitExceeded``.
-    public var termination: Termination?
+    public let termination: Termination?
     /// The last lines the worker wrote to its standard error before it died.
-    public var workerStderr: [String]
+    public let workerStderr: [String]
     /// The Swift type name of the error a remote job threw, for ``Code/jobFailed``.
-    public var remoteErrorType: String?
+    public let remoteErrorType: String?
+    /// The error this one wraps, when there is one in this process: the `DecodingError` behind a
+    /// ``Code/decodingFailed``, the error a job threw behind a ``Code/jobFailed`` of a per-item outcome map. Not part
+    /// of equality.
+    public let cause: (any Error)?
 
-    /// Creates an error. Offload's own code uses the internal factories; this initializer exists so that executors
-    /// built on Offload (and tests) can report failures in the same vocabulary.
-    public init(
+    package init(
         _ code: Code,
         _ message: String,
         underlyingErrno: Int32? = nil,
         workerPID: Int32? = nil,
         job: String? = nil,
+        index: Int? = nil,
         termination: Termination? = nil,
         workerStderr: [String] = [],
-        remoteErrorType: String? = nil
+        remoteErrorType: String? = nil,
+        cause: (any Error)? = nil
     ) {
         self.code = code
         self.message = message
         self.underlyingErrno = underlyingErrno
         self.workerPID = workerPID
         self.job = job
+        self.index = index
         self.termination = termination
         self.workerStderr = workerStderr
         self.remoteErrorType = remoteErrorType
+        self.cause = cause
+    }
+
+    /// A copy that names the input it belongs to: its position in a `map`'s input and, when the error does not name
+    /// one yet, the job's description.
+    package func attributed(toIndex index: Int, job description: String?) -> OffloadError {
+        OffloadError(
+            code,
+            message,
+            underlyingErrno: underlyingErrno,
+            workerPID: workerPID,
+            job: job ?? description,
+            index: index,
+            termination: termination,
+            workerStderr: workerStderr,
+            remoteErrorType: remoteErrorType,
+            cause: cause
+        )
+    }
+
+    /// A copy with the worker's PID set (the jobs layer words a remote failure; the pool that ran it knows the PID).
+    package func withWorkerPID(_ pid: Int32) -> OffloadError {
+        OffloadError(
+            code,
+            message,
+            underlyingErrno: underlyingErrno,
+            workerPID: pid,
+            job: job,
+            index: index,
+            termination: termination,
+            workerStderr: workerStderr,
+            remoteErrorType: remoteErrorType,
+            cause: cause
+        )
     }
 
     public var description: String {
         var text = "OffloadError.\(code): \(message)"
         if let remoteErrorType { text += " [remote error type: \(remoteErrorType)]" }
+        if let index { text += " [input \(index)]" }
         if let job { text += " [job: \(job)]" }
         if let workerPID { text += " [worker pid: \(workerPID)]" }
         if let termination { text += " [worker \(termination)]" }
         if let underlyingErrno { text += " [errno \(underlyingErrno): \(errnoDescription(underlyingErrno))]" }
+        if let cause { text += " [cause: \(String(reflecting: type(of: cause))): \(cause)]" }
         if !workerStderr.isEmpty {
             text += "\n  worker stderr (last \(workerStderr.count) lines):"
             for line in workerStderr { text += "\n    \(line)" }
         }
         return text
     }
+
+    public static func == (lhs: OffloadError, rhs: OffloadError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.underlyingErrno == rhs.underlyingErrno
+            && lhs.workerPID == rhs.workerPID && lhs.job == rhs.job && lhs.index == rhs.index
+            && lhs.termination == rhs.termination && lhs.workerStderr == rhs.workerStderr
+            && lhs.remoteErrorType == rhs.remoteErrorType
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(job)
+        hasher.combine(index)
+        hasher.combine(workerPID)
+    }
 }
 
-// MARK: - Internal factories
+// MARK: - Factories
 
 extension OffloadError {
-    static func invalidArgument(_ message: String) -> OffloadError {
+    package static func invalidArgument(_ message: String) -> OffloadError {
         OffloadError(.invalidArgument, message)
     }
 
-    static func poolShutDown(_ pool: String) -> OffloadError {
+    package static func poolShutDown(_ pool: String) -> OffloadError {
         OffloadError(.poolShutDown, "\(pool) has been shut down and accepts no more work")
     }
 
-    static func timedOut(after duration: Duration) -> OffloadError {
-        OffloadError(.timedOut, "waited \(duration) for the result without getting it; the work goes on")
+    package static func waitTimedOut(after duration: Duration) -> OffloadError {
+        OffloadError(.waitTimedOut, "waited \(duration) for the result without getting it; the work goes on")
     }
 
-    static func invalidWorkerCount(_ count: Int) -> OffloadError {
+    package static func invalidWorkerCount(_ count: Int) -> OffloadError {
         OffloadError(.invalidArgument, "worker count must be at least 1, got \(count)")
     }
 
-    static func systemCall(_ name: String, errno: Int32) -> OffloadError {
+    package static func systemCall(_ name: String, errno: Int32) -> OffloadError {
         OffloadError(.systemCallFailed, "\(name) failed", underlyingErrno: errno)
+    }
+
+    package static func protocolViolation(_ message: String) -> OffloadError {
+        OffloadError(.protocolViolation, message)
+    }
+
+    /// A job of an in-process pool threw inside a per-item outcome map: the original error travels as the cause.
+    package static func jobThrew(_ error: any Error, job: String?, index: Int?) -> OffloadError {
+        if let offload = error as? OffloadError {
+            return index.map { offload.attributed(toIndex: $0, job: job) } ?? offload
+        }
+        return OffloadError(
+            .jobFailed,
+            "the job threw \(String(reflecting: type(of: error))): \(error)",
+            job: job,
+            index: index,
+            remoteErrorType: String(reflecting: type(of: error)),
+            cause: error
+        )
     }
 }

@@ -4,8 +4,7 @@
 /// socket to another machine) can reuse it, because it depends on nothing but `Codable`: no pipes, no processes.
 ///
 /// The encoding is Offload's compact binary Codable format (``BinaryEncoder``), chosen by measurement over
-/// `JSONEncoder`/`JSONDecoder` (numbers and reasoning in docs/design/process-pool.md; re-measure with
-/// `offload bench-processes`). Types must encode and decode symmetrically, as synthesized conformances do.
+/// `JSONEncoder`/`JSONDecoder` (re-measure with `offload bench-processes`). Types must encode and decode symmetrically, as synthesized conformances do.
 public enum JobCodec {
     /// The version of the encoding, sent in each worker's hello so that a parent and worker built from different
     /// Offload versions refuse to talk instead of misreading each other.
@@ -22,8 +21,7 @@ public enum JobCodec {
             throw OffloadError(
                 .encodingFailed,
                 "could not encode \(String(reflecting: T.self)): \(error)",
-                job: String(reflecting: T.self),
-                remoteErrorType: String(reflecting: type(of: error))
+                cause: error
             )
         }
     }
@@ -41,8 +39,7 @@ public enum JobCodec {
             throw OffloadError(
                 .decodingFailed,
                 "could not decode \(String(reflecting: T.self)): \(error)",
-                job: String(reflecting: T.self),
-                remoteErrorType: String(reflecting: Swift.type(of: error))
+                cause: error
             )
         }
     }

@@ -1,3 +1,5 @@
+import OffloadCore
+
 /// The typed content of a ``Frame``: what parent and worker say to each other.
 ///
 /// Payload layouts (little-endian):

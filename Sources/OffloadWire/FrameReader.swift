@@ -1,3 +1,5 @@
+import OffloadCore
+
 /// Turns a byte stream into frames: accepts bytes in any split (partial headers, partial payloads, many frames in
 /// one chunk) and rejects a stream that breaks the format with ``OffloadError/Code/protocolViolation``.
 ///

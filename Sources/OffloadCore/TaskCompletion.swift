@@ -16,8 +16,10 @@ import Synchronization
 /// In-process pools subclass it (their work items *are* completion cells), which saves an allocation per task.
 /// `@unchecked Sendable` because the class is open to those subclasses: its only stored property is a `Mutex`, and
 /// every subclass is final with `let` properties of `Sendable` type.
-@usableFromInline
-package class CompletionCell: @unchecked Sendable {
+///
+/// `open` only so that the engines in the `Offload` module can subclass it; its initializer is `package`, so no code
+/// outside this package can create or subclass one. Not API: reach results through ``TaskHandle``.
+open class CompletionCell: @unchecked Sendable {
     @usableFromInline package typealias Value = any Sendable
 
     @usableFromInline package enum Phase: Sendable {
@@ -185,7 +187,7 @@ package class CompletionCell: @unchecked Sendable {
                     return state.waiters.count < before
                 }
                 // Not removed means the outcome arrived between the timeout and the lock: it signalled us.
-                if removed { throw OffloadError.timedOut(after: timeout) }
+                if removed { throw OffloadError.waitTimedOut(after: timeout) }
                 semaphore.wait()
             }
         } else {
@@ -226,7 +228,7 @@ package class CompletionCell: @unchecked Sendable {
 
 extension Duration {
     /// The duration in nanoseconds, clamped to `Int` (durations beyond ~292 years saturate).
-    var nanosecondsClamped: Int {
+    package var nanosecondsClamped: Int {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int.min : Int.max }

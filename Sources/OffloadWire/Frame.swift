@@ -1,3 +1,5 @@
+import OffloadCore
+
 /// One unit on the wire between a process pool and its workers.
 ///
 /// Layout (all integers little-endian), 16-byte header then the payload:

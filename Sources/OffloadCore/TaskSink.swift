@@ -1,6 +1,6 @@
 /// Where a process-pool task's outcome goes: the type-erased bridge between the untyped manager (bytes) and the
 /// typed ``TaskHandle`` the caller holds.
-protocol TaskSink: AnyObject, Sendable {
+package protocol TaskSink: AnyObject, Sendable {
     /// pending → running; `false` when the task was cancelled first.
     func start() -> Bool
     /// Decodes a result payload. Returns whether decoding succeeded and a closure that delivers the outcome; the
@@ -16,16 +16,16 @@ protocol TaskSink: AnyObject, Sendable {
 }
 
 /// A sink for one job (`Value == J.Output`) or one batch (`Value == [J.Output]`).
-final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
-    let completion: TaskCompletion<Value>
+package final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
+    package let completion: TaskCompletion<Value>
 
-    init(completion: TaskCompletion<Value>) {
+    package init(completion: TaskCompletion<Value>) {
         self.completion = completion
     }
 
-    func start() -> Bool { completion.tryStart() }
+    package func start() -> Bool { completion.tryStart() }
 
-    func decode(_ payload: [UInt8]) -> (succeeded: Bool, finish: @Sendable () -> Void) {
+    package func decode(_ payload: [UInt8]) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         let completion = self.completion
         do throws(OffloadError) {
             let value = try JobCodec.decode(Value.self, from: payload)
@@ -35,30 +35,14 @@ final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
         }
     }
 
-    func fail(_ error: OffloadError) {
+    package func fail(_ error: OffloadError) {
         completion.finish(.failure(error))
     }
 
-    func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool { completion.cancelIfPending(then: then) }
+    package func cancelIfPending(then: (_ withdrawn: Bool) -> Void) -> Bool { completion.cancelIfPending(then: then) }
 
-    var isCancelled: Bool {
+    package var isCancelled: Bool {
         if case .cancelled = completion.cell.phase { return true }
         return false
     }
-}
-
-/// A job (or batch) waiting in the pool's queue or in flight to a worker.
-struct QueuedTask: Sendable {
-    let id: UInt64
-    let jobName: String
-    let isBatch: Bool
-    let payload: [UInt8]
-    let isIdempotent: Bool
-    let sink: any TaskSink
-    /// A short description of the job, built only when an error needs it.
-    let describe: @Sendable () -> String
-    /// Runs so far that ended with the worker dying (retries of idempotent jobs).
-    var attempts = 0
-    /// Set when the task was sent to a worker that died before starting it: it is requeued without `start()`.
-    var alreadyStarted = false
 }

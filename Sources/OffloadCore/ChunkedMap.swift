@@ -6,21 +6,21 @@ import DequeModule
 /// result — is paid once per chunk instead of once per item. At most `maxInFlight` chunks are submitted and not yet
 /// consumed, so a huge input is never copied into the queue all at once.
 @usableFromInline
-enum ChunkedMap {
+package enum ChunkedMap {
     /// Chunks per worker when the chunk size is chosen automatically: CPython's `multiprocessing.Pool.map` uses 4 —
     /// enough chunks to balance uneven items across workers, few enough that per-chunk overhead is negligible.
     @usableFromInline static let chunksPerWorker = 4
 
     /// The chunk size for `count` items on `workers` workers: `ceil(count / (workers * 4))`, at least 1.
     @usableFromInline
-    static func automaticChunkSize(count: Int, workers: Int) -> Int {
+    package static func automaticChunkSize(count: Int, workers: Int) -> Int {
         let chunks = max(1, workers * chunksPerWorker)
         return max(1, (count + chunks - 1) / chunks)
     }
 
     /// Validates a requested chunk size or picks one.
     @usableFromInline
-    static func resolveChunkSize(_ requested: Int?, count: Int?, workers: Int) throws(OffloadError) -> Int {
+    package static func resolveChunkSize(_ requested: Int?, count: Int?, workers: Int) throws(OffloadError) -> Int {
         if let requested {
             guard requested >= 1 else {
                 throw OffloadError.invalidArgument("chunk size must be at least 1, got \(requested)")
@@ -34,12 +34,12 @@ enum ChunkedMap {
     /// The default number of chunks in flight: enough to keep every worker busy while finished chunks wait to be
     /// consumed.
     @usableFromInline
-    static func defaultWindow(workers: Int) -> Int {
+    package static func defaultWindow(workers: Int) -> Int {
         max(16, workers * chunksPerWorker * 2)
     }
 
     @usableFromInline
-    static func resolveWindow(_ requested: Int?, workers: Int) throws(OffloadError) -> Int {
+    package static func resolveWindow(_ requested: Int?, workers: Int) throws(OffloadError) -> Int {
         if let requested {
             guard requested >= 1 else {
                 throw OffloadError.invalidArgument("maxInFlight must be at least 1, got \(requested)")
@@ -53,7 +53,7 @@ enum ChunkedMap {
     /// input order. On the first error (in input order) every chunk still in flight is cancelled and the error is
     /// rethrown unchanged.
     @inlinable
-    static func ordered<S: Sequence, T: Sendable>(
+    package static func ordered<S: Sequence, T: Sendable>(
         _ items: S,
         chunkSize: Int,
         window: Int,
@@ -84,7 +84,7 @@ enum ChunkedMap {
     }
 
     @inlinable
-    static func nextChunk<I: IteratorProtocol>(from iterator: inout I, size: Int) -> [I.Element] {
+    package static func nextChunk<I: IteratorProtocol>(from iterator: inout I, size: Int) -> [I.Element] {
         var chunk: [I.Element] = []
         chunk.reserveCapacity(size)
         while chunk.count < size, let element = iterator.next() {
@@ -95,13 +95,13 @@ enum ChunkedMap {
 
     /// The number of items when `items` is a collection.
     @inlinable
-    static func count<S: Sequence>(of items: S) -> Int? {
+    package static func count<S: Sequence>(of items: S) -> Int? {
         (items as? any Collection)?.count
     }
 
     /// `transform` over one chunk.
     @inlinable
-    static func apply<E, T>(_ transform: (E) throws -> T, to chunk: [E]) rethrows -> [T] {
+    package static func apply<E, T>(_ transform: (E) throws -> T, to chunk: [E]) rethrows -> [T] {
         var results: [T] = []
         results.reserveCapacity(chunk.count)
         for item in chunk { results.append(try transform(item)) }
@@ -110,7 +110,7 @@ enum ChunkedMap {
 
     /// `transform` over one chunk with a worker's state.
     @inlinable
-    static func apply<State, E, T>(
+    package static func apply<State, E, T>(
         _ transform: (inout State, E) throws -> T,
         to chunk: [E],
         state: inout State

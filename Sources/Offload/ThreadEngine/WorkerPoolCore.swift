@@ -1,11 +1,6 @@
 import Dispatch
+import OffloadSystem
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The engine shared by ``ThreadPool`` (`State == Void`) and ``IsolatedPool``: N dedicated OS threads, each owning a
 /// `State` made on that thread by `makeState`, taking entries from one FIFO queue.
@@ -28,7 +23,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     private let scheduler: Mutex<WorkerScheduler<PoolEntry<State>>>
     private let wakeSignals: [DispatchSemaphore]
     private let workerCounters: [WorkerCounters]
-    private let threads = Mutex<[PoolThread]>([])
+    private let threads = Mutex<[OSThread]>([])
     private let termination = TerminationLatch()
     /// Bumped after every accepted submission; idle workers spin on it before going to sleep.
     private let submissions = Atomic<Int>(0)
@@ -50,10 +45,10 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
 
         let initialized = DispatchSemaphore(value: 0)
         let initErrors = Mutex<[(Int, any Error)]>([])
-        var started: [PoolThread] = []
+        var started: [OSThread] = []
         do {
             for index in 0..<workers {
-                let thread = try PoolThread.spawn(name: "\(name)-\(index)") { [self] in
+                let body: @Sendable () -> Void = { [self] in
                     ThreadContext.enterPool(ObjectIdentifier(self))
                     var state: State
                     do {
@@ -66,6 +61,9 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                     }
                     initialized.signal()
                     self.workerLoop(index: index, state: &state)
+                }
+                let thread = try systemCall { () throws(SystemCallError) in
+                    try OSThread.spawn(name: "\(name)-\(index)", body)
                 }
                 started.append(thread)
             }
@@ -83,7 +81,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         threads.withLock(self) { $0 = started }
     }
 
-    private func stopAndJoin(_ started: [PoolThread]) {
+    private func stopAndJoin(_ started: [OSThread]) {
         let (wake, _) = scheduler.withLock(self) { $0.shutdown(cancelPending: true) }
         for worker in wake { wakeSignals[worker].signal() }
         for thread in started { thread.join() }

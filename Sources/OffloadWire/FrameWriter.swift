@@ -1,3 +1,5 @@
+import OffloadCore
+
 /// Bytes queued for one non-blocking descriptor: frames are appended (coalesced) and flushed with as few `write`
 /// calls as the pipe allows. `EPIPE` or any other write error means the reader (a worker) is gone.
 package struct FrameWriter: Sendable {
@@ -8,7 +10,6 @@ package struct FrameWriter: Sendable {
 
     /// Whether bytes are waiting to be written (the manager then polls the descriptor for `POLLOUT`).
     package var hasPendingBytes: Bool { start < buffer.count }
-    package var pendingCount: Int { buffer.count - start }
 
     package mutating func append(_ frame: Frame) {
         frame.append(to: &buffer)
@@ -21,31 +22,16 @@ package struct FrameWriter: Sendable {
         for part in parts { buffer.append(contentsOf: part) }
     }
 
-    package enum FlushOutcome: Equatable {
-        /// Everything queued was written.
-        case drained
-        /// The pipe is full; poll for `POLLOUT` and flush again.
-        case blocked
-        /// The peer is gone (`EPIPE`) or the write failed with this errno.
-        case failed(Int32)
-    }
-
-    /// Writes as much as the (non-blocking) descriptor takes.
-    package mutating func flush(to fd: Int32) -> FlushOutcome {
+    /// Calls `body` with the bytes not yet written; `body` returns how many it wrote, and those are dropped. The I/O
+    /// itself belongs to the transport (the process pool's pipes), not to framing.
+    package mutating func drain(_ body: (UnsafeRawBufferPointer) -> Int) {
         while start < buffer.count {
-            let outcome = buffer.withUnsafeBytes { bytes in
-                Syscalls.write(fd, UnsafeRawBufferPointer(rebasing: bytes[start...]))
-            }
-            switch outcome {
-            case .transferred(let count): start += count
-            case .wouldBlock: return .blocked
-            case .endOfFile: return .failed(32)
-            case .failed(let code): return .failed(code)
-            }
+            let written = buffer.withUnsafeBytes { bytes in body(UnsafeRawBufferPointer(rebasing: bytes[start...])) }
+            guard written > 0 else { return }
+            start += written
         }
         buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
         start = 0
-        return .drained
     }
 
     /// Takes the queued bytes (used by the blocking worker side, which writes them with `writeAll`).

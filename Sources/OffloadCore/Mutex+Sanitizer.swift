@@ -10,7 +10,7 @@ extension Mutex where Value: ~Copyable {
     /// to a `Mutex<[Int]>`). Announcing the acquire and release on the owner's address restores the edge. Outside TSan
     /// builds the annotations are calls to empty functions.
     @inline(__always)
-    borrowing func withLock<Result, E: Error>(
+    package borrowing func withLock<Result, E: Error>(
         _ owner: AnyObject,
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {

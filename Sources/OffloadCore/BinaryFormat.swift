@@ -6,23 +6,23 @@
 /// mistaken for the even end tag) followed by its UTF-8 bytes; unkeyed containers are `0x0A value* 0x0E`.
 /// Keys are kept (unlike a purely positional format) so that dictionaries, `encodeIfPresent` and reordered fields
 /// decode correctly; the decoder looks keys up in a table built by one scan of the container.
-enum BinaryTag {
-    static let null: UInt8 = 0x00
-    static let `false`: UInt8 = 0x01
-    static let `true`: UInt8 = 0x02
-    static let signed: UInt8 = 0x03
-    static let unsigned: UInt8 = 0x04
-    static let float: UInt8 = 0x05
-    static let double: UInt8 = 0x06
-    static let string: UInt8 = 0x07
+package enum BinaryTag {
+    package static let null: UInt8 = 0x00
+    package static let `false`: UInt8 = 0x01
+    package static let `true`: UInt8 = 0x02
+    package static let signed: UInt8 = 0x03
+    package static let unsigned: UInt8 = 0x04
+    package static let float: UInt8 = 0x05
+    package static let double: UInt8 = 0x06
+    package static let string: UInt8 = 0x07
     /// `[UInt8]` as a varint length plus the raw bytes (instead of one tagged integer per byte).
-    static let bytes: UInt8 = 0x08
-    static let keyed: UInt8 = 0x09
-    static let unkeyed: UInt8 = 0x0A
-    static let end: UInt8 = 0x0E
+    package static let bytes: UInt8 = 0x08
+    package static let keyed: UInt8 = 0x09
+    package static let unkeyed: UInt8 = 0x0A
+    package static let end: UInt8 = 0x0E
 
     /// Deepest nesting the decoder accepts (guards the stack against hostile input).
-    static let maxDepth = 256
+    package static let maxDepth = 256
 }
 
 extension Array where Element == UInt8 {
@@ -37,7 +37,7 @@ extension Array where Element == UInt8 {
     }
 
     @inline(__always)
-    mutating func appendLittleEndian(_ value: UInt64, bytes count: Int) {
+    package mutating func appendLittleEndian(_ value: UInt64, bytes count: Int) {
         for index in 0..<count { append(UInt8(truncatingIfNeeded: value >> UInt64(8 * index))) }
     }
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import OffloadSystem
 
 /// Cooperative cancellation for work running on a pool thread.
 ///
@@ -50,37 +46,18 @@ enum ThreadContext {
         var pool: ObjectIdentifier?
     }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let result = pthread_key_create(&key) { pointer in
-            #if canImport(Glibc)
-            guard let pointer else { return }
-            #endif
-            Unmanaged<Slot>.fromOpaque(pointer).release()
-        }
-        precondition(result == 0, "pthread_key_create failed: \(result)")
-        return key
-    }()
+    private static let slots = ThreadLocal { Slot() }
 
-    private static var slot: Slot {
-        if let existing = pthread_getspecific(key) {
-            return Unmanaged<Slot>.fromOpaque(existing).takeUnretainedValue()
-        }
-        let slot = Slot()
-        _ = pthread_setspecific(key, Unmanaged.passRetained(slot).toOpaque())
-        return slot
-    }
+    private static var slot: Slot { slots.value }
 
     /// The pool task running on this thread, if any.
     static var currentTask: (any CancellationSource)? {
-        guard let existing = pthread_getspecific(key) else { return nil }
-        return Unmanaged<Slot>.fromOpaque(existing).takeUnretainedValue().task
+        slots.existingValue?.task
     }
 
     /// The pool whose worker loop runs on this thread, if any.
     static var currentPool: ObjectIdentifier? {
-        guard let existing = pthread_getspecific(key) else { return nil }
-        return Unmanaged<Slot>.fromOpaque(existing).takeUnretainedValue().pool
+        slots.existingValue?.pool
     }
 
     /// Records that this thread is a worker of `pool` (set once, at the start of a worker loop).

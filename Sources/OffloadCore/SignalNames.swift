@@ -1,11 +1,9 @@
-#if canImport(Glibc)
+// Only `strerror` and the signal numbers come from Glibc here: the jobs layer makes no system calls (checked by
+// scripts/check-architecture.sh).
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `SIGSEGV`, `SIGKILL`, ...: the conventional name of a signal number, for error messages.
-func signalName(_ signal: Int32) -> String {
+package func signalName(_ signal: Int32) -> String {
     switch signal {
     case SIGHUP: return "SIGHUP"
     case SIGINT: return "SIGINT"
@@ -26,7 +24,7 @@ func signalName(_ signal: Int32) -> String {
 }
 
 /// `strerror` as a Swift string.
-func errnoDescription(_ code: Int32) -> String {
+package func errnoDescription(_ code: Int32) -> String {
     guard let text = strerror(code) else { return "errno \(code)" }
     return String(cString: text)
 }

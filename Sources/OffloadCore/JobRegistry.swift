@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The job types (and initializers) a worker process can run, looked up by ``Job/jobName``.
 ///
 /// Build one in `main`, before anything else, and hand it to ``ProcessPool/runWorkerIfRequested(registry:)``. A job
@@ -105,10 +99,10 @@ public struct JobRegistry: Sendable {
             job = try JobCodec.decode(J.self, from: payload)
         } catch {
             return .failure(
-                RemoteFailure(code: .decodingFailed, errorType: error.remoteErrorType, message: error.message)
+                RemoteFailure(code: .decodingFailed, errorType: error.causeType, message: error.message)
             )
         }
-        let start = Syscalls.monotonicNanoseconds()
+        let start = ContinuousClock.now
         let output: J.Output
         do {
             output = try job.run()
@@ -121,12 +115,12 @@ public struct JobRegistry: Sendable {
                 )
             )
         }
-        let elapsed = Syscalls.monotonicNanoseconds() &- start
+        let elapsed = ContinuousClock.now.nanoseconds(since: start)
         do {
             return .success(output: try JobCodec.encode(output), runNanoseconds: elapsed)
         } catch {
             return .failure(
-                RemoteFailure(code: .encodingFailed, errorType: error.remoteErrorType, message: error.message)
+                RemoteFailure(code: .encodingFailed, errorType: error.causeType, message: error.message)
             )
         }
     }
@@ -137,10 +131,10 @@ public struct JobRegistry: Sendable {
             jobs = try JobCodec.decode([J].self, from: payload)
         } catch {
             return .failure(
-                RemoteFailure(code: .decodingFailed, errorType: error.remoteErrorType, message: error.message)
+                RemoteFailure(code: .decodingFailed, errorType: error.causeType, message: error.message)
             )
         }
-        let start = Syscalls.monotonicNanoseconds()
+        let start = ContinuousClock.now
         var outputs: [J.Output] = []
         outputs.reserveCapacity(jobs.count)
         for (index, job) in jobs.enumerated() {
@@ -157,13 +151,28 @@ public struct JobRegistry: Sendable {
                 )
             }
         }
-        let elapsed = Syscalls.monotonicNanoseconds() &- start
+        let elapsed = ContinuousClock.now.nanoseconds(since: start)
         do {
             return .success(output: try JobCodec.encode(outputs), runNanoseconds: elapsed)
         } catch {
             return .failure(
-                RemoteFailure(code: .encodingFailed, errorType: error.remoteErrorType, message: error.message)
+                RemoteFailure(code: .encodingFailed, errorType: error.causeType, message: error.message)
             )
         }
+    }
+}
+
+extension OffloadError {
+    /// The type name of the wrapped error, as a remote peer reports it.
+    fileprivate var causeType: String? { cause.map { String(reflecting: type(of: $0)) } }
+}
+
+extension ContinuousClock.Instant {
+    /// Nanoseconds from `start` to this instant (0 if negative).
+    package func nanoseconds(since start: ContinuousClock.Instant) -> UInt64 {
+        let elapsed = start.duration(to: self)
+        let (seconds, attoseconds) = elapsed.components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
     }
 }
