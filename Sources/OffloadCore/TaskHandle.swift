@@ -4,6 +4,18 @@
 package protocol TaskCanceller: AnyObject, Sendable {
     /// Cancels `task` if no worker has started it. Returns whether it was withdrawn.
     func cancelPending(_ task: any PendingTask) -> Bool
+
+    /// Cancels `task`: withdraws it if it has not started, and otherwise applies `mode` (`nil`: the pool's default)
+    /// to the running work. Returns whether the task ended as cancelled.
+    func cancel(_ task: any PendingTask, mode: CancellationMode?) -> Bool
+}
+
+extension TaskCanceller {
+    /// In-process pools cannot stop a running thread: a started task only has its cooperative flag set
+    /// (``OffloadTask/isCancelled``), whatever the mode.
+    package func cancel(_ task: any PendingTask, mode: CancellationMode?) -> Bool {
+        cancelPending(task)
+    }
 }
 
 /// A queued task as a pool's canceller sees it.
@@ -63,11 +75,13 @@ public struct TaskHandle<Value: Sendable>: Sendable {
         try completion.wait(timeout: timeout)
     }
 
-    /// Cancels the task if no worker has started it, and asks running work to stop (cooperatively).
-    /// - Returns: `true` if the task was withdrawn before it started.
+    /// Cancels the task: withdraws it if no worker has started it, and treats running work as `mode` says (see
+    /// ``CancellationMode``; `nil` is the pool's default).
+    /// - Parameter mode: what to do with work that has started; `nil` uses the pool's default.
+    /// - Returns: `true` if the task ended as cancelled (withdrawn, or stopped in `.stopRunning` mode).
     @discardableResult
-    public func cancel() -> Bool {
-        if let canceller { return canceller.cancelPending(completion.cell) }
+    public func cancel(mode: CancellationMode? = nil) -> Bool {
+        if let canceller { return canceller.cancel(completion.cell, mode: mode) }
         return completion.cancelIfPending(then: { _ in })
     }
 
