@@ -116,16 +116,16 @@ public final class ProcessPool: Sendable {
     }
 
     /// Queues several jobs as one task (one frame, one result frame): the unit of automatic batching.
-    func submitBatch<J: Job>(_ jobs: [J]) throws(OffloadError) -> TaskHandle<[J.Output]> {
+    func submitBatch<J: Job>(_ jobs: [J]) throws(OffloadError) -> TaskHandle<BatchResults<J.Output>> {
         let payload = try JobCodec.encode(jobs)
-        let completion = TaskCompletion<[J.Output]>()
+        let completion = TaskCompletion<BatchResults<J.Output>>()
         let count = jobs.count
         try core.submit(
             jobName: J.jobName,
             isBatch: true,
             payload: payload,
             isIdempotent: J.isIdempotent,
-            sink: CompletionSink(completion: completion),
+            sink: ValuesBatchSink(completion: completion),
             describe: { "\(J.jobName) (batch of \(count))" }
         )
         return TaskHandle(completion: completion, canceller: core)
