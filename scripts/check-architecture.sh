@@ -51,7 +51,7 @@ fi
 if ! python3 - <<'PY' 2>/dev/null
 import sys
 readme = open("README.md").read()
-start = readme.index("```swift\nimport Offload\n") + len("```swift\n")
+start = readme.index("```swift\n", readme.index("## Quick start")) + len("```swift\n")
 block = readme[start:readme.index("```", start)]
 sys.exit(0 if block == open("Examples/QuickStart/main.swift").read() else 1)
 PY
