@@ -22,7 +22,7 @@ ProcessPool.runWorkerIfRequested(registry: TestJobs.registry)
 
 if arguments.count > 1, arguments[1] == "parent" {
     let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: 2))
-    _ = try await pool.map([Square(1), Square(2), Square(3), Square(4)], batchSize: 1)
+    _ = try await pool.map([Square(1), Square(2), Square(3), Square(4)], chunkSize: 1)
     var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     while true { pause() }

@@ -65,7 +65,7 @@ struct ProcessPoolLifecycleTests {
             $0.initializerArgument = "42"
         }
         try await withProcessPool(configuration) { pool async throws in
-            let states = try await pool.map(Array(repeating: InitializerState(), count: 8), batchSize: 1)
+            let states = try await pool.map(Array(repeating: InitializerState(), count: 8), chunkSize: 1)
             #expect(states.allSatisfy { $0 == "initialized with 42" })
         }
     }
@@ -157,7 +157,7 @@ struct ProcessPoolLifecycleTests {
         var pids: [Int32] = []
         do {
             let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 2))
-            _ = try await pool.map([Square(1), Square(2), Square(3)], batchSize: 1)
+            _ = try await pool.map([Square(1), Square(2), Square(3)], chunkSize: 1)
             pids = pool.workerPIDs
         }
         #expect(pids.count == 2)
