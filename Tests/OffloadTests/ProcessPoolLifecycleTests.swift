@@ -186,6 +186,12 @@ final class FIFOGate: Sendable {
         _ = write(fd, &byte, 1)
     }
 
+    /// Blocks until a job wrote a byte (an ``Announce`` job started).
+    func waitForByte() {
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) < 0 && errno == EINTR {}
+    }
+
     deinit {
         close(fd)
         unlink(path)

@@ -32,10 +32,12 @@ struct StderrTail {
         return line
     }
 
-    /// The last `keep` lines before a Swift crash report started (plus its headline), or simply the last `keep`.
+    /// The last `keep` lines before a Swift crash report or stack trace started (plus its headline), or simply the
+    /// last `keep`: the lines that explain a crash (`Fatal error: …`, the job's own output) come before the trace.
     func summary(keep: Int) -> [String] {
         guard keep > 0 else { return [] }
-        if let crash = lines.lastIndex(where: { $0.contains("Program crashed") }) {
+        let start = lines.firstIndex { $0.contains("Current stack trace:") || $0.contains("Program crashed") }
+        if let crash = start {
             return Array(lines[..<crash].suffix(keep - 1)) + [lines[crash]]
         }
         return Array(lines.suffix(keep))
