@@ -115,31 +115,30 @@ final class WorkerJournal: Sendable {
         mapping.load(Word.cancel + Int(taskID % UInt64(WorkerJournal.cancelSlots))) == taskID
     }
 
+    /// Item `item` starts now. Release stores: only the parent's timeout check reads them, and a stale read there
+    /// only delays a kill.
     func itemStarted(_ item: Int) {
-        mapping.store(Word.itemStart, Syscalls.monotonicNanoseconds())
-        mapping.store(Word.item, UInt64(item) + 1)
+        mapping.storeRelease(Word.itemStart, Syscalls.monotonicNanoseconds())
+        mapping.storeRelease(Word.item, UInt64(item) + 1)
     }
 
     func itemEnded() {
         mapping.storeRelease(Word.item, 0)
     }
 
-    var firstItem: Int { Int(mapping.load(Word.firstItem)) }
-    var resolved: Int { Int(mapping.load(Word.packed) >> 32) }
-    var usedBytes: Int { Int(mapping.load(Word.packed) & 0xFFFF_FFFF) }
-
-    /// Records a successful item's output; `false` when it does not fit (flush with ``reset(firstItem:)`` first).
-    func record(output: UnsafeRawBufferPointer) -> Bool {
-        let used = usedBytes
+    /// Records a successful item's output after `used` bytes and `resolved` items; `false` when it does not fit
+    /// (send what is recorded, then ``reset(firstItem:)``). The counters live with the caller: the worker never
+    /// reads back what it wrote.
+    func record(output: UnsafeRawBufferPointer, used: Int, resolved: Int) -> Bool {
         guard used + output.count <= WorkerJournal.outputCapacity else { return false }
         mapping.write(output, at: WorkerJournal.headerSize + used)
-        mapping.store(Word.packed, UInt64(resolved + 1) << 32 | UInt64(used + output.count))
+        mapping.storeRelease(Word.packed, UInt64(resolved + 1) << 32 | UInt64(used + output.count))
         return true
     }
 
-    /// The recorded outputs.
-    func recordedOutputs() -> [UInt8] {
-        mapping.read(at: WorkerJournal.headerSize, count: usedBytes)
+    /// The recorded outputs (the first `used` bytes of the output area).
+    func recordedOutputs(used: Int) -> [UInt8] {
+        mapping.read(at: WorkerJournal.headerSize, count: used)
     }
 
     /// Empties the output area (its content was sent); the next recorded item is `firstItem`.

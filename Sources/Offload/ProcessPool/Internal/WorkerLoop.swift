@@ -145,10 +145,12 @@ enum WorkerLoop {
         let taskID: UInt64
         let journal: WorkerJournal?
         let output: Output
-        /// Without a journal: the outputs kept in memory, from `firstUnsent`.
-        var buffered: [UInt8] = []
+        /// The first item not sent yet, how many items after it have an outcome recorded, and their output bytes.
         var firstUnsent: Int
-        var bufferedCount = 0
+        var recordedCount = 0
+        var usedBytes = 0
+        /// Without a journal: the outputs kept in memory.
+        var buffered: [UInt8] = []
 
         init(taskID: UInt64, firstItem: Int, journal: WorkerJournal?, output: Output) {
             self.taskID = taskID
@@ -167,52 +169,56 @@ enum WorkerLoop {
         func succeeded(item index: Int, output bytes: UnsafeRawBufferPointer) {
             guard let journal else {
                 buffered.append(contentsOf: bytes)
-                bufferedCount += 1
+                recordedCount += 1
                 return
             }
-            if !journal.record(output: bytes) {
+            if !journal.record(output: bytes, used: usedBytes, resolved: recordedCount) {
                 sendRecorded()
-                if !journal.record(output: bytes) {
+                if !journal.record(output: bytes, used: 0, resolved: 0) {
                     // Larger than the whole output area: send it on its own.
                     Message.partial(taskID: taskID, firstItem: index, count: 1, outputs: Array(bytes))
                         .append(to: &output.writer)
                     output.flush()
-                    journal.reset(firstItem: index + 1)
+                    firstUnsent = index + 1
+                    journal.reset(firstItem: firstUnsent)
+                    journal.itemEnded()
+                    return
                 }
             }
+            recordedCount += 1
+            usedBytes += bytes.count
             journal.itemEnded()
         }
 
         func failed(item index: Int, _ failure: RemoteFailure) {
-            // Outcomes reach the parent in item order: what finished before this item goes first, in the same write.
+            // Outcomes reach the parent in item order: what finished before this item goes first.
             sendRecorded()
             Message.itemFailure(taskID: taskID, index: index, failure).append(to: &output.writer)
             output.flush()
+            firstUnsent = index + 1
             if let journal {
-                journal.reset(firstItem: index + 1)
+                journal.reset(firstItem: firstUnsent)
                 journal.itemEnded()
-            } else {
-                firstUnsent = index + 1
             }
         }
 
-        /// Sends the recorded outputs as a `partial` frame (appended to the writer) and empties the record.
+        /// Sends the recorded outputs as a `partial` frame and empties the record.
         private func sendRecorded() {
             let (first, count, outputs) = unsent()
             guard count > 0 else { return }
             Message.partial(taskID: taskID, firstItem: first, count: count, outputs: outputs).append(to: &output.writer)
             output.flush()
-            if let journal { journal.reset(firstItem: first + count) } else {
-                buffered.removeAll(keepingCapacity: true)
-                firstUnsent = first + count
-                bufferedCount = 0
-            }
+            firstUnsent = first + count
+            recordedCount = 0
+            usedBytes = 0
+            buffered.removeAll(keepingCapacity: true)
+            journal?.reset(firstItem: firstUnsent)
         }
 
         /// The outputs recorded and not yet sent: first item, item count, bytes.
         func unsent() -> (Int, Int, [UInt8]) {
-            guard let journal else { return (firstUnsent, bufferedCount, buffered) }
-            return (journal.firstItem, journal.resolved, journal.recordedOutputs())
+            guard let journal else { return (firstUnsent, recordedCount, buffered) }
+            return (firstUnsent, recordedCount, journal.recordedOutputs(used: usedBytes))
         }
     }
 }
