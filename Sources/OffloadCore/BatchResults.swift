@@ -5,19 +5,29 @@
 /// delivers its own outcome. When every job succeeded the outputs are stored as a plain array (``values``), so the
 /// all-or-nothing maps pay nothing for the per-item view.
 public struct BatchResults<Output: Sendable>: Sendable, RandomAccessCollection {
+    @usableFromInline
     package enum Storage: Sendable {
         case values([Output])
         case outcomes([Result<Output, OffloadError>])
     }
 
+    @usableFromInline
     package let storage: Storage
 
-    package init(values: [Output]) {
+    /// How long the worker spent running the batch's jobs, when the executor measured it (``ChunkPolicy`` sizes
+    /// later chunks from it).
+    public let runDuration: Duration?
+
+    @usableFromInline
+    package init(values: [Output], runDuration: Duration? = nil) {
         storage = .values(values)
+        self.runDuration = runDuration
     }
 
-    package init(outcomes: [Result<Output, OffloadError>]) {
+    @usableFromInline
+    package init(outcomes: [Result<Output, OffloadError>], runDuration: Duration? = nil) {
         storage = .outcomes(outcomes)
+        self.runDuration = runDuration
     }
 
     public var startIndex: Int { 0 }

@@ -1,10 +1,8 @@
 import DequeModule
 
-/// The chunking and windowing shared by every pool's `map` and `mapUnordered`.
-///
-/// Items are grouped into chunks (one task each) so that per-task overhead — queueing, waking a worker, delivering a
-/// result — is paid once per chunk instead of once per item. At most `maxInFlight` chunks are submitted and not yet
-/// consumed, so a huge input is never copied into the queue all at once.
+/// Helpers of every pool's maps: validating windows, cutting the next chunk, applying a transform to a chunk. The
+/// chunk size itself is ``ChunkPolicy``'s; the ordered driver is ``OrderedChunks``, the unordered one
+/// ``UnorderedResults``.
 @usableFromInline
 package enum ChunkedMap {
     /// Chunks per worker when the chunk size is chosen automatically: CPython's `multiprocessing.Pool.map` uses 4 —
@@ -49,40 +47,6 @@ package enum ChunkedMap {
         return defaultWindow(workers: workers)
     }
 
-    /// Ordered map: submits chunks through `submit`, keeps at most `window` in flight, and concatenates results in
-    /// input order. On the first error (in input order) every chunk still in flight is cancelled and the error is
-    /// rethrown unchanged.
-    @inlinable
-    package static func ordered<S: Sequence, T: Sendable>(
-        _ items: S,
-        chunkSize: Int,
-        window: Int,
-        submit: ([S.Element]) throws -> TaskHandle<[T]>
-    ) async throws -> [T] {
-        var results: [T] = []
-        results.reserveCapacity(items.underestimatedCount)
-        var inFlight = Deque<TaskHandle<[T]>>()
-        var iterator = items.makeIterator()
-        var exhausted = false
-        do {
-            while true {
-                while !exhausted && inFlight.count < window {
-                    let chunk = nextChunk(from: &iterator, size: chunkSize)
-                    if chunk.isEmpty {
-                        exhausted = true
-                    } else {
-                        inFlight.append(try submit(chunk))
-                    }
-                }
-                guard let oldest = inFlight.popFirst() else { return results }
-                results.append(contentsOf: try await oldest.value)
-            }
-        } catch {
-            for handle in inFlight { handle.cancel() }
-            throw error
-        }
-    }
-
     @inlinable
     package static func nextChunk<I: IteratorProtocol>(from iterator: inout I, size: Int) -> [I.Element] {
         var chunk: [I.Element] = []
@@ -106,6 +70,47 @@ package enum ChunkedMap {
         results.reserveCapacity(chunk.count)
         for item in chunk { results.append(try transform(item)) }
         return results
+    }
+
+    /// `transform` over one chunk, timed (the run time feeds ``ChunkPolicy``).
+    @inlinable
+    package static func applyTimed<E, T>(_ transform: (E) throws -> T, to chunk: [E]) rethrows -> BatchResults<T> {
+        let start = ContinuousClock.now
+        let values = try apply(transform, to: chunk)
+        return BatchResults(values: values, runDuration: start.duration(to: .now))
+    }
+
+    /// `transform` over one chunk with a worker's state, timed.
+    @inlinable
+    package static func applyTimed<State, E, T>(
+        _ transform: (inout State, E) throws -> T,
+        to chunk: [E],
+        state: inout State
+    ) rethrows -> BatchResults<T> {
+        let start = ContinuousClock.now
+        let values = try apply(transform, to: chunk, state: &state)
+        return BatchResults(values: values, runDuration: start.duration(to: .now))
+    }
+
+    /// `transform` over one chunk, one outcome per item: an item that throws fails alone (its error travels as the
+    /// cause of a ``OffloadError/Code/jobFailed``).
+    @inlinable
+    package static func applyEach<E, T>(_ transform: (E) throws -> T, to chunk: [E]) -> BatchResults<T> {
+        let start = ContinuousClock.now
+        var outcomes: [Result<T, OffloadError>] = []
+        outcomes.reserveCapacity(chunk.count)
+        var failed = false
+        for (offset, item) in chunk.enumerated() {
+            do {
+                outcomes.append(.success(try transform(item)))
+            } catch {
+                failed = true
+                outcomes.append(.failure(.jobThrew(error, job: nil, index: offset)))
+            }
+        }
+        let elapsed = start.duration(to: .now)
+        if !failed { return BatchResults(values: outcomes.map { try! $0.get() }, runDuration: elapsed) }
+        return BatchResults(outcomes: outcomes, runDuration: elapsed)
     }
 
     /// `transform` over one chunk with a worker's state.

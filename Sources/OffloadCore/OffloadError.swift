@@ -246,6 +246,7 @@ extension OffloadError {
     }
 
     /// A job of an in-process pool threw inside a per-item outcome map: the original error travels as the cause.
+    @usableFromInline
     package static func jobThrew(_ error: any Error, job: String?, index: Int?) -> OffloadError {
         if let offload = error as? OffloadError {
             return index.map { offload.attributed(toIndex: $0, job: job) } ?? offload

@@ -13,6 +13,7 @@ package protocol TaskCanceller: AnyObject, Sendable {
 extension TaskCanceller {
     /// In-process pools cannot stop a running thread: a started task only has its cooperative flag set
     /// (``OffloadTask/isCancelled``), whatever the mode.
+    @usableFromInline
     package func cancel(_ task: any PendingTask, mode: CancellationMode?) -> Bool {
         cancelPending(task)
     }

@@ -28,7 +28,6 @@ struct ProcessPoolTests {
         #expect(outputs == (0..<500).map { $0 * $0 })
     }
 
-#if !LOCAL_SHIM
     @Test("mapUnordered delivers every index exactly once")
     func mapUnorderedDeliversAll() async throws {
         try await withProcessPool(TestWorker.configuration()) { pool async throws in
@@ -41,8 +40,6 @@ struct ProcessPoolTests {
             #expect(seen.allSatisfy { $0.value == $0.key * $0.key })
         }
     }
-
-#endif
 
     @Test("submit returns handles that can be waited for from synchronous code")
     func submitAndWait() async throws {

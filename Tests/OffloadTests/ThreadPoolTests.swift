@@ -137,9 +137,12 @@ struct ThreadPoolTests {
     func automaticChunking() async throws {
         try await withThreadPool(workers: 2) { pool in
             _ = try await pool.map(0..<100_000) { $0 }
-            #expect(pool.stats.submitted == 8)  // ceil(100_000 / (2 workers × 4 chunks per worker)) per chunk
+            // Trivial items: after the first window of small chunks the policy reaches its cap (a quarter of each
+            // worker's share, at most ChunkPolicy.maximumChunkSize), so about a hundred tasks carry 100,000 items.
+            let automatic = pool.stats.submitted
+            #expect(automatic >= 8 && automatic <= 100)
             _ = try await pool.map(0..<10, chunkSize: 1) { $0 }
-            #expect(pool.stats.submitted == 18)
+            #expect(pool.stats.submitted == automatic + 10)
         }
     }
 

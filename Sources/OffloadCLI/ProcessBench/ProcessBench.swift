@@ -127,7 +127,7 @@ struct ProcessBench {
         var checksums: Set<UInt64> = []
         let threadPool = try ThreadPool(workers: workers, name: "bench")
         let pool = try ProcessPool(configuration: configuration(workers: workers))
-        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, batchSize: 1)
+        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, chunkSize: 1)
         for _ in 0..<runs {
             let seq = Measurement.time {
                 items.reduce(UInt64(0)) { $0 &+ SumOfSquares.heavyCalculation(UInt64($1), step: Opaque.one) }
@@ -230,12 +230,12 @@ struct ProcessBench {
     {
         let jobs = 100_000
         let pool = try ProcessPool(configuration: configuration(workers: workers))
-        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, batchSize: 1)
+        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, chunkSize: 1)
         var unbatched: [Double] = []
         var batched: [Double] = []
         let input = (0..<jobs).map { TrivialJob(item: $0) }
         for _ in 0..<3 {
-            unbatched.append(try await Measurement.time { try await pool.map(input, batchSize: 1) }.seconds)
+            unbatched.append(try await Measurement.time { try await pool.map(input, chunkSize: 1) }.seconds)
             batched.append(try await Measurement.time { try await pool.map(input) }.seconds)
         }
         await pool.shutdown()
@@ -245,7 +245,7 @@ struct ProcessBench {
             batchedJobsPerSecond: Double(jobs) / Measurement.median(batched)
         )
         say("\n[throughput] \(Format.grouped(jobs)) trivial jobs on \(workers) workers")
-        say("  unbatched (map batchSize: 1)  \(Format.grouped(Int(figures.unbatchedJobsPerSecond))) jobs/s")
+        say("  unbatched (map chunkSize: 1)  \(Format.grouped(Int(figures.unbatchedJobsPerSecond))) jobs/s")
         say("  auto-batched (map)            \(Format.grouped(Int(figures.batchedJobsPerSecond))) jobs/s")
         switch python {
         case .success(let py):
