@@ -43,7 +43,7 @@ struct ProcessPoolFailureTests {
         switch mode {
         case .exit: #expect(error?.termination == .exited(7))
         case .sigkill: #expect(error?.termination == .signaled(SIGKILL))
-        case .sigsegv: #expect(error?.termination == .signaled(SIGSEGV))
+        case .sigsegv: #expect(error?.termination == TestWorker.segfaultTermination)
         case .fatalError:
             if case .signaled = error?.termination {} else { Issue.record("fatalError should end by a signal") }
         }

@@ -57,7 +57,7 @@ final class ProcessPoolCore: Sendable {
         var actions: [ProcessPoolStateMachine.Action] = []
         machine.spawnMissing(actions: &actions)
         self.state = Mutex(machine)
-        deferred.withLock { $0 = actions }
+        deferred.withLock(self) { $0 = actions }
     }
 
     // MARK: Submitting
@@ -151,7 +151,7 @@ final class ProcessPoolCore: Sendable {
         }
         for finish in finishers { finish() }
         if !handover.isEmpty {
-            deferred.withLock { $0.append(contentsOf: handover) }
+            deferred.withLock(self) { $0.append(contentsOf: handover) }
             wakeManager = true
         }
         if wakeManager, !onManager { wake() }
@@ -236,14 +236,14 @@ final class ProcessPoolCore: Sendable {
     /// Wakes the manager. The eventfd has its own small lock (not the pool's) so that a late wake-up can never write
     /// to the descriptor after the manager closed it, or to another file that reused its number.
     func wake() {
-        wakeOpen.withLock { open in
+        wakeOpen.withLock(self) { open in
             if open { Syscalls.signalEventFD(wakeFD) }
         }
     }
 
     /// Called by the manager as it ends.
     func closeWake() {
-        wakeOpen.withLock { open in
+        wakeOpen.withLock(self) { open in
             open = false
             Syscalls.close(wakeFD)
         }

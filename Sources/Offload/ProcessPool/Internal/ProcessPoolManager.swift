@@ -35,7 +35,7 @@ extension ProcessPoolCore {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var nextDeadline: UInt64?
         while true {
-            let handover = deferred.withLock { pending -> [ProcessPoolStateMachine.Action] in
+            let handover = deferred.withLock(self) { pending -> [ProcessPoolStateMachine.Action] in
                 defer { pending = [] }
                 return pending
             }
