@@ -25,7 +25,7 @@ let lengths = try await parallelMap(["alpha", "beta", "gamma"], makeState: { [St
 }
 print("lengths:", lengths)
 
-// 4. Async I/O with bounded concurrency (TaskGroup + semaphore in the seeds).
+// 4. Async I/O with bounded concurrency (Python's TaskGroup + semaphore).
 let echoed = try await parallelMap(1...20, mode: .io(maxConcurrency: 5)) { id in
     try await Task.sleep(for: .milliseconds(10))         // stands in for a network call
     return "response \(id)"

@@ -64,6 +64,7 @@ extension JobExecutor {
     ///   - options: per-call overrides of the executor's defaults.
     /// - Returns: the job's output.
     /// - Throws: the job's failure, or `CancellationError`.
+    @inlinable
     public func run<J: Job>(_ job: J, options: JobOptions = .default) async throws -> J.Output {
         try await submit(job, options: options).value
     }
@@ -83,6 +84,7 @@ extension JobExecutor {
     ///   `chunkSize` below 1, or `CancellationError`.
     ///
     /// Python mapping: `Executor.map(fn, items, chunksize=…)`, with the chunk size chosen for you.
+    @inlinable
     public func map<S: Sequence>(
         _ jobs: S,
         chunkSize: Int? = nil,
@@ -109,6 +111,7 @@ extension JobExecutor {
     /// - Returns: `results[i]` is the outcome of the `i`-th job.
     /// - Throws: only ``OffloadError/Code/invalidArgument`` for a bad `chunkSize`, a submission error
     ///   (``OffloadError/Code/poolShutDown``), or `CancellationError`.
+    @inlinable
     public func mapResults<S: Sequence>(
         _ jobs: S,
         chunkSize: Int? = nil,
@@ -138,6 +141,7 @@ extension JobExecutor {
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a `chunkSize` or `maxInFlight` below 1.
     ///
     /// Python mapping: `concurrent.futures.as_completed` / `multiprocessing.Pool.imap_unordered`.
+    @inlinable
     public func mapUnordered<S: Sequence>(
         _ jobs: S,
         chunkSize: Int? = nil,
@@ -160,6 +164,7 @@ extension JobExecutor {
     ///   - options: per-call overrides; a timeout applies to each job.
     /// - Returns: an asynchronous sequence of `(index, result)` pairs, one per input.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a `chunkSize` or `maxInFlight` below 1.
+    @inlinable
     public func mapUnorderedResults<S: Sequence>(
         _ jobs: S,
         chunkSize: Int? = nil,

@@ -155,6 +155,7 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// A copy that names the input it belongs to: its position in a `map`'s input and, when the error does not name
     /// one yet, the job's description.
+    @usableFromInline
     package func attributed(toIndex index: Int, job description: String?) -> OffloadError {
         OffloadError(
             code,

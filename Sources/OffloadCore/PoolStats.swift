@@ -3,7 +3,7 @@
 /// All counters are read under the pool's lock, so they always add up:
 /// `submitted == completed + failed + cancelled + pending + running` (see ``isConsistent``).
 ///
-/// Python mapping: the seeds' `WorkerPool.stats()` dictionary, extended with `cancelled`, `running` and per-worker
+/// Python mapping: the `stats()` dictionary of a Python `WorkerPool`, extended with `cancelled`, `running` and per-worker
 /// busy time.
 public struct PoolStats: Sendable, Hashable, CustomStringConvertible {
     /// Number of workers (threads or processes) the pool runs.

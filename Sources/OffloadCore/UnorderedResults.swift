@@ -42,6 +42,13 @@ public struct UnorderedResults<Base: Sequence, Output: Sendable>: AsyncSequence 
             self.stream = stream
         }
 
+        /// `next()` on the caller's actor: `for try await` calls this, so the input sequence is read, and results are
+        /// handed out, where the loop runs (a main-actor closure in a lazy input stays on the main actor).
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            try await next()
+        }
+
         @inlinable
         public mutating func next() async throws -> Element? {
             if position < current.count {
@@ -51,7 +58,7 @@ public struct UnorderedResults<Base: Sequence, Output: Sendable>: AsyncSequence 
             return try await nextChunk()
         }
 
-        @usableFromInline
+        @inlinable
         mutating func nextChunk() async throws -> Element? {
             while let (start, chunk, batch) = try await stream.nextBatch() {
                 if let failure = batch.firstFailure {
@@ -108,6 +115,13 @@ public struct UnorderedOutcomes<Base: Sequence, Output: Sendable>: AsyncSequence
             self.stream = stream
         }
 
+        /// `next()` on the caller's actor: `for try await` calls this, so the input sequence is read, and results are
+        /// handed out, where the loop runs (a main-actor closure in a lazy input stays on the main actor).
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            try await next()
+        }
+
         @inlinable
         public mutating func next() async throws -> Element? {
             if position < current.count {
@@ -146,15 +160,15 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
         let submit: @Sendable ([Base.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
     }
 
-    private var base: Base.Iterator
-    private var policy: ChunkPolicy
-    private let window: Int
-    private let submit: @Sendable ([Base.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
-    private var nextIndex = 0
-    private var inFlight = 0
-    private var exhausted = false
-    private var finished = false
-    private let inbox = CompletionInbox<Base.Element, Output>()
+    @usableFromInline var base: Base.Iterator
+    @usableFromInline var policy: ChunkPolicy
+    @usableFromInline let window: Int
+    @usableFromInline let submit: @Sendable ([Base.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+    @usableFromInline var nextIndex = 0
+    @usableFromInline var inFlight = 0
+    @usableFromInline var exhausted = false
+    @usableFromInline var finished = false
+    @usableFromInline let inbox = CompletionInbox<Base.Element, Output>()
 
     @usableFromInline
     init(_ setup: Setup) {
@@ -166,7 +180,7 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
 
     /// The next finished chunk (its first input's index, its inputs, its outcomes), or `nil` when every chunk was
     /// handed out. An error a chunk's task threw (including `CancellationError`) ends the stream.
-    @usableFromInline
+    @inlinable
     mutating func nextBatch() async throws -> (Int, [Base.Element], BatchResults<Output>)? {
         if finished { return nil }
         do {
@@ -194,13 +208,14 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
     }
 
     /// Ends the stream and cancels every chunk still in flight.
-    @usableFromInline
+    @inlinable
     mutating func finish() {
         finished = true
         inbox.cancelAll()
     }
 
-    private mutating func topUp() throws(OffloadError) {
+    @inlinable
+    mutating func topUp() throws(OffloadError) {
         while !exhausted && inFlight < window {
             let chunk = ChunkedMap.nextChunk(from: &base, size: policy.current)
             if chunk.isEmpty {
@@ -218,11 +233,13 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
 
 /// Where completed chunks of an unordered map arrive, in completion order. Cancels what is still in flight when the
 /// iterator that owns it goes away.
+@usableFromInline
 final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
+    @usableFromInline
     struct Arrival {
-        let start: Int
-        let chunk: [Input]
-        let result: Result<BatchResults<Output>, any Error>
+        @usableFromInline let start: Int
+        @usableFromInline let chunk: [Input]
+        @usableFromInline let result: Result<BatchResults<Output>, any Error>
     }
 
     private struct State {
@@ -233,6 +250,10 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
+    @usableFromInline
+    init() {}
+
+    @usableFromInline
     func track(_ handle: TaskHandle<BatchResults<Output>>, start: Int, chunk: [Input]) {
         state.withLock(self) { $0.inFlight[start] = (handle, chunk) }
         handle.completion.onCompletion { [weak self] result in
@@ -255,6 +276,7 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     /// The next completed chunk; suspends until one arrives.
+    @usableFromInline
     func take() async throws -> Arrival {
         try await withUnsafeThrowingContinuation { continuation in
             // Invariant for the unsafe continuation: resumed here with an arrival, or stored as the single waiter and
@@ -269,6 +291,7 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
         }
     }
 
+    @usableFromInline
     func cancelAll() {
         let handles = state.withLock(self) { $0.inFlight.values.map(\.handle) }
         for handle in handles { handle.cancel() }

@@ -7,6 +7,7 @@
 /// | `.threads(workers:)`, `.auto` | tasks whose executor is a ``ThreadPool`` | straight to the ``ThreadPool`` |
 /// | `.processes(workers:)` | refused: a closure cannot cross a process boundary | straight to the ``ProcessPool`` (its batching, prefetch and stats) |
 /// | `.isolated` | refused: per-worker state needs ``IsolatedPool`` / `parallelMap(_:makeState:_:)` | as `.threads` |
+@usableFromInline
 enum ModeEngine: Sendable {
     /// `.io`: async tasks on the cooperative pool.
     case async(AsyncTaskRunner)

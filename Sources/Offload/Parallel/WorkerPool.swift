@@ -20,7 +20,7 @@
 public final class WorkerPool: Sendable {
     /// The mode the pool was created with.
     public let mode: ParallelMode
-    let engine: ModeEngine
+    @usableFromInline let engine: ModeEngine
 
     /// Creates a pool.
     /// - Parameter mode: where work runs; see ``ParallelMode``.
@@ -101,6 +101,7 @@ extension WorkerPool: JobExecutor {
     /// - Returns: a handle to its output.
     /// - Throws: ``OffloadError/Code/poolShutDown`` after shutdown; ``OffloadError/Code/invalidArgument`` for a
     ///   timeout outside `.processes` mode.
+    @inlinable
     public func submit<J: Job>(_ job: J, options: JobOptions) throws(OffloadError) -> TaskHandle<J.Output> {
         switch engine {
         case .processes(let pool): return try pool.submit(job, options: options)
@@ -117,6 +118,7 @@ extension WorkerPool: JobExecutor {
     ///   - options: per-call overrides.
     /// - Returns: one outcome per job.
     /// - Throws: as ``submit(_:options:)``.
+    @inlinable
     public func submitBatch<J: Job>(
         _ jobs: [J],
         options: JobOptions

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Runs async closures as Swift tasks with at most `limit` running at once, on a preferred executor (a
 /// ``ThreadPool``) or on Swift's cooperative pool (`nil`), with the same handles, cancellation and counters as the
-/// thread pools. The engine of `.io` mode (the seeds' `TaskGroup` + semaphore) and of async closures in `.threads` mode.
+/// thread pools. The engine of `.io` mode (Python's `TaskGroup` + semaphore) and of async closures in `.threads` mode.
 @usableFromInline
 final class AsyncTaskRunner: TaskCanceller, Sendable {
     private struct State {

@@ -86,6 +86,7 @@ extension ThreadPool: JobExecutor {
     ///   - options: must not set a timeout: a thread cannot be stopped from outside (use a ``ProcessPool``).
     /// - Returns: a handle to the job's output; what the job throws reaches it unchanged.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a timeout, ``OffloadError/Code/poolShutDown``.
+    @inlinable
     public func submit<J: Job>(_ job: J, options: JobOptions) throws(OffloadError) -> TaskHandle<J.Output> {
         try ThreadPool.refuseTimeout(options)
         return try submit { try job.run() }
@@ -97,6 +98,7 @@ extension ThreadPool: JobExecutor {
     ///   - options: must not set a timeout (see ``submit(_:options:)``).
     /// - Returns: a handle to one outcome per job.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a timeout, ``OffloadError/Code/poolShutDown``.
+    @inlinable
     public func submitBatch<J: Job>(
         _ jobs: [J],
         options: JobOptions
@@ -105,6 +107,7 @@ extension ThreadPool: JobExecutor {
         return try submit { ChunkedMap.applyEach({ try $0.run() }, to: jobs) }
     }
 
+    @usableFromInline
     static func refuseTimeout(_ options: JobOptions) throws(OffloadError) {
         if let timeout = options.timeout {
             throw OffloadError.invalidArgument(
