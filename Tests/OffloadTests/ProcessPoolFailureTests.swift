@@ -6,7 +6,7 @@ import Testing
     import Glibc
 #endif
 
-/// Faults from issue 3: each ends in a typed error for the task concerned only; the pool goes on.
+/// Faults in a worker: each ends in a typed error for the task concerned only; the pool goes on.
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct ProcessPoolFailureTests {
     @Test("a job that throws reports the error's type and message, and its worker stays")
