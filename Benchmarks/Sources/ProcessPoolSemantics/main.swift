@@ -8,7 +8,10 @@ import Offload
 // Lanes run interleaved (A B A B …) because this machine's CPU speed drifts; medians, spread and ratios are printed.
 ProcessPool.runWorkerIfRequested(registry: registry)
 
+// Usage: ProcessPoolSemantics [rounds] [crash|cancel|throughput …]   (default: 7 rounds, every lane)
 let rounds = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 7
+let lanes = Set(CommandLine.arguments.dropFirst(2))
+func runs(_ lane: String) -> Bool { lanes.isEmpty || lanes.contains(lane) }
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -120,6 +123,7 @@ print("ProcessPoolSemantics: \(rounds) interleaved rounds, release build, pid \(
 var fatalCost: [Double] = []
 var segvCost: [Double] = []
 var fullCost: [Double] = []
+if runs("crash") {
 for _ in 0..<rounds {
     fatalCost.append(try await crashCost(.fatalError, fullBacktraces: false, crashes: 20))
     segvCost.append(try await crashCost(.sigsegv, fullBacktraces: false, crashes: 20))
@@ -129,10 +133,12 @@ print("cost per crash, replacement included (target ≤ 10 ms):")
 print("  fatalError, backtracer off (default)  " + describe(fatalCost, scale: 1e3, unit: "ms"))
 print("  SIGSEGV,    backtracer off (default)  " + describe(segvCost, scale: 1e3, unit: "ms"))
 print("  fatalError, fullBacktraces = true     " + describe(fullCost, scale: 1e3, unit: "ms"))
+}
 
 var handleReturn: [Double] = []
 var handleFree: [Double] = []
 var mapReturn: [Double] = []
+if runs("cancel") {
 for _ in 0..<rounds {
     let (returned, free) = try await cancelHandle()
     handleReturn.append(returned)
@@ -143,7 +149,9 @@ print("cancel → return in .stopRunning mode (target ≤ 20 ms):")
 print("  handle.cancel(mode:) → value throws   " + describe(handleReturn, scale: 1e3, unit: "ms"))
 print("  … → next job done on the replacement  " + describe(handleFree, scale: 1e3, unit: "ms"))
 print("  task awaiting map cancelled → returns " + describe(mapReturn, scale: 1e3, unit: "ms"))
+}
 
+if runs("throughput") {
 let count = 100_000
 let jobs = (0..<count).map { Trivial(x: $0) }
 var configuration = ProcessPool.Configuration(workers: 2)
@@ -166,3 +174,4 @@ print("throughput, \(count) trivial jobs, 2 workers, automatic chunks (target ma
 print("  map         " + describe(mapRates, scale: 1e-3, unit: "k jobs/s"))
 print("  mapResults  " + describe(resultRates, scale: 1e-3, unit: "k jobs/s"))
 print("  ratio mapResults / map (per round)  " + describe(ratios, scale: 1, unit: "×"))
+}
