@@ -81,7 +81,7 @@ private struct Harness {
                 machine.wrote(slot: slot, generation: generation, bytes: bytes, written: bytes.count, failed: false, actions: &more)
             case .spawn(let slot):
                 spawnRequests.append(slot)
-            case .signal(let pid, _, let signal):
+            case .signal(_, _, let pid, _, let signal):
                 signals.append((pid, signal))
             case .deliver(let delivery):
                 deliveries.append(delivery)

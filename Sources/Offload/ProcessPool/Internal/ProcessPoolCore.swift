@@ -6,7 +6,8 @@ import Synchronization
 /// The shared heart of a ``ProcessPool``: the state machine under one lock, the submit and cancel paths (any
 /// thread) and the manager (one thread, ProcessPoolManager.swift). Whoever changes the state applies the actions it
 /// returned after releasing the lock; spawning and closing descriptors are left to the manager thread (a worker's
-/// parent-death signal is tied to the thread that spawned it, and only the manager polls the descriptors).
+/// parent-death signal is tied to the thread that spawned it, and only the manager polls the descriptors), and so
+/// are signals (a pidfd is only certain to be the worker's own on the thread that closes it).
 /// Kept apart from the public class so that the manager thread can hold it while the user's `ProcessPool` is
 /// released (its `deinit` then starts a shutdown).
 final class ProcessPoolCore: Sendable {
@@ -111,10 +112,10 @@ final class ProcessPoolCore: Sendable {
                     state.withLock(self) { machine in
                         machine.wrote(slot: slot, generation: generation, bytes: bytes, written: written, failed: failed, actions: &queue)
                     }
-                case .spawn, .close, .measureMemory:
+                case .spawn, .close, .measureMemory, .signal:
+                    // Only the manager closes a worker's descriptors, so only it may signal through a pidfd: from
+                    // another thread the number could already belong to the replacement worker.
                     if onManager { performOnManager(action, into: &queue) } else { handover.append(action) }
-                case .signal(let pid, let pidfd, let signal):
-                    Syscalls.signal(pid: pid, pidfd: pidfd, signal)
                 case .deliver(let delivery):
                     switch delivery {
                     case .value(let sink, let output, let context):

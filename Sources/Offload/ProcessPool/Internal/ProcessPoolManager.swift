@@ -135,6 +135,10 @@ extension ProcessPoolCore {
                     machine.spawnFailed(slot: slot, error: error, now: Syscalls.monotonicNanoseconds(), actions: &queue)
                 }
             }
+        case .signal(let slot, let generation, let pid, let pidfd, let signal):
+            // Exits are reaped on this thread, so a slot that still holds this generation still holds this process.
+            let current = state.withLock(self) { $0.slots[slot].generation == generation && $0.slots[slot].handles != nil }
+            if current { Syscalls.signal(pid: pid, pidfd: pidfd, signal) }
         case .close(let handles):
             for fd in [handles.commandFD, handles.resultFD, handles.stderrFD, handles.pidfd] { Syscalls.close(fd) }
         case .measureMemory(let slot, let generation, let pid):

@@ -49,8 +49,9 @@ struct ProcessPoolStateMachine {
         case write(slot: Int, generation: Int, fd: Int32, bytes: [UInt8])
         /// Launch a worker for `slot`, then report ``spawned(slot:handles:now:)`` or ``spawnFailed(slot:error:)``.
         case spawn(slot: Int)
-        /// Send `signal` to a worker.
-        case signal(pid: Int32, pidfd: Int32, signal: Int32)
+        /// Send `signal` to the worker in `slot`, if that slot still holds process `generation` (only the manager
+        /// performs it: the thread that also closes the worker's pidfd).
+        case signal(slot: Int, generation: Int, pid: Int32, pidfd: Int32, signal: Int32)
         /// Read a worker's resident memory, then report ``memoryMeasured(slot:generation:bytes:)``.
         case measureMemory(slot: Int, generation: Int, pid: Int32)
         /// Hand an outcome to its caller (decode first where needed; see ``Delivery``).
@@ -388,10 +389,12 @@ struct ProcessPoolStateMachine {
             actions.append(.wakeManager)
         case .stopping(let stage, let deadline):
             if now >= deadline, stage < 2 {
-                for slot in slots where slot.isLive {
-                    guard let handles = slot.handles else { continue }
+                for index in slots.indices where slots[index].isLive {
+                    guard let handles = slots[index].handles else { continue }
                     actions.append(
                         .signal(
+                            slot: index,
+                            generation: slots[index].generation,
                             pid: handles.pid,
                             pidfd: handles.pidfd,
                             signal: stage == 0 ? Signals.terminate : Signals.kill
@@ -427,7 +430,9 @@ struct ProcessPoolStateMachine {
             slots[index].killReason = reason
         }
         if let handles = slots[index].handles {
-            actions.append(.signal(pid: handles.pid, pidfd: handles.pidfd, signal: Signals.kill))
+            actions.append(
+                .signal(slot: index, generation: slots[index].generation, pid: handles.pid, pidfd: handles.pidfd, signal: Signals.kill)
+            )
         }
     }
 
