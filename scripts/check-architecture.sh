@@ -47,5 +47,16 @@ if grep -rnE "the seeds'?|issue [0-9]+|\bthe lead\b" Sources docs README.md Exam
     --include='*.in' 2>/dev/null; then
     fail "internal words in shipped text (name Python's or Swift's APIs instead)"
 fi
+# The README's quick start is Examples/QuickStart/main.swift, which CI builds: the two must not drift apart.
+if ! python3 - <<'PY' 2>/dev/null
+import sys
+readme = open("README.md").read()
+start = readme.index("```swift\n", readme.index("## Quick start")) + len("```swift\n")
+block = readme[start:readme.index("```", start)]
+sys.exit(0 if block == open("Examples/QuickStart/main.swift").read() else 1)
+PY
+then
+    fail "README.md's quick start differs from Examples/QuickStart/main.swift (the compiled copy)"
+fi
 [ $status -eq 0 ] && echo "architecture: every layer keeps to its arrows"
 exit $status

@@ -105,29 +105,66 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The details, boxed: an error is one pointer wide (plus its code), so `Result<Output, OffloadError>` stays
+    /// small in the per-item outcome maps, which hold one per input.
+    private final class Details: Sendable {
+        let message: String
+        let underlyingErrno: Int32?
+        let workerPID: Int32?
+        let job: String?
+        let index: Int?
+        let termination: Termination?
+        let workerStderr: [String]
+        let remoteErrorType: String?
+        let cause: (any Error)?
+
+        init(
+            message: String,
+            underlyingErrno: Int32?,
+            workerPID: Int32?,
+            job: String?,
+            index: Int?,
+            termination: Termination?,
+            workerStderr: [String],
+            remoteErrorType: String?,
+            cause: (any Error)?
+        ) {
+            self.message = message
+            self.underlyingErrno = underlyingErrno
+            self.workerPID = workerPID
+            self.job = job
+            self.index = index
+            self.termination = termination
+            self.workerStderr = workerStderr
+            self.remoteErrorType = remoteErrorType
+            self.cause = cause
+        }
+    }
+
     /// What went wrong.
     public let code: Code
+    private let details: Details
+
     /// A sentence naming what was wrong and, where it helps, what to do about it.
-    public let message: String
+    public var message: String { details.message }
     /// `errno` of the failed system call, when one failed.
-    public let underlyingErrno: Int32?
+    public var underlyingErrno: Int32? { details.underlyingErrno }
     /// The process ID of the worker involved, for process-pool errors.
-    public let workerPID: Int32?
+    public var workerPID: Int32? { details.workerPID }
     /// The job type's name (and a short description of the job where one is available).
-    public let job: String?
+    public var job: String? { details.job }
     /// For an error from a `map`, the position of the failing input in the input sequence.
-    public let index: Int?
+    public var index: Int? { details.index }
     /// How the worker process ended, for ``Code/workerCrashed``, ``Code/taskTimedOut`` and
     /// ``Code/memoryLimitExceeded``.
-    public let termination: Termination?
+    public var termination: Termination? { details.termination }
     /// The last lines the worker wrote to its standard error before it died.
-    public let workerStderr: [String]
+    public var workerStderr: [String] { details.workerStderr }
     /// The Swift type name of the error a remote job threw, for ``Code/jobFailed``.
-    public let remoteErrorType: String?
+    public var remoteErrorType: String? { details.remoteErrorType }
     /// The error this one wraps, when there is one in this process: the `DecodingError` behind a
-    /// ``Code/decodingFailed``, the error a job threw behind a ``Code/jobFailed`` of a per-item outcome map. Not part
-    /// of equality.
-    public let cause: (any Error)?
+    /// ``Code/decodingFailed``, the error a job threw behind a ``Code/jobFailed`` of a job map. Not part of equality.
+    public var cause: (any Error)? { details.cause }
 
     package init(
         _ code: Code,
@@ -142,15 +179,17 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
         cause: (any Error)? = nil
     ) {
         self.code = code
-        self.message = message
-        self.underlyingErrno = underlyingErrno
-        self.workerPID = workerPID
-        self.job = job
-        self.index = index
-        self.termination = termination
-        self.workerStderr = workerStderr
-        self.remoteErrorType = remoteErrorType
-        self.cause = cause
+        self.details = Details(
+            message: message,
+            underlyingErrno: underlyingErrno,
+            workerPID: workerPID,
+            job: job,
+            index: index,
+            termination: termination,
+            workerStderr: workerStderr,
+            remoteErrorType: remoteErrorType,
+            cause: cause
+        )
     }
 
     /// A copy that names the input it belongs to: its position in a `map`'s input and, when the error does not name

@@ -430,6 +430,7 @@ public enum TestJobs {
             setenv("OFFLOAD_TEST_INITIALIZED", "initialized with \(argument ?? "nothing")", 1)
         }
         registry.registerInitializer("fail") { _ in throw TestJobError("initializer refuses") }
+        registry.register(Check.self)
         return registry
     }
 }

@@ -30,6 +30,15 @@ public final class WorkerPool: Sendable {
         try self.init(mode: mode, name: "WorkerPool")
     }
 
+    /// Creates a pool in `.processes` mode with a full ``ProcessPool/Configuration`` (a dedicated worker
+    /// executable, limits, timeouts).
+    /// - Parameter configuration: the process pool's configuration.
+    /// - Throws: the process pool's start-up errors.
+    public init(processes configuration: ProcessPool.Configuration) throws(OffloadError) {
+        mode = .processes(workers: configuration.workers)
+        engine = .processes(try ProcessPool(configuration: configuration))
+    }
+
     init(mode: ParallelMode, name: String) throws(OffloadError) {
         self.mode = mode
         engine = try ModeEngine(mode: mode, name: name)

@@ -6,30 +6,21 @@ import Synchronization
 /// thread pools. The engine of `.io` mode (Python's `TaskGroup` + semaphore) and of async closures in `.threads` mode.
 @usableFromInline
 final class AsyncTaskRunner: TaskCanceller, Sendable {
-    private struct State {
-        var lifecycle = WorkerScheduler<PoolEntry<Void>>.Lifecycle.running
-        var active = 0
-        var queue = Deque<(cell: CompletionCell, start: @Sendable () -> Void)>()
-        var submitted = 0
-        var completed = 0
-        var failed = 0
-        var cancelled = 0
-        var pending = 0
-        var running = 0
-        var busyNanoseconds = 0
-        var drainWaiters: [UnsafeContinuation<Void, Never>] = []
-    }
+    private typealias Machine = AsyncRunnerStateMachine<
+        (cell: CompletionCell, launch: @Sendable () -> Void), UnsafeContinuation<Void, Never>
+    >
 
     @usableFromInline let limit: Int
     let name: String
     private let executor: (any TaskExecutor)?
-    private let state = Mutex(State())
+    private let state: Mutex<Machine>
 
     @usableFromInline
     init(limit: Int, name: String, executor: (any TaskExecutor)?) {
         self.limit = limit
         self.name = name
         self.executor = executor
+        self.state = Mutex(Machine(limit: limit))
     }
 
     /// Queues `work`; it starts as soon as fewer than `limit` tasks run.
@@ -38,18 +29,12 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     func submit<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws(OffloadError) -> TaskHandle<T> {
         let completion = TaskCompletion<T>()
         let start: @Sendable () -> Void = { [self] in launch(work, completion) }
-        let startNow = try state.withLock(self) { state throws(OffloadError) -> Bool in
-            guard state.lifecycle == .running else { throw OffloadError.poolShutDown("pool '\(name)'") }
-            state.submitted += 1
-            state.pending += 1
-            if state.active < limit {
-                state.active += 1
-                return true
-            }
-            state.queue.append((completion.cell, start))
-            return false
+        let action = state.withLock(self) { $0.submit((completion.cell, start)) }
+        switch action {
+        case .refuse: throw OffloadError.poolShutDown("pool '\(name)'")
+        case .launch: start()
+        case .queued: break
         }
-        if startNow { start() }
         return TaskHandle(completion: completion, canceller: self)
     }
 
@@ -60,10 +45,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
                 releaseSlot()
                 return
             }
-            state.withLock(self) { state in
-                state.pending -= 1
-                state.running += 1
-            }
+            state.withLock(self) { $0.started() }
             let started = ContinuousClock.now
             let result: Result<T, any Error>
             do {
@@ -72,11 +54,9 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
                 result = .failure(error)
             }
             let elapsed = (ContinuousClock.now - started).nanosecondsClamped
-            state.withLock(self) { state in
-                state.running -= 1
-                state.busyNanoseconds &+= elapsed
-                if case .success = result { state.completed += 1 } else { state.failed += 1 }
-            }
+            let succeeded: Bool
+            if case .success = result { succeeded = true } else { succeeded = false }
+            state.withLock(self) { $0.finished(succeeded: succeeded, nanoseconds: elapsed) }
             completion.finish(result)
             releaseSlot()
         }
@@ -84,41 +64,25 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
 
     /// A task ended (or was skipped): start the next queued one, or free the slot.
     private func releaseSlot() {
-        let (next, waiters) = state.withLock(self) { state -> ((@Sendable () -> Void)?, [UnsafeContinuation<Void, Never>]) in
-            if let next = state.queue.popFirst() { return (next.start, []) }
-            state.active -= 1
-            guard state.active == 0, state.lifecycle != .running else { return (nil, []) }
-            state.lifecycle = .stopped
-            defer { state.drainWaiters = [] }
-            return (nil, state.drainWaiters)
+        switch state.withLock(self, { $0.release() }) {
+        case .launch(let next): next.launch()
+        case .resume(let waiters): for waiter in waiters { waiter.resume() }
+        case .none: break
         }
-        next?()
-        for waiter in waiters { waiter.resume() }
     }
 
     @usableFromInline
     func cancelPending(_ task: any PendingTask) -> Bool {
         task.cancelIfPending { withdrawn in
-            if withdrawn {
-                state.withLock(self) { state in
-                    state.pending -= 1
-                    state.cancelled += 1
-                }
-            }
+            if withdrawn { state.withLock(self) { $0.cancelledBeforeStart() } }
         }
     }
 
     @usableFromInline
     var stats: PoolStats {
         state.withLock(self) { state in
-            PoolStats(
+            state.accounting.stats(
                 workers: limit,
-                submitted: state.submitted,
-                completed: state.completed,
-                failed: state.failed,
-                cancelled: state.cancelled,
-                pending: state.pending,
-                running: state.running,
                 busyTime: [.nanoseconds(state.busyNanoseconds)] + Array(repeating: .zero, count: max(0, limit - 1))
             )
         }
@@ -127,24 +91,12 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     /// Refuses new work, optionally cancels queued work, and waits until every started task has ended. Idempotent.
     @usableFromInline
     func shutdown(cancelPending: Bool) async {
-        let withdrawn = state.withLock(self) { state -> [CompletionCell] in
-            if state.lifecycle == .running { state.lifecycle = .draining }
-            guard cancelPending else { return [] }
-            defer { state.queue.removeAll() }
-            return state.queue.map(\.cell)
-        }
-        for cell in withdrawn { _ = self.cancelPending(cell) }
+        let withdrawn = state.withLock(self) { $0.shutdown(cancelPending: cancelPending) }
+        for entry in withdrawn { _ = self.cancelPending(entry.cell) }
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             // Invariant for the unsafe continuation: resumed here when nothing runs, or stored and resumed exactly
             // once by the `releaseSlot` call that frees the last slot (which empties `drainWaiters` under the lock).
-            let idle = state.withLock(self) { state -> Bool in
-                if state.active == 0 {
-                    state.lifecycle = .stopped
-                    return true
-                }
-                state.drainWaiters.append(continuation)
-                return false
-            }
+            let idle = state.withLock(self) { $0.awaitDrain(continuation) }
             if idle { continuation.resume() }
         }
     }

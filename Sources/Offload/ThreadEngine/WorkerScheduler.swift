@@ -169,6 +169,4 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
             running: running
         )
     }
-
-    var queuedCount: Int { queue.count }
 }
