@@ -103,6 +103,7 @@ extension ProcessPoolCore {
             }
 
         }
+        local.removeAll()  // the last references to the workers' journals: unmapped before `terminated` fires
         let notice = forwarder.notice()
         if configuration.forwardWorkerStderr, !notice.isEmpty { Syscalls.writeToStandardError(notice) }
         closeWake()
