@@ -12,15 +12,29 @@
 ///
 /// Python mapping: the module-level functions that `pickle` can find by qualified name in the child.
 public struct JobRegistry: Sendable {
-    /// What running one `run` frame produced.
+    /// What running one job produced.
     package enum Outcome: Sendable {
         case success(output: [UInt8], runNanoseconds: UInt64)
         case failure(RemoteFailure)
     }
 
-    package typealias Handler = @Sendable (_ payload: [UInt8], _ isBatch: Bool) -> Outcome
+    /// How running a batch ended; the items' own outcomes went to the ``BatchObserver`` one by one.
+    package enum BatchOutcome: Sendable, Equatable {
+        /// Every item from the first one asked for has an outcome; `count` is the batch's size.
+        case finished(count: Int, runNanoseconds: UInt64)
+        /// The observer stopped the batch before item `atItem` (it was cancelled).
+        case stopped(atItem: Int)
+        /// The batch could not run at all: its payload could not be decoded, or its type is not registered.
+        case failed(RemoteFailure)
+    }
+
+    package typealias Handler = @Sendable (_ payload: [UInt8]) -> Outcome
+    package typealias BatchHandler = @Sendable (
+        _ payload: [UInt8], _ firstItem: Int, _ observer: any BatchObserver
+    ) -> BatchOutcome
 
     private var handlers: [String: Handler] = [:]
+    private var batchHandlers: [String: BatchHandler] = [:]
     private var initializers: [String: @Sendable (String?) throws -> Void] = [:]
 
     /// Creates an empty registry.
@@ -38,8 +52,9 @@ public struct JobRegistry: Sendable {
     /// Registers a job type under its ``Job/jobName``. Registering a name twice keeps the last type.
     /// - Parameter type: the job type.
     public mutating func register<J: Job>(_ type: J.Type) {
-        handlers[J.jobName] = { payload, isBatch in
-            isBatch ? JobRegistry.runBatch(J.self, payload) : JobRegistry.runOne(J.self, payload)
+        handlers[J.jobName] = { payload in JobRegistry.runOne(J.self, payload) }
+        batchHandlers[J.jobName] = { payload, firstItem, observer in
+            JobRegistry.runBatch(J.self, payload, firstItem: firstItem, observer: observer)
         }
     }
 
@@ -58,18 +73,31 @@ public struct JobRegistry: Sendable {
     /// - Returns: `true` when a worker with this registry can run the job.
     public func contains(_ jobName: String) -> Bool { handlers[jobName] != nil }
 
-    package func handle(jobName: String, payload: [UInt8], isBatch: Bool) -> Outcome {
-        guard let handler = handlers[jobName] else {
-            return .failure(
-                RemoteFailure(
-                    code: .unregisteredJob,
-                    message: "the worker has no job type named '\(jobName)'; register it with "
-                        + "JobRegistry.register(_:) before calling ProcessPool.runWorkerIfRequested(registry:) "
-                        + "(registered: \(jobNames.joined(separator: ", ")))"
-                )
-            )
-        }
-        return handler(payload, isBatch)
+    /// Decodes, runs and encodes one job.
+    package func handle(jobName: String, payload: [UInt8]) -> Outcome {
+        guard let handler = handlers[jobName] else { return .failure(unregistered(jobName)) }
+        return handler(payload)
+    }
+
+    /// Decodes a batch and runs its items from `firstItem` on, reporting each item's outcome to `observer` as soon as
+    /// it is known (a failing item does not stop the batch).
+    package func runBatch(
+        jobName: String,
+        payload: [UInt8],
+        firstItem: Int,
+        observer: any BatchObserver
+    ) -> BatchOutcome {
+        guard let handler = batchHandlers[jobName] else { return .failed(unregistered(jobName)) }
+        return handler(payload, firstItem, observer)
+    }
+
+    private func unregistered(_ jobName: String) -> RemoteFailure {
+        RemoteFailure(
+            code: .unregisteredJob,
+            message: "the worker has no job type named '\(jobName)'; register it with "
+                + "JobRegistry.register(_:) before calling ProcessPool.runWorkerIfRequested(registry:) "
+                + "(registered: \(jobNames.joined(separator: ", ")))"
+        )
     }
 
     /// Runs the named initializer. Returns a failure to report in the worker's hello, or `nil`.
@@ -98,68 +126,94 @@ public struct JobRegistry: Sendable {
         do {
             job = try JobCodec.decode(J.self, from: payload)
         } catch {
-            return .failure(
-                RemoteFailure(code: .decodingFailed, errorType: error.causeType, message: error.message)
-            )
+            return .failure(RemoteFailure(code: .decodingFailed, errorType: error.causeType, message: error.message))
         }
         let start = ContinuousClock.now
         let output: J.Output
         do {
             output = try job.run()
         } catch {
-            return .failure(
-                RemoteFailure(
-                    code: .jobFailed,
-                    errorType: String(reflecting: Swift.type(of: error)),
-                    message: String(describing: error)
-                )
-            )
+            return .failure(threw(error))
         }
         let elapsed = ContinuousClock.now.nanoseconds(since: start)
         do {
             return .success(output: try JobCodec.encode(output), runNanoseconds: elapsed)
         } catch {
-            return .failure(
-                RemoteFailure(code: .encodingFailed, errorType: error.causeType, message: error.message)
-            )
+            return .failure(RemoteFailure(code: .encodingFailed, errorType: error.causeType, message: error.message))
         }
     }
 
-    private static func runBatch<J: Job>(_ type: J.Type, _ payload: [UInt8]) -> Outcome {
+    private static func runBatch<J: Job>(
+        _ type: J.Type,
+        _ payload: [UInt8],
+        firstItem: Int,
+        observer: any BatchObserver
+    ) -> BatchOutcome {
         let jobs: [J]
         do {
             jobs = try JobCodec.decode([J].self, from: payload)
         } catch {
-            return .failure(
-                RemoteFailure(code: .decodingFailed, errorType: error.causeType, message: error.message)
+            return .failed(RemoteFailure(code: .decodingFailed, errorType: error.causeType, message: error.message))
+        }
+        guard firstItem >= 0, firstItem <= jobs.count else {
+            return .failed(
+                RemoteFailure(
+                    code: .decodingFailed,
+                    message: "asked to start at item \(firstItem) of a batch of \(jobs.count)"
+                )
             )
         }
         let start = ContinuousClock.now
-        var outputs: [J.Output] = []
-        outputs.reserveCapacity(jobs.count)
-        for (index, job) in jobs.enumerated() {
+        // One encoder state for the whole batch: each output's bytes are appended, handed over, then dropped. The
+        // concatenation of the outputs is exactly the body of an encoded `[Output]`.
+        var state = BinaryEncodingState()
+        for index in firstItem..<jobs.count {
+            guard observer.willRun(item: index) else { return .stopped(atItem: index) }
+            let output: J.Output
             do {
-                outputs.append(try job.run())
+                output = try jobs[index].run()
             } catch {
-                return .failure(
+                observer.failed(item: index, threw(error))
+                continue
+            }
+            state.bytes.removeAll(keepingCapacity: true)
+            do {
+                try state.encodeValue(output)
+            } catch {
+                state = BinaryEncodingState()
+                observer.failed(
+                    item: index,
                     RemoteFailure(
-                        code: .jobFailed,
+                        code: .encodingFailed,
                         errorType: String(reflecting: Swift.type(of: error)),
-                        message: String(describing: error),
-                        index: index
+                        message: "could not encode \(String(reflecting: J.Output.self)): \(error)"
                     )
                 )
+                continue
             }
+            state.bytes.withUnsafeBytes { observer.succeeded(item: index, output: $0) }
         }
-        let elapsed = ContinuousClock.now.nanoseconds(since: start)
-        do {
-            return .success(output: try JobCodec.encode(outputs), runNanoseconds: elapsed)
-        } catch {
-            return .failure(
-                RemoteFailure(code: .encodingFailed, errorType: error.causeType, message: error.message)
-            )
-        }
+        return .finished(count: jobs.count, runNanoseconds: ContinuousClock.now.nanoseconds(since: start))
     }
+
+    private static func threw(_ error: any Error) -> RemoteFailure {
+        RemoteFailure(
+            code: .jobFailed,
+            errorType: String(reflecting: Swift.type(of: error)),
+            message: String(describing: error)
+        )
+    }
+}
+
+/// Receives the outcome of each item of a batch as it runs (``JobRegistry/runBatch(jobName:payload:firstItem:observer:)``):
+/// a process pool's worker records them where its parent finds them even if a later item crashes the process.
+package protocol BatchObserver: AnyObject {
+    /// Called before item `index` runs. Returning `false` stops the batch there (it was cancelled).
+    func willRun(item index: Int) -> Bool
+    /// Item `index` returned; `output` is its encoding (valid only during the call).
+    func succeeded(item index: Int, output: UnsafeRawBufferPointer)
+    /// Item `index` threw, or its output could not be encoded.
+    func failed(item index: Int, _ failure: RemoteFailure)
 }
 
 extension OffloadError {

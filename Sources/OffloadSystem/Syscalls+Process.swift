@@ -19,6 +19,8 @@ extension Syscalls {
         package var stderrFD: Int32
         package var commandFD: Int32
         package var resultFD: Int32
+        /// Becomes the child's descriptor 5 (the worker's progress journal); -1 for none.
+        package var journalFD: Int32 = -1
 
         package init(
             executable: String,
@@ -54,6 +56,7 @@ extension Syscalls {
                         request.stderrFD,
                         request.commandFD,
                         request.resultFD,
+                        request.journalFD,
                         &pid
                     )
                 }
@@ -61,6 +64,24 @@ extension Syscalls {
         }
         guard rc == 0 else { throw SystemCallError("posix_spawn", errno: rc) }
         return pid
+    }
+
+    /// An anonymous shared-memory file (`memfd_create`, close-on-exec) of `byteCount` bytes, allocated as touched.
+    package static func memoryFile(name: String, byteCount: Int) throws(SystemCallError) -> Int32 {
+        let fd = coffload_memfd(name, Int64(byteCount))
+        guard fd >= 0 else { throw SystemCallError("memfd_create", errno: errno) }
+        return fd
+    }
+
+    /// `kill(pid, 0)`: whether a process with this ID exists (a zombie counts).
+    package static func processExists(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 || errno != ESRCH
+    }
+
+    /// Writes `text` to standard error, unbuffered.
+    package static func writeToStandardError(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 
     /// A pidfd for `pid` (readable when it exits), or -1 on kernels without `pidfd_open`.

@@ -29,6 +29,13 @@ package struct Frame: Sendable, Equatable {
         case failure = 4
         /// Parent → worker: finish and exit with status 0.
         case shutdown = 5
+        /// Worker → parent: the outputs of a batch's items finished so far (sent when the worker's journal is full,
+        /// and before an item failure, so that outcomes always arrive in item order).
+        case partial = 6
+        /// Worker → parent: one item of a batch failed (it threw, or its output could not be encoded); the batch goes on.
+        case itemFailure = 7
+        /// Worker → parent: the task was cancelled before it started, or between two items of a batch; it stopped.
+        case cancelled = 8
     }
 
     package static let headerSize = 16
@@ -75,11 +82,4 @@ package struct Frame: Sendable, Equatable {
         buffer.append(contentsOf: payload)
     }
 
-    /// The frame's bytes.
-    package var bytes: [UInt8] {
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(Frame.headerSize + payload.count)
-        append(to: &buffer)
-        return buffer
-    }
 }

@@ -19,12 +19,6 @@ package struct FrameReader: Sendable {
     /// Bytes received but not yet returned as frames.
     package var bufferedCount: Int { buffer.count - start }
 
-    /// Whether a whole frame is buffered (the worker uses this to decide when to flush its results).
-    package var hasCompleteFrame: Bool {
-        guard failure == nil, bufferedCount >= Frame.headerSize else { return false }
-        return bufferedCount - Frame.headerSize >= Int(readUInt32(at: start))
-    }
-
     package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         compactIfWorthwhile()
         buffer.append(contentsOf: bytes)
@@ -62,14 +56,6 @@ package struct FrameReader: Sendable {
             start = 0
         }
         return Frame(kind: kind, flags: flags, taskID: taskID, payload: payload)
-    }
-
-    /// Called at end of stream: leftover bytes mean the peer died inside a frame.
-    package func checkCleanEnd() throws(OffloadError) {
-        if let failure { throw failure }
-        if bufferedCount > 0 {
-            throw OffloadError(.protocolViolation, "stream ended inside a frame (\(bufferedCount) bytes left over)")
-        }
     }
 
     private mutating func fail(_ message: String) throws(OffloadError) -> Frame? {

@@ -34,7 +34,16 @@ package struct FrameWriter: Sendable {
         start = 0
     }
 
-    /// Takes the queued bytes (used by the blocking worker side, which writes them with `writeAll`).
+    /// Puts bytes that a write did not take back in front of everything queued since (a partial write of a
+    /// non-blocking pipe).
+    package mutating func prepend(_ bytes: ArraySlice<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        buffer = Array(bytes) + buffer[start...]
+        start = 0
+    }
+
+    /// Takes the queued bytes: the transport writes them (the worker blocking, the pool's manager non-blocking, putting
+    /// back what the pipe did not take with ``prepend(_:)``).
     package mutating func take() -> [UInt8] {
         defer {
             buffer = []

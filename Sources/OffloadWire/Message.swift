@@ -4,16 +4,26 @@ import OffloadCore
 ///
 /// Payload layouts (little-endian):
 /// - `hello`: ``Hello`` in the ``JobCodec`` encoding.
-/// - `run`: UInt16 job-name length, job name (UTF-8), then the job (or `[Job]` when the batch flag is set)
-///   encoded by ``JobCodec``.
-/// - `result`: UInt64 nanoseconds the job(s) ran, then the output (or `[Output]`) encoded by ``JobCodec``.
-/// - `failure`: ``RemoteFailure`` in the ``JobCodec`` encoding.
-/// - `shutdown`: empty.
+/// - `run`: UInt16 job-name length, job name (UTF-8), then — with the batch flag — UInt32 index of the first item to
+///   run, then the job (or `[Job]`) encoded by ``JobCodec``. A batch re-sent after a crash starts past the items that
+///   already have an outcome.
+/// - `result`: UInt64 nanoseconds the job(s) ran; with the batch flag UInt32 first item and UInt32 item count; then
+///   the output (single job) or the concatenated encodings of the successful items' outputs (batch).
+/// - `partial`: UInt32 first item, UInt32 item count, concatenated outputs (batch progress, see ``Frame/Kind/partial``).
+/// - `itemFailure`: UInt32 item index, then ``RemoteFailure``.
+/// - `failure`: ``RemoteFailure`` in the ``JobCodec`` encoding (the whole task failed).
+/// - `cancelled`, `shutdown`: empty.
+///
+/// A batch's items resolve strictly in order: every `partial`, `itemFailure` and the final `result` starts where the
+/// previous one ended, so the parent always knows which item a crash interrupted.
 package enum Message: Sendable, Equatable {
     case hello(Hello)
-    case run(taskID: UInt64, jobName: String, isBatch: Bool, job: [UInt8])
-    case result(taskID: UInt64, isBatch: Bool, runNanoseconds: UInt64, output: [UInt8])
+    case run(taskID: UInt64, jobName: String, isBatch: Bool, firstItem: Int, job: [UInt8])
+    case result(taskID: UInt64, isBatch: Bool, runNanoseconds: UInt64, firstItem: Int, count: Int, output: [UInt8])
+    case partial(taskID: UInt64, firstItem: Int, count: Int, outputs: [UInt8])
+    case itemFailure(taskID: UInt64, index: Int, RemoteFailure)
     case failure(taskID: UInt64, RemoteFailure)
+    case cancelled(taskID: UInt64)
     case shutdown
 
     /// The first frame a worker sends, after its initializer ran.
@@ -34,32 +44,43 @@ package enum Message: Sendable, Equatable {
     /// - Throws: ``OffloadError/Code/protocolViolation`` when the payload does not match the kind's layout.
     package init(_ frame: Frame) throws(OffloadError) {
         let isBatch = frame.flags & Frame.batchFlag != 0
+        var reader = PayloadReader(bytes: frame.payload)
         switch frame.kind {
         case .hello:
             self = .hello(try Message.decodePayload(Hello.self, frame.payload, what: "hello"))
         case .run:
-            let payload = frame.payload
-            guard payload.count >= 2 else { throw Message.violation("run frame too short") }
-            let nameLength = Int(payload[0]) | Int(payload[1]) << 8
-            guard payload.count >= 2 + nameLength else { throw Message.violation("run frame's job name truncated") }
-            let name = String(decoding: payload[2..<2 + nameLength], as: UTF8.self)
-            self = .run(taskID: frame.taskID, jobName: name, isBatch: isBatch, job: Array(payload[(2 + nameLength)...]))
+            let nameLength = Int(try reader.integer(2, "run frame"))
+            let name = String(decoding: try reader.bytes(nameLength, "run frame's job name"), as: UTF8.self)
+            let first = isBatch ? Int(try reader.integer(4, "run frame")) : 0
+            self = .run(taskID: frame.taskID, jobName: name, isBatch: isBatch, firstItem: first, job: reader.rest)
         case .result:
-            let payload = frame.payload
-            guard payload.count >= 8 else { throw Message.violation("result frame too short") }
-            var nanoseconds: UInt64 = 0
-            for index in 0..<8 { nanoseconds |= UInt64(payload[index]) << UInt64(8 * index) }
+            let nanoseconds = try reader.integer(8, "result frame")
+            let first = isBatch ? Int(try reader.integer(4, "result frame")) : 0
+            let count = isBatch ? Int(try reader.integer(4, "result frame")) : 1
             self = .result(
                 taskID: frame.taskID,
                 isBatch: isBatch,
                 runNanoseconds: nanoseconds,
-                output: Array(payload[8...])
+                firstItem: first,
+                count: count,
+                output: reader.rest
             )
+        case .partial:
+            let first = Int(try reader.integer(4, "partial frame"))
+            let count = Int(try reader.integer(4, "partial frame"))
+            self = .partial(taskID: frame.taskID, firstItem: first, count: count, outputs: reader.rest)
+        case .itemFailure:
+            let index = Int(try reader.integer(4, "item failure frame"))
+            let failure = try Message.decodePayload(RemoteFailure.self, reader.rest, what: "item failure")
+            self = .itemFailure(taskID: frame.taskID, index: index, failure)
         case .failure:
             self = .failure(
                 taskID: frame.taskID,
                 try Message.decodePayload(RemoteFailure.self, frame.payload, what: "failure")
             )
+        case .cancelled:
+            guard frame.payload.isEmpty else { throw Message.violation("cancelled frame with a payload") }
+            self = .cancelled(taskID: frame.taskID)
         case .shutdown:
             guard frame.payload.isEmpty else { throw Message.violation("shutdown frame with a payload") }
             self = .shutdown
@@ -71,23 +92,40 @@ package enum Message: Sendable, Equatable {
         switch self {
         case .hello(let hello):
             writer.append(Frame(kind: .hello, payload: (try? JobCodec.encode(hello)) ?? []))
-        case .run(let taskID, let jobName, let isBatch, let job):
-            writer.append(
-                kind: .run,
-                flags: isBatch ? Frame.batchFlag : 0,
-                taskID: taskID,
-                parts: Message.nameHeader(jobName),
-                job
-            )
-        case .result(let taskID, let isBatch, let nanoseconds, let output):
+        case .run(let taskID, let jobName, let isBatch, let firstItem, let job):
+            var header = Message.nameHeader(jobName)
+            if isBatch { header.appendLittleEndian(UInt64(firstItem), bytes: 4) }
+            writer.append(kind: .run, flags: isBatch ? Frame.batchFlag : 0, taskID: taskID, parts: header, job)
+        case .result(let taskID, let isBatch, let nanoseconds, let firstItem, let count, let output):
             var prefix: [UInt8] = []
             prefix.appendLittleEndian(nanoseconds, bytes: 8)
+            if isBatch {
+                prefix.appendLittleEndian(UInt64(firstItem), bytes: 4)
+                prefix.appendLittleEndian(UInt64(count), bytes: 4)
+            }
             writer.append(kind: .result, flags: isBatch ? Frame.batchFlag : 0, taskID: taskID, parts: prefix, output)
+        case .partial(let taskID, let firstItem, let count, let outputs):
+            writer.append(kind: .partial, flags: 0, taskID: taskID, parts: Message.span(firstItem, count), outputs)
+        case .itemFailure(let taskID, let index, let failure):
+            var prefix: [UInt8] = []
+            prefix.appendLittleEndian(UInt64(index), bytes: 4)
+            writer.append(kind: .itemFailure, flags: 0, taskID: taskID, parts: prefix, (try? JobCodec.encode(failure)) ?? [])
         case .failure(let taskID, let failure):
             writer.append(Frame(kind: .failure, taskID: taskID, payload: (try? JobCodec.encode(failure)) ?? []))
+        case .cancelled(let taskID):
+            writer.append(Frame(kind: .cancelled, taskID: taskID))
         case .shutdown:
             writer.append(Frame(kind: .shutdown))
         }
+    }
+
+    /// The header of a batch `result` or `partial` payload written straight from a worker's journal: what precedes
+    /// the outputs.
+    package static func span(_ firstItem: Int, _ count: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendLittleEndian(UInt64(firstItem), bytes: 4)
+        bytes.appendLittleEndian(UInt64(count), bytes: 4)
+        return bytes
     }
 
     /// The job-name prefix of a run payload.
@@ -108,7 +146,29 @@ package enum Message: Sendable, Equatable {
         }
     }
 
-    private static func violation(_ message: String) -> OffloadError {
+    static func violation(_ message: String) -> OffloadError {
         OffloadError(.protocolViolation, message)
     }
+}
+
+/// Little-endian fields read from the front of a payload, each read bounds-checked.
+private struct PayloadReader {
+    let bytes: [UInt8]
+    var position = 0
+
+    mutating func integer(_ size: Int, _ what: String) throws(OffloadError) -> UInt64 {
+        guard bytes.count - position >= size else { throw Message.violation("\(what) too short") }
+        var value: UInt64 = 0
+        for index in 0..<size { value |= UInt64(bytes[position + index]) << UInt64(8 * index) }
+        position += size
+        return value
+    }
+
+    mutating func bytes(_ count: Int, _ what: String) throws(OffloadError) -> ArraySlice<UInt8> {
+        guard bytes.count - position >= count else { throw Message.violation("\(what) truncated") }
+        defer { position += count }
+        return bytes[position..<position + count]
+    }
+
+    var rest: [UInt8] { position == 0 ? bytes : Array(bytes[position...]) }
 }

@@ -30,6 +30,15 @@ enum TestWorker {
         return configuration
     }
 
+    /// Whether this test run is instrumented by ThreadSanitizer, whose runtime (also in the worker fixture) turns a
+    /// SIGSEGV into exit status 66.
+    static let underThreadSanitizer: Bool = dlsym(nil, "__tsan_init") != nil
+
+    /// How a worker that dereferenced a bad pointer ends.
+    static var segfaultTermination: OffloadError.Termination {
+        underThreadSanitizer ? .exited(66) : .signaled(SIGSEGV)
+    }
+
     /// Descriptors open in this process.
     static func openDescriptorCount() -> Int {
         guard let directory = opendir("/proc/self/fd") else { return -1 }

@@ -76,6 +76,23 @@ extension OffloadError {
         )
     }
 
+    static func workerStartGarbled(
+        executable: String,
+        pid: Int32,
+        violation: OffloadError,
+        stderr: [String]
+    ) -> OffloadError {
+        OffloadError(
+            .workerStartFailed,
+            "worker '\(executable)' wrote something other than its hello before starting (\(violation.message)); the pool"
+                + " stopped it. Does its main print to the result pipe, or call ProcessPool.runWorkerIfRequested(registry:)"
+                + " late?",
+            workerPID: pid,
+            workerStderr: stderr,
+            cause: violation
+        )
+    }
+
     static func workerStartCrashed(
         executable: String,
         pid: Int32,
@@ -85,7 +102,7 @@ extension OffloadError {
         -> OffloadError
     {
         OffloadError(
-            .spawnFailed,
+            .workerStartFailed,
             "worker '\(executable)' \(termination) while starting, before saying hello",
             workerPID: pid,
             termination: termination,
