@@ -9,9 +9,9 @@ import FoundationXML
 struct BenchCommandTests {
     /// Small sizes: these tests check structure and sanity, not speed (no timed assertions).
     static let small: [String: String] = ["sum-of-squares": "200000", "primes": "2000", "tiny": "5000"]
-    static let inProcessLanes = [
+    static let swiftLanes = [
         "sequential", "actor", "taskgroup", "taskgroup-all", "concurrentPerform", "threadpool", "threadpool-submit",
-        "isolatedpool",
+        "isolatedpool", "processpool",
     ]
 
     @Test("--json emits the documented fields with sane values", arguments: ["sum-of-squares", "primes", "tiny"])
@@ -29,9 +29,8 @@ struct BenchCommandTests {
         #expect(versions.string("offload")?.isEmpty == false)
         let lanes = json.objects("lanes")
         let names = Set(lanes.compactMap { $0.string("lane") })
-        for lane in Self.inProcessLanes {
-            #expect(names.contains(lane), "missing lane \(lane)")
-        }
+        #expect(names == Set(Self.swiftLanes), "lanes \(names.sorted())")
+        #expect(json.string("schedule") == "interleaved")
         for lane in lanes {
             let name = lane.string("lane") ?? "?"
             let workers = try #require(lane.int("workers"))
@@ -43,6 +42,10 @@ struct BenchCommandTests {
             #expect((lane.double("median_seconds") ?? 0) > 0, "\(name)")
             #expect((lane.double("speedup") ?? 0) > 0, "\(name)")
             #expect((lane["runs"] as? [Any])?.count == 2, "\(name)")
+            #expect(lane.string("baseline") == "sequential", "\(name)")
+            #expect((lane.double("spread") ?? -1) >= 0, "\(name)")
+            let median = try #require(lane.double("median_seconds"))
+            #expect((lane.double("min_seconds") ?? .infinity) <= median && median <= (lane.double("max_seconds") ?? 0))
             if name == "threadpool-submit" {
                 #expect((lane.double("submit_ns_per_task") ?? 0) > 0)
             }
@@ -52,17 +55,34 @@ struct BenchCommandTests {
         #expect(lanes.filter { $0.string("lane") == "sequential" }.first?.double("speedup") == 1)
     }
 
-    @Test("a lane that is not in this build is skipped with a notice, not a failure")
-    func unavailableLaneIsANotice() throws {
+    @Test("the processpool lane runs the items in worker processes and agrees with sequential")
+    func processPoolLaneRuns() throws {
         let result = try OffloadBinary.run([
-            "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "processpool",
+            "bench", "--workload", "primes", "--n", "3000", "--workers", "2", "--repeat", "2", "--lanes", "processpool",
             "--json",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let json = try result.json()
-        let lanes = json.objects("lanes").compactMap { $0.string("lane") }
+        let lanes = json.objects("lanes")
+        #expect(lanes.compactMap { $0.string("lane") } == ["sequential", "processpool"])
+        #expect(lanes.compactMap { $0.int("workers") } == [1, 2])
+        let checksums = lanes.compactMap { $0.string("checksum") }
+        #expect(checksums.count == 2 && checksums[0] == checksums[1])
+        #expect(json.bool("checksums_agree") == true)
+        #expect(((json["notices"] as? [String]) ?? []).isEmpty)
+    }
+
+    @Test("a lane that does not apply to the workload is skipped with a one-line notice naming both")
+    func inapplicableLaneIsANotice() throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "primes", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "simd",
+            "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        #expect(json.objects("lanes").compactMap { $0.string("lane") } == ["sequential"])
         let notices = (json["notices"] as? [String]) ?? []
-        #expect(lanes.contains("processpool") || notices.contains { $0.contains("processpool") })
+        #expect(notices == ["simd lane skipped: it does not apply to primes"])
     }
 
     @Test("the table names cores, versions and the actor lane as the GIL analogue")
@@ -156,9 +176,17 @@ struct BenchCommandTests {
         let names = Set(lanes.compactMap { $0.string("lane") })
         #expect(names.isSuperset(of: ["python-sequential", "python-thread", "python-process"]))
         let notices = (json["notices"] as? [String]) ?? []
-        #expect(names.contains("python-interpreter") || notices.contains { $0.contains("InterpreterPoolExecutor") })
+        let minor = Int(versions.string("python")?.split(separator: ".").dropFirst().first ?? "") ?? 0
+        if minor >= 14 {
+            #expect(names.contains("python-interpreter"))
+        } else {
+            #expect(!names.contains("python-interpreter"))
+            #expect(notices.contains { $0.contains("python-interpreter") && $0.contains("InterpreterPoolExecutor") })
+        }
         for lane in lanes where (lane.string("lane") ?? "").hasPrefix("python-") {
             #expect((lane.double("speedup") ?? 0) > 0)
+            #expect(lane.string("baseline") == "python-sequential")
+            #expect(lane.int("n") == 2000)
         }
         // Same size, same loop: Python's checksum equals Swift's.
         #expect(json.bool("checksums_agree") == true)

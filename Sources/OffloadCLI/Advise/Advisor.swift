@@ -59,7 +59,7 @@ enum Advisor {
             choice = .io
             reasons.append("I/O-bound: the work waits, it does not compute — async tasks cost a few hundred bytes "
                            + "each and wait without holding a thread, so thousands can be in flight")
-            reasons.append("bound the concurrency (the seeds' TaskGroup + semaphore) so the server or the file "
+            reasons.append("bound the concurrency (asyncio.TaskGroup + Semaphore in Python; a TaskGroup with a bounded number of children in Swift) so the server or the file "
                            + "descriptor limit is not overwhelmed")
             if profile.threadUnsafeLibrary {
                 reasons.append("the library is not thread-safe: call it from one actor (or wrap it in a Mutex); "

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The seeds' Python race, run on the installed interpreter, reported as measured.
+/// The Python texts' race (`counter += 1` from threads), run on the installed interpreter, reported as measured.
 enum PythonRace {
     struct Variant: Codable, Sendable {
         var variant: String
@@ -34,7 +34,7 @@ enum PythonRace {
 
         func render() -> [String] {
             var lines = ["Python \(pythonVersion) (\(executable)), GIL \(gilEnabled ? "enabled" : "disabled"), "
-                         + "switch interval \(Format.fixed(switchInterval * 1000, 1)) ms — the seeds' race, measured:"]
+                         + "switch interval \(Format.fixed(switchInterval * 1000, 1)) ms — the texts' race, measured:"]
             for variant in variants {
                 let lost = variant.lostUpdates.map { Format.grouped($0) }.joined(separator: ", ")
                 lines.append("  \(Format.pad(variant.code, 58)) lost updates per trial: \(lost)")
@@ -78,7 +78,7 @@ enum PythonRace {
         )
     }
 
-    /// Explains what the counts show, from the counts — not from the seeds' claim.
+    /// Explains what the counts show, from the counts — not from the texts' claim.
     static func verdict(_ variants: [Variant], version: String, gil: Bool) -> String {
         let plainLost = variants.first { $0.variant == "counter += 1" }?.lostUpdates.reduce(0, +) ?? 0
         let callLost = variants.first { $0.variant == "counter += one()" }?.lostUpdates.reduce(0, +) ?? 0

@@ -10,7 +10,7 @@ struct RaceCommand: AsyncParsableCommand {
             Swift 6 rejects the plain racy version at compile time ("mutation of captured var 'counter' in \
             concurrently-executing code"), so the unsynchronised variant goes through an explicitly unsafe escape \
             (an UnsafeMutablePointer in an unchecked-Sendable box): a data race, undefined behaviour, shown on \
-            purpose. With --python the seeds' Python race runs on the installed interpreter and the report says what \
+            purpose. With --python the texts' Python race (counter += 1 from threads) runs on the installed interpreter and the report says what \
             actually happened there.
             """
     )
