@@ -63,7 +63,9 @@ public protocol VectorWorkload: BenchWorkload {
 
 /// The workloads `--workload` accepts, in help order.
 public enum BenchWorkloads {
-    public static let all: [any BenchWorkload.Type] = [SumOfSquares.self, Primes.self, Tiny.self]
+    public static let all: [any BenchWorkload.Type] = [
+        SumOfSquares.self, Primes.self, Tiny.self, NumPySumOfSquares.self,
+    ]
 
     /// The workload type called `name`, if any.
     public static func named(_ name: String) -> (any BenchWorkload.Type)? {

@@ -11,7 +11,7 @@ public struct Primes: ProcessWorkload {
     public static let lanes: [BenchLane] = [
         .sequential, .actor, .taskgroup, .taskgroupAll, .concurrentPerform, .threadpool, .threadpoolSubmit,
         .isolatedpool, .processpool,
-        .pythonSequential, .pythonThread, .pythonProcess, .pythonInterpreter,
+        .pythonSequential, .pythonThread, .pythonProcess, .pythonInterpreter, .pythonAsyncio, .pythonAsyncioExecutor,
     ]
     public static let python = """
         def prime_item(n):

@@ -14,7 +14,7 @@ public struct SumOfSquares: ProcessWorkload {
     public static let lanes: [BenchLane] = [
         .sequential, .actor, .taskgroup, .taskgroupAll, .concurrentPerform, .threadpool, .threadpoolSubmit,
         .isolatedpool, .processpool,
-        .pythonSequential, .pythonThread, .pythonProcess, .pythonInterpreter,
+        .pythonSequential, .pythonThread, .pythonProcess, .pythonInterpreter, .pythonAsyncio, .pythonAsyncioExecutor,
     ]
     public static let python = """
         def heavy_calculation(iterations):

@@ -17,6 +17,14 @@ struct AdviceMeasurement: Codable, Sendable {
     /// 64 waits of 10 ms each, 16 at a time.
     var ioConcurrentSeconds: Double?
     var ioSequentialEstimateSeconds: Double?
+    /// The vectorise branch: 4 × Σx² over an array, scalar, SIMD, and SIMD on `cores` ThreadPool workers.
+    var scalarSeconds: Double?
+    var simdSeconds: Double?
+    var simdThreadsSeconds: Double?
+    /// scalar / SIMD: the vector-width multiplier.
+    var vectorSpeedup: Double?
+    /// SIMD / SIMD on the pool: the cores multiplier.
+    var coresSpeedup: Double?
     var lines: [String]
 
     enum CodingKeys: String, CodingKey {
@@ -28,10 +36,15 @@ struct AdviceMeasurement: Codable, Sendable {
         case processSpawnSeconds = "process_spawn_seconds"
         case ioConcurrentSeconds = "io_concurrent_seconds"
         case ioSequentialEstimateSeconds = "io_sequential_estimate_seconds"
+        case scalarSeconds = "scalar_seconds"
+        case simdSeconds = "simd_seconds"
+        case simdThreadsSeconds = "simd_threads_seconds"
+        case vectorSpeedup = "vector_speedup"
+        case coresSpeedup = "cores_speedup"
     }
 
     /// Measures what backs `choice`: CPU scaling for threads/isolated/processes, spawn cost for processes, overlapped
-    /// waits for io.
+    /// waits for io, the vector-width and cores multipliers for vectorise.
     static func measure(for choice: Advisor.Choice, progress: ProgressLine) async throws -> AdviceMeasurement {
         let cores = WorkerCount.available
         var result = AdviceMeasurement(cores: cores, build: OffloadVersion.buildConfiguration, lines: [])
@@ -49,6 +62,23 @@ struct AdviceMeasurement: Codable, Sendable {
             result.ioSequentialEstimateSeconds = 0.64
             result.lines.append("64 simulated I/O waits of 10 ms, 16 in flight: \(Format.seconds(seconds)) "
                                 + "(one after another: ≥ 640 ms)")
+            return result
+        }
+        if choice == .vectorise {
+            progress.update("advise: measuring scalar, SIMD and SIMD on a ThreadPool")
+            let workload = NumPySumOfSquares(n: 4_000_000)
+            let measured = try await measure(workload, lanes: [.sequential, .simd, .simdThreadpool], workers: cores)
+            let (scalar, simd, pooled) = (measured[0].median, measured[1].median, measured[2].median)
+            result.scalarSeconds = scalar
+            result.simdSeconds = simd
+            result.simdThreadsSeconds = pooled
+            result.vectorSpeedup = scalar / max(simd, 1e-9)
+            result.coresSpeedup = simd / max(pooled, 1e-9)
+            result.lines.append("4 × sum of squares of 4,000,000 doubles: scalar \(Format.seconds(scalar)), "
+                                + "SIMD \(Format.seconds(simd)) (\(Format.fixed(result.vectorSpeedup ?? 0, 2))×), "
+                                + "SIMD on ThreadPool ×\(cores) \(Format.seconds(pooled)) "
+                                + "(\(Format.fixed(result.coresSpeedup ?? 0, 2))× more, "
+                                + "\(Format.fixed(scalar / max(pooled, 1e-9), 2))× in all)")
             return result
         }
         progress.update("advise: measuring sum-of-squares")

@@ -6,16 +6,16 @@ enum BenchClaims {
     static let parallelThreshold = 1.3
 
     /// The claims whose lanes ran in `report`, in the order the texts make them.
-    static func evaluate(_ report: BenchReport) -> [BenchClaim] {
+    static func evaluate(_ report: BenchReport) -> [Claim] {
         let cores = report.cores
-        var claims: [BenchClaim] = []
+        var claims: [Claim] = []
         let gil = report.versions.pythonGILEnabled ?? true
         if let threads = best(report, .pythonThread) {
             claims.append(gil ? noThreadSpeedup(threads, cores) : freeThreadedSpeedup(threads, cores))
         }
         if let asyncio = report.lanes(.pythonAsyncio).first {
             let holds = asyncio.speedup < parallelThreshold
-            claims.append(BenchClaim(
+            claims.append(Claim(
                 claim: "asyncio does not help CPU-bound work: async tasks that never await run one after another "
                     + "on the one event loop",
                 measured: "python-asyncio \(times(asyncio.speedup)) vs python-sequential",
@@ -30,7 +30,7 @@ enum BenchClaims {
                 claim: "The fix is loop.run_in_executor into a ProcessPoolExecutor: the same tasks then run in "
                     + "parallel, one process (and one GIL) each"))
         }
-        if let processes = best(report, .pythonProcess), report.lanes(.pythonNumpy).isEmpty {
+        if let processes = best(report, .pythonProcess), report.workload != NumPySumOfSquares.name {
             claims.append(parallel(
                 processes, cores,
                 claim: "ProcessPoolExecutor gives real multi-core parallelism to CPU-bound Python"))
@@ -59,33 +59,33 @@ enum BenchClaims {
         return (parallel.isEmpty ? entries : parallel).max { $0.speedup < $1.speedup }
     }
 
-    private static func noThreadSpeedup(_ threads: BenchReport.Lane, _ cores: Int) -> BenchClaim {
+    private static func noThreadSpeedup(_ threads: BenchReport.Lane, _ cores: Int) -> Claim {
         let measured = "python-thread best \(times(threads.speedup)) at \(threads.workers) workers vs python-sequential"
         let claim = "Threads do not speed up CPU-bound pure-Python code: the GIL lets one thread run bytecode at a time"
         guard cores >= 2, threads.workers >= 2 else { return undecided(claim, measured, cores) }
         let holds = threads.speedup < parallelThreshold
-        return BenchClaim(
+        return Claim(
             claim: claim, measured: measured,
             verdict: holds ? "holds: more threads, no more speed" : "does not hold here: the threads ran in parallel",
             holds: holds)
     }
 
-    private static func freeThreadedSpeedup(_ threads: BenchReport.Lane, _ cores: Int) -> BenchClaim {
+    private static func freeThreadedSpeedup(_ threads: BenchReport.Lane, _ cores: Int) -> Claim {
         let claim = "On a free-threaded build (PEP 703) pure-Python threads run in parallel"
         let measured = "python-thread best \(times(threads.speedup)) at \(threads.workers) workers, without a GIL"
         guard cores >= 2, threads.workers >= 2 else { return undecided(claim, measured, cores) }
         let holds = threads.speedup >= parallelThreshold
-        return BenchClaim(
+        return Claim(
             claim: claim, measured: measured,
             verdict: holds ? "holds: the threads ran in parallel" : "does not hold here: no speed-up without the GIL",
             holds: holds)
     }
 
-    private static func parallel(_ lane: BenchReport.Lane, _ cores: Int, claim: String) -> BenchClaim {
+    private static func parallel(_ lane: BenchReport.Lane, _ cores: Int, claim: String) -> Claim {
         let measured = "\(lane.lane) best \(times(lane.speedup)) at \(lane.workers) workers vs \(lane.baseline ?? "?")"
         guard cores >= 2, lane.workers >= 2 else { return undecided(claim, measured, cores) }
         let holds = lane.speedup >= parallelThreshold
-        return BenchClaim(
+        return Claim(
             claim: claim, measured: measured,
             verdict: holds
                 ? "holds: \(times(lane.speedup)) on \(min(lane.workers, cores)) cores"
@@ -93,15 +93,16 @@ enum BenchClaims {
             holds: holds)
     }
 
-    private static func numpyThreads(numpy: BenchReport.Lane, threaded: BenchReport.Lane, _ cores: Int) -> BenchClaim {
+    private static func numpyThreads(numpy: BenchReport.Lane, threaded: BenchReport.Lane, _ cores: Int) -> Claim {
         let ratio = threaded.medianSeconds > 0 ? numpy.medianSeconds / threaded.medianSeconds : 0
         let claim = "NumPy releases the GIL, so threads running NumPy kernels run in parallel "
             + "(\"With NumPy, threaded IS faster\")"
         let measured = "python-numpy-thread ×\(threaded.workers) \(times(ratio)) vs python-numpy "
-            + "(\(Format.seconds(threaded.medianSeconds)) vs \(Format.seconds(numpy.medianSeconds)), BLAS on one thread)"
+            + "(\(Format.seconds(threaded.medianSeconds)) vs \(Format.seconds(numpy.medianSeconds)), "
+            + "BLAS on one thread)"
         guard cores >= 2, threaded.workers >= 2 else { return undecided(claim, measured, cores) }
         let holds = ratio >= parallelThreshold
-        return BenchClaim(
+        return Claim(
             claim: claim, measured: measured,
             verdict: holds
                 ? "holds: the threads overlapped inside NumPy's C loops"
@@ -110,7 +111,7 @@ enum BenchClaims {
     }
 
     private static func numpyVersusProcesses(numpy: BenchReport.Lane, pure: BenchReport.Lane,
-                                             processes: BenchReport.Lane?) -> BenchClaim
+                                             processes: BenchReport.Lane?) -> Claim
     {
         // Per element: the NumPy lanes run at the Swift size, the pure-Python lanes at the Python size.
         let numpyPerElement = numpy.medianSeconds / Double(max(1, numpy.n))
@@ -121,7 +122,7 @@ enum BenchClaims {
             measured += "; python-process reached \(times(processes.speedup)) at \(processes.workers) workers"
         }
         let holds = processes.map { vectorised > 2 * $0.speedup }
-        return BenchClaim(
+        return Claim(
             claim: "For numeric, vectorisable work, NumPy (native code) gives a far larger speed-up than "
                 + "multiprocessing alone",
             measured: measured,
@@ -132,7 +133,7 @@ enum BenchClaims {
     }
 
     private static func vectorTimesCores(scalar: BenchReport.Lane, simd: BenchReport.Lane,
-                                         pooled: BenchReport.Lane, numpy: BenchReport.Lane?, _ cores: Int) -> BenchClaim
+                                         pooled: BenchReport.Lane, numpy: BenchReport.Lane?, _ cores: Int) -> Claim
     {
         let width = simd.speedup
         let onCores = simd.medianSeconds > 0 && pooled.medianSeconds > 0 ? simd.medianSeconds / pooled.medianSeconds : 0
@@ -143,7 +144,7 @@ enum BenchClaims {
             + "(SIMD types) multiplied by cores"
         guard cores >= 2, pooled.workers >= 2 else { return undecided(claim, measured, cores) }
         let holds = width >= parallelThreshold && onCores >= parallelThreshold
-        return BenchClaim(
+        return Claim(
             claim: claim, measured: measured,
             verdict: holds
                 ? "holds: both multipliers count — vector width \(times(width)), cores \(times(onCores))"
@@ -152,8 +153,8 @@ enum BenchClaims {
             holds: holds)
     }
 
-    private static func undecided(_ claim: String, _ measured: String, _ cores: Int) -> BenchClaim {
-        BenchClaim(claim: claim, measured: measured,
+    private static func undecided(_ claim: String, _ measured: String, _ cores: Int) -> Claim {
+        Claim(claim: claim, measured: measured,
                    verdict: "cannot decide: needs 2 or more workers on 2 or more cores (this machine has \(cores))",
                    holds: nil)
     }

@@ -82,7 +82,7 @@ struct BenchReport: Codable, Sendable {
     /// The environment the Python lanes ran with to keep BLAS to one thread (e.g. `OPENBLAS_NUM_THREADS=1`).
     var pythonEnvironment: [String]?
     /// The Python texts' claims this run puts to the test: claim → measured → verdict.
-    var claims: [BenchClaim]?
+    var claims: [Claim]?
 
     enum CodingKeys: String, CodingKey {
         case workload, cores, summary, n, workers, versions, lanes, notices, schedule, claims

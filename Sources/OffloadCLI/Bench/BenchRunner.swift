@@ -41,9 +41,8 @@ struct BenchRunner: Sendable {
                 python = .init(server: server, pureN: pythonN ?? W.defaultPythonN)
                 hello = server.hello
                 if server.hello.gil_enabled {
-                    notices.append(
-                        "Python \(server.hello.python_version) runs with the GIL (not a free-threaded build): "
-                            + "pass --python-exe with a python3.13t or later 't' build to run the thread lanes without it")
+                    notices.append(PythonInterpreter.gilNotice(
+                        version: server.hello.python_version, purpose: "to run the thread lanes without it"))
                 }
             }
         }
@@ -109,8 +108,9 @@ struct BenchRunner: Sendable {
     /// The workload's lanes that were asked for, in the workload's order.
     private func lanesToRun<W: BenchWorkload>(_: W.Type) -> [BenchLane] {
         let pythonChosen = pythonLanes.map { chosen in
-            // The pure-Python lanes need their baseline.
-            chosen.contains { !$0.isNumPy } ? chosen.union([.pythonSequential]) : chosen
+            // The pure-Python lanes need their baseline, the NumPy thread lane its one-thread counterpart.
+            chosen.union(chosen.contains { !$0.isNumPy } ? [.pythonSequential] : [])
+                .union(chosen.contains(.pythonNumpyThread) ? [.pythonNumpy] : [])
         }
         return W.lanes.filter { lane in
             if lane == .sequential { return true }

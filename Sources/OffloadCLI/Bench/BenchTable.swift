@@ -74,11 +74,7 @@ struct BenchTable {
         if let claims = report.claims, !claims.isEmpty {
             lines.append("")
             lines.append("claims of the Python texts, tested by this run:")
-            for claim in claims {
-                lines.append("  claim:    \(claim.claim)")
-                lines.append("  measured: \(claim.measured)")
-                lines.append("  verdict:  \(claim.verdict)")
-            }
+            for claim in claims { lines += claim.render() }
         }
         lines.append("")
         let shownLanes = Set(report.lanes.map(\.lane))

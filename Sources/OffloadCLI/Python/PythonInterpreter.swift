@@ -75,6 +75,12 @@ struct PythonInterpreter: Sendable {
         )
     }
 
+    /// The notice printed when the interpreter has a GIL: which build to pass instead, and what for.
+    static func gilNotice(version: String, purpose: String) -> String {
+        "Python \(version) runs with the GIL (not a free-threaded build): pass --python-exe with a free-threaded "
+            + "build (python3.13t or later) \(purpose)"
+    }
+
     /// The one-line description printed beside results.
     var description: String {
         "Python \(version) (\(executable)\(gilEnabled ? "" : ", free-threaded: no GIL"))"
