@@ -212,6 +212,13 @@ struct BenchCommandTests {
         let once = (0..<100_003).reduce(UInt64(0)) { $0 + UInt64(($1 & 1023) * ($1 & 1023)) }
         #expect(Set(lanes.compactMap { $0.string("checksum") }) == [String(4 * once)])
         #expect(json.bool("checksums_agree") == true)
+        if (json.int("cores") ?? 0) >= 2 {
+            // The parallelism control ran in the same rounds, and stays out of the lanes.
+            let control = try #require(json["parallel_control"] as? [String: Any])
+            let sequential = try #require(control.double("sequential_seconds"))
+            let pooled = try #require(control.double("threadpool_seconds"))
+            #expect(abs((control.double("speedup") ?? 0) - sequential / pooled) < 1e-9 * max(1, sequential / pooled))
+        }
         let claims = json.objects("claims")
         let vector = try #require(claims.first { ($0.string("claim") ?? "").contains("vectorisation") })
         #expect((vector.string("measured") ?? "").contains("simd"))

@@ -83,6 +83,22 @@ struct BenchReport: Codable, Sendable {
     var pythonEnvironment: [String]?
     /// The Python texts' claims this run puts to the test: claim → measured → verdict.
     var claims: [Claim]?
+    /// How much parallelism the machine gave during this run: a fixed CPU-bound control (sum-of-squares, 4 tasks of
+    /// 5,000,000) run sequentially and on a ThreadPool of one worker per core, in the same interleaved rounds.
+    var parallelControl: ParallelControl?
+
+    struct ParallelControl: Codable, Sendable {
+        var workers: Int
+        var sequentialSeconds: Double
+        var threadPoolSeconds: Double
+        var speedup: Double
+
+        enum CodingKeys: String, CodingKey {
+            case workers, speedup
+            case sequentialSeconds = "sequential_seconds"
+            case threadPoolSeconds = "threadpool_seconds"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case workload, cores, summary, n, workers, versions, lanes, notices, schedule, claims
@@ -90,6 +106,7 @@ struct BenchReport: Codable, Sendable {
         case pythonN = "python_n"
         case checksumsAgree = "checksums_agree"
         case pythonEnvironment = "python_environment"
+        case parallelControl = "parallel_control"
     }
 
     /// The lanes called `name`, in worker order.

@@ -37,16 +37,21 @@ struct BenchRunner: Sendable {
                 notices.append(unavailable.notice)
             case .success(let interpreter):
                 progress.update("bench \(W.name): starting Python \(interpreter.version)")
-                let server = try PythonLaneServer(interpreter: interpreter)
-                python = .init(server: server, pureN: pythonN ?? W.defaultPythonN)
-                hello = server.hello
-                if server.hello.gil_enabled {
-                    notices.append(PythonInterpreter.gilNotice(
-                        version: server.hello.python_version, purpose: "to run the thread lanes without it"))
+                do {
+                    let server = try PythonLaneServer(interpreter: interpreter)
+                    python = .init(server: server, pureN: pythonN ?? W.defaultPythonN)
+                    hello = server.hello
+                    if server.hello.gil_enabled {
+                        notices.append(PythonInterpreter.gilNotice(
+                            version: server.hello.python_version, purpose: "to run the thread lanes without it"))
+                    }
+                } catch {
+                    notices.append("Python side skipped: \(error)")
                 }
             }
         }
         let measured: [LaneMeasurement]
+        var parallelControl: BenchReport.ParallelControl?
         var prepared: [PreparedLane] = []
         do {
             for lane in wanted where !lane.isPython || python != nil {
@@ -63,10 +68,27 @@ struct BenchRunner: Sendable {
                     prepared.append(ready)
                 }
             }
+            // The parallelism control takes its turn in the same rounds, when there are claims to judge with it.
+            let control = SumOfSquares(n: 5_000_000)
+            if wanted.contains(where: { $0.isPython || $0 == .simdThreadpool }) && cores >= 2 {
+                for (lane, workers) in [(BenchLane.sequential, 1), (.threadpool, cores)] {
+                    let made = try await LaneCatalog.prepare(lane, workload: control, items: control.items,
+                                                             workers: workers, python: nil)
+                    prepared.append(PreparedLane(name: Self.controlPrefix + lane.rawValue, workers: workers,
+                                                 session: try made.get().session))
+                }
+            }
             let lanesToMeasure = prepared
             prepared = []
-            measured = try await Harness.run(lanesToMeasure, repetitions: repetitions) { step in
+            let all = try await Harness.run(lanesToMeasure, repetitions: repetitions) { step in
                 progress.update("bench \(W.name): \(step)")
+            }
+            measured = all.filter { !$0.name.hasPrefix(Self.controlPrefix) }
+            let controls = all.filter { $0.name.hasPrefix(Self.controlPrefix) }
+            if controls.count == 2, controls[1].median > 0 {
+                parallelControl = .init(workers: controls[1].workers, sequentialSeconds: controls[0].median,
+                                        threadPoolSeconds: controls[1].median,
+                                        speedup: controls[0].median / controls[1].median)
             }
         } catch {
             for lane in prepared { await lane.session.close() }
@@ -101,9 +123,13 @@ struct BenchRunner: Sendable {
             schedule: "interleaved",
             pythonEnvironment: hello == nil ? nil : PythonScriptDirectory.singleThreadedBLAS.map { "\($0)=1" }
         )
+        report.parallelControl = parallelControl
         report.claims = BenchClaims.evaluate(report)
         return report
     }
+
+    /// The name prefix of the parallelism control's lanes (kept out of the report's lanes).
+    static let controlPrefix = "control:"
 
     /// The workload's lanes that were asked for, in the workload's order.
     private func lanesToRun<W: BenchWorkload>(_: W.Type) -> [BenchLane] {

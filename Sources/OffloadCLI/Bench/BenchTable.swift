@@ -74,6 +74,11 @@ struct BenchTable {
         if let claims = report.claims, !claims.isEmpty {
             lines.append("")
             lines.append("claims of the Python texts, tested by this run:")
+            if let control = report.parallelControl {
+                lines.append("  (parallelism available during the run: a CPU-bound control ran "
+                             + "\(Format.fixed(control.speedup, 2))× faster on a ThreadPool of \(control.workers) "
+                             + "workers than sequentially)")
+            }
             for claim in claims { lines += claim.render() }
         }
         lines.append("")
