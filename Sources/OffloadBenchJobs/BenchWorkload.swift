@@ -48,10 +48,18 @@ extension BenchWorkload {
 public protocol ProcessWorkload: BenchWorkload {
     /// The work for one item, without the workload value (a worker process has only the job).
     static func runAlone(_ item: Item) -> UInt64
+    /// The wrapping sum of ``runAlone(_:)`` over `items`: a ``SliceJob``'s work. A requirement (with a default), so
+    /// that each workload's witness is compiled for its own item type: the job's generic body alone would run every
+    /// item through unspecialised generic code, several times slower on a one-multiply item.
+    static func runSlice(_ items: [Item]) -> UInt64
 }
 
 extension ProcessWorkload {
     public func run(_ item: Item) -> UInt64 { Self.runAlone(item) }
+
+    public static func runSlice(_ items: [Item]) -> UInt64 {
+        items.reduce(0) { $0 &+ runAlone($1) }
+    }
 }
 
 /// A workload with a vectorised kernel (SIMD types) beside its scalar ``BenchWorkload/run(_:)``: it has the `simd` and

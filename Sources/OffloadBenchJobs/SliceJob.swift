@@ -13,6 +13,6 @@ public struct SliceJob<Workload: ProcessWorkload>: Job {
     }
 
     public func run() throws -> UInt64 {
-        items.reduce(0) { $0 &+ Workload.runAlone($1) }
+        Workload.runSlice(items)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 
+import OffloadBenchJobs
 @testable import OffloadCLI
 
 /// The verdicts as pure functions of a report: every branch, no interpreter and no timing needed — including a
@@ -107,5 +108,23 @@ struct BenchClaimsTests {
         let partly = try claim(Self.report(widthOnly, workload: "numpy-sum-of-squares"), containing: "vectorisation")
         #expect(partly.holds == false)
         #expect(partly.verdict.hasPrefix("partly"))
+    }
+}
+
+@Suite("bench workloads")
+struct BenchWorkloadListTests {
+    @Test("every workload runs with its lanes compiled for it (a SpecialisedBench conformance)")
+    func everyWorkloadIsSpecialised() {
+        for workload in BenchWorkloads.all {
+            #expect(workload is any SpecialisedBench.Type, "\(workload.name) has no SpecialisedBench conformance")
+        }
+    }
+
+    @Test("workload names are unique and every workload lists sequential first")
+    func namesAndBaselines() {
+        #expect(Set(BenchWorkloads.all.map { $0.name }).count == BenchWorkloads.all.count)
+        for workload in BenchWorkloads.all {
+            #expect(workload.lanes.first == .sequential, "\(workload.name)")
+        }
     }
 }

@@ -38,7 +38,9 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var workers: String?
 
-    @Option(name: .customLong("repeat"), help: "Runs per lane and worker count; the median is reported.")
+    @Option(
+        name: .customLong("repeat"),
+        help: "Interleaved rounds: runs per lane and worker count; the median and spread are reported.")
     var repetitions = 3
 
     @Option(

@@ -18,10 +18,14 @@ struct BenchRunner: Sendable {
     /// Prepares every lane, runs them in interleaved rounds, and reports.
     /// - Throws: a pool's error if a pool cannot start or its work fails, a ``CLIError`` if a lane fails.
     func run() async throws -> BenchReport {
-        try await run(workload.init(n: n))
+        if let specialised = workload as? any SpecialisedBench.Type {
+            return try await specialised.runBench(self)
+        }
+        return try await run(workload.init(n: n))
     }
 
-    private func run<W: BenchWorkload>(_ workload: W) async throws -> BenchReport {
+    /// Runs `workload`'s lanes; called with a static type (see ``SpecialisedBench``), every lane is compiled for it.
+    func run<W: BenchWorkload>(_ workload: W) async throws -> BenchReport {
         let items = workload.items
         let cores = WorkerCount.available
         let progress = ProgressLine()

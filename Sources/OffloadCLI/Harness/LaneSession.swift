@@ -11,6 +11,22 @@ extension LaneSession {
     func close() async {}
 }
 
+/// Any lane session behind closures made where its type is known: the harness holds lanes of many types, and a call
+/// through the existential of a generic lane would run the lane's unspecialised generic code (its per-item loop
+/// several times slower); the closures, made in a specialised context, call the specialised code.
+struct ErasedLane: LaneSession {
+    private let runBody: @Sendable () async throws -> LaneRun
+    private let closeBody: @Sendable () async -> Void
+
+    init<Session: LaneSession>(_ session: Session) {
+        runBody = { try await session.run() }
+        closeBody = { await session.close() }
+    }
+
+    func run() async throws -> LaneRun { try await runBody() }
+    func close() async { await closeBody() }
+}
+
 /// What one run of a lane produced.
 struct LaneRun: Sendable {
     /// The result, compared across lanes (a string: Python's come as text, and a UInt64 does not fit a JSON double).

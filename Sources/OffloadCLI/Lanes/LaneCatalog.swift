@@ -30,8 +30,8 @@ enum LaneCatalog {
         workers: Int,
         python: PythonSide?
     ) async throws -> Result<PreparedLane, LaneUnavailable> {
-        func ready(_ session: any LaneSession) -> Result<PreparedLane, LaneUnavailable> {
-            .success(PreparedLane(name: lane.rawValue, workers: workers, session: session))
+        func ready<Session: LaneSession>(_ session: Session) -> Result<PreparedLane, LaneUnavailable> {
+            .success(PreparedLane(name: lane.rawValue, workers: workers, session: ErasedLane(session)))
         }
         switch lane {
         case .sequential: return ready(SequentialLane(workload: workload, items: items))
@@ -50,11 +50,15 @@ enum LaneCatalog {
             let pool = try IsolatedPool<Int>(workers: workers, name: "bench") { 0 }
             return ready(IsolatedPoolMapLane(pool: pool, workload: workload, items: items))
         case .processpool:
+            // Per-slice work (one IPC round trip per slice): the opened existential costs nothing measurable here.
             guard let jobs = workload as? any ProcessWorkload else { return notApplicable(lane, W.self) }
-            return ready(try await processLane(jobs, workers: workers))
+            return .success(PreparedLane(name: lane.rawValue, workers: workers,
+                                         session: try await processLane(jobs, workers: workers)))
         case .simd, .simdThreadpool:
+            // Per-item work is a whole array sum: likewise.
             guard let vector = workload as? any VectorWorkload else { return notApplicable(lane, W.self) }
-            return ready(try vectorLane(vector, onPool: lane == .simdThreadpool ? workers : nil))
+            return .success(PreparedLane(name: lane.rawValue, workers: workers,
+                                         session: try vectorLane(vector, onPool: lane == .simdThreadpool ? workers : nil)))
         case .pythonSequential, .pythonThread, .pythonProcess, .pythonInterpreter, .pythonAsyncio,
             .pythonAsyncioExecutor, .pythonNumpy, .pythonNumpyThread:
             guard let python else { return .failure(LaneUnavailable(reason: "\(lane.rawValue) needs --python")) }
@@ -76,12 +80,12 @@ enum LaneCatalog {
     }
 
     private static func processLane<P: ProcessWorkload>(_ workload: P, workers: Int) async throws -> any LaneSession {
-        try await ProcessPoolLane<P>.start(items: workload.items, workers: workers)
+        ErasedLane(try await ProcessPoolLane<P>.start(items: workload.items, workers: workers))
     }
 
     private static func vectorLane<V: VectorWorkload>(_ workload: V, onPool workers: Int?) throws -> any LaneSession {
-        guard let workers else { return VectorisedLane(workload: workload, items: workload.items) }
+        guard let workers else { return ErasedLane(VectorisedLane(workload: workload, items: workload.items)) }
         let pool = try ThreadPool(workers: workers, name: "bench")
-        return ThreadPoolMapLane<V>(pool: pool, items: workload.items) { workload.runVectorised($0) }
+        return ErasedLane(ThreadPoolMapLane<V>(pool: pool, items: workload.items) { workload.runVectorised($0) })
     }
 }

@@ -28,9 +28,9 @@ enum CodecComparison {
         {
             (message, iterations,
              PreparedLane(name: "json: \(message)", workers: 1,
-                          session: ProcessBenchLanes.Codec(value: value, iterations: iterations, json: true)),
+                          session: ErasedLane(ProcessBenchLanes.Codec(value: value, iterations: iterations, json: true))),
              PreparedLane(name: "binary: \(message)", workers: 1,
-                          session: ProcessBenchLanes.Codec(value: value, iterations: iterations, json: false)))
+                          session: ErasedLane(ProcessBenchLanes.Codec(value: value, iterations: iterations, json: false))))
         }
         let small = SmallJob(id: 123_456, scale: 0.5, label: "chunk-17", flags: [true, false, true])
         return [

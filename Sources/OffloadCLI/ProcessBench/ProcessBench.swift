@@ -240,9 +240,9 @@ struct ProcessBench {
         let measured = try await Harness.run(
             [
                 PreparedLane(name: "unbatched", workers: workers,
-                             session: ProcessBenchLanes.PoolMap(pool: pool, jobs: input, batchSize: 1)),
+                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, batchSize: 1))),
                 PreparedLane(name: "auto-batched", workers: workers,
-                             session: ProcessBenchLanes.PoolMap(pool: pool, jobs: input, batchSize: nil)),
+                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, batchSize: nil))),
             ],
             repetitions: 3
         )
@@ -356,11 +356,11 @@ struct ProcessBench {
         let measured = try await Harness.run(
             [
                 PreparedLane(name: "SharedBuffer handle", workers: 1,
-                             session: ProcessBenchLanes.Sample(pool: pool,
-                                                               job: SharedSampleJob(input: buffer.handle, stride: stride))),
+                             session: ErasedLane(ProcessBenchLanes.Sample(
+                                 pool: pool, job: SharedSampleJob(input: buffer.handle, stride: stride)))),
                 PreparedLane(name: "encoded in the job", workers: 1,
-                             session: ProcessBenchLanes.Sample(pool: pool,
-                                                               job: InlineSampleJob(values: values, stride: stride)),
+                             session: ErasedLane(ProcessBenchLanes.Sample(
+                                 pool: pool, job: InlineSampleJob(values: values, stride: stride))),
                              runLimit: quick ? 1 : 2),
             ],
             repetitions: 5
