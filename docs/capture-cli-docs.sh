@@ -15,6 +15,7 @@ load; run bench-primes bench --workload primes --workers 1,2,4 --python --chart 
 sed -i 's|chart written to docs/bench-primes.svg|chart written to bench-primes.svg|' "$OUT/bench-primes"
 load; run bench-tiny bench --workload tiny --workers 1,2 --python
 load; run bench-numpy bench --workload numpy-sum-of-squares --workers 1,2 --repeat 5 --python
+load; run bench-numpy-small bench --workload numpy-sum-of-squares --n 200000 --workers 1,2 --repeat 7
 load; run bench-json bench --workload primes --n 20000 --workers 1,2 --repeat 1 --lanes threadpool --json
 load; run bench-processes bench-processes
 load; run race race --python

@@ -15,7 +15,7 @@ struct BenchTable {
         lines.append("machine: \(report.cores) cores · \(versions)")
         lines.append(
             "median of \(report.repeat) run\(report.repeat == 1 ? "" : "s"), lanes interleaved round by round; "
-                + "pools started before the clock; spread = (max − min) / median"
+                + "pools started before the clock; spread ± = (max − min) / 2 / median"
         )
         lines.append(
             "speed-up = baseline median / lane median; efficiency = speed-up / min(workers, \(report.cores) cores)")

@@ -42,7 +42,7 @@ enum LaneCatalog {
             return ready(ConcurrentPerformLane(workload: workload, items: items, iterations: workers))
         case .threadpool:
             let pool = try ThreadPool(workers: workers, name: "bench")
-            return ready(ThreadPoolMapLane<W>(pool: pool, items: items) { workload.run($0) })
+            return ready(ThreadPoolMapLane(pool: pool, workload: workload, items: items))
         case .threadpoolSubmit:
             return ready(ThreadPoolSubmitLane(pool: try ThreadPool(workers: workers, name: "bench"), workload: workload,
                                               items: items))
@@ -86,6 +86,6 @@ enum LaneCatalog {
     private static func vectorLane<V: VectorWorkload>(_ workload: V, onPool workers: Int?) throws -> any LaneSession {
         guard let workers else { return ErasedLane(VectorisedLane(workload: workload, items: workload.items)) }
         let pool = try ThreadPool(workers: workers, name: "bench")
-        return ErasedLane(ThreadPoolMapLane<V>(pool: pool, items: workload.items) { workload.runVectorised($0) })
+        return ErasedLane(VectorisedThreadPoolLane(pool: pool, workload: workload, items: workload.items))
     }
 }

@@ -1,14 +1,32 @@
 import Offload
 import OffloadBenchJobs
 
-/// `threadpool` (scalar kernel) and `simd-threadpool` (vectorised kernel): `ThreadPool.map`, automatic chunking.
+/// `threadpool`: `ThreadPool.map`, automatic chunking. The work is a closure literal, so that the inlined `map` can
+/// inline it too, as a caller's code would.
 struct ThreadPoolMapLane<Workload: BenchWorkload>: LaneSession {
     let pool: ThreadPool
+    let workload: Workload
     let items: [Workload.Item]
-    let kernel: @Sendable (Workload.Item) -> UInt64
 
     func run() async throws -> LaneRun {
-        LaneRun(try await pool.map(items, kernel).reduce(0, &+))
+        let workload = self.workload
+        return LaneRun(try await pool.map(items) { workload.run($0) }.reduce(0, &+))
+    }
+
+    func close() async {
+        await pool.shutdown()
+    }
+}
+
+/// `simd-threadpool`: the vectorised kernel on `ThreadPool.map`.
+struct VectorisedThreadPoolLane<Workload: VectorWorkload>: LaneSession {
+    let pool: ThreadPool
+    let workload: Workload
+    let items: [Workload.Item]
+
+    func run() async throws -> LaneRun {
+        let workload = self.workload
+        return LaneRun(try await pool.map(items) { workload.runVectorised($0) }.reduce(0, &+))
     }
 
     func close() async {
