@@ -90,8 +90,7 @@ struct ProcessPoolLane<Workload: ProcessWorkload>: LaneSession {
 
     /// Starts the pool and waits until every worker answered once, so that timings exclude process start-up.
     static func start(items: [Workload.Item], workers: Int) async throws -> ProcessPoolLane {
-        let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: workers))
-        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, batchSize: 1)
+        let pool = try await ProcessPool.warmed(workers: workers)
         let size = pool.automaticBatchSize(for: items.count)
         let slices = stride(from: 0, to: items.count, by: size).map {
             SliceJob<Workload>(items: Array(items[$0..<min($0 + size, items.count)]))
@@ -105,5 +104,14 @@ struct ProcessPoolLane<Workload: ProcessWorkload>: LaneSession {
 
     func close() async {
         await pool.shutdown()
+    }
+}
+
+extension ProcessPool {
+    /// A pool of `workers` worker processes that have all answered once, so that timings exclude process start-up.
+    static func warmed(workers: Int) async throws -> ProcessPool {
+        let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: workers))
+        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, batchSize: 1)
+        return pool
     }
 }
