@@ -17,6 +17,9 @@ let package = Package(
         .library(name: "Offload", targets: ["Offload"]),
         .executable(name: "offload", targets: ["OffloadCLI"]),
         .executable(name: "offload-worker", targets: ["OffloadWorker"]),
+        // The same jobs on PostgreSQL: a separate product, so that users of `Offload` alone never build postgres-nio.
+        .library(name: "OffloadPostgres", targets: ["OffloadPostgres"]),
+        .executable(name: "offload-postgres", targets: ["OffloadPostgresCLI"]),
     ],
     dependencies: [
         // The CLI's commands, options and help text.
@@ -25,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // `Errno` and `FileDescriptor` for the process pool's pipes and shared memory.
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The PostgreSQL client of `OffloadPostgres` (only that target and its CLI link it).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Linux calls that `import Glibc` does not expose (pipe2, pidfd_open, prctl, ...), wrapped in C.
@@ -87,6 +92,31 @@ let package = Package(
         .testTarget(
             name: "OffloadTests",
             dependencies: ["Offload", "OffloadTestJobs", "OffloadTestWorker"],
+            swiftSettings: strictSettings
+        ),
+        // The PostgreSQL executor: submitter, worker, migrations and status, on top of the jobs layer.
+        .target(
+            name: "OffloadPostgres",
+            dependencies: [
+                "Offload",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `offload-postgres worker|status|migrate|bench`: kept out of `offload` so its build never compiles postgres-nio.
+        .executableTarget(
+            name: "OffloadPostgresCLI",
+            dependencies: [
+                "OffloadPostgres",
+                "OffloadBenchJobs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Against a throwaway PostgreSQL cluster the tests start themselves (skipped when no server is installed).
+        .testTarget(
+            name: "OffloadPostgresTests",
+            dependencies: ["OffloadPostgres", "OffloadTestJobs", "OffloadPostgresCLI"],
             swiftSettings: strictSettings
         ),
         // End-to-end tests of the `offload` CLI: they run the built binary found next to the test bundle.
