@@ -103,20 +103,34 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // A throwaway PostgreSQL cluster (initdb + pg_ctl in a temporary directory) for the tests and the bench.
+        .target(name: "OffloadPostgresScratch", swiftSettings: strictSettings),
         // `offload-postgres worker|status|migrate|bench`: kept out of `offload` so its build never compiles postgres-nio.
         .executableTarget(
             name: "OffloadPostgresCLI",
             dependencies: [
                 "OffloadPostgres",
+                "OffloadPostgresScratch",
                 "OffloadBenchJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
+        // A PostgresWorker executable serving the test jobs: the tests run it as separate OS processes (SIGKILL,
+        // SIGSTOP, TCP), and in-process workers use it for their local process pool.
+        .executableTarget(
+            name: "OffloadPostgresTestWorker",
+            dependencies: ["OffloadPostgres", "OffloadTestJobs"],
+            path: "Tests/OffloadPostgresTestWorker",
+            swiftSettings: strictSettings
+        ),
         // Against a throwaway PostgreSQL cluster the tests start themselves (skipped when no server is installed).
         .testTarget(
             name: "OffloadPostgresTests",
-            dependencies: ["OffloadPostgres", "OffloadTestJobs", "OffloadPostgresCLI"],
+            dependencies: [
+                "OffloadPostgres", "OffloadPostgresScratch", "OffloadTestJobs", "OffloadPostgresTestWorker",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         // End-to-end tests of the `offload` CLI: they run the built binary found next to the test bundle.

@@ -188,6 +188,7 @@ public enum PostgresSchema {
                     created_at timestamptz NOT NULL DEFAULT now(),
                     attempted_at timestamptz,
                     finished_at timestamptz,
+                    finished_attempt int,
                     CHECK (attempt >= 0 AND attempt <= max_attempts)
                 )
                 """,

@@ -107,6 +107,7 @@ struct SQL: Sendable {
                 UPDATE \(jobs) SET
                     state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'available' END,
                     finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
+                    finished_attempt = CASE WHEN attempt >= max_attempts THEN attempt END,
                     lease_until = NULL, run_at = now(),
                     error_code = 'workerCrashed', error_type = NULL, error_signal = NULL, error_exit_status = NULL,
                     error_stderr = NULL,
@@ -137,6 +138,7 @@ struct SQL: Sendable {
         UPDATE \(jobs) SET
             state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'available' END,
             finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
+                    finished_attempt = CASE WHEN attempt >= max_attempts THEN attempt END,
             lease_until = NULL, run_at = now(),
             error_code = 'workerCrashed', error_type = NULL, error_signal = NULL, error_exit_status = NULL,
             error_stderr = NULL,
@@ -184,7 +186,8 @@ struct SQL: Sendable {
             error_stderr = NULLIF(u.stderr, ''),
             run_at = CASE WHEN u.state = 'available' THEN now() + u.delay * interval '1 millisecond' ELSE j.run_at END,
             lease_until = NULL,
-            finished_at = CASE WHEN u.state IN ('completed', 'failed') THEN now() END
+            finished_at = CASE WHEN u.state IN ('completed', 'failed') THEN now() END,
+            finished_attempt = u.attempt
         FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[],
                 $8::int[], $9::int[], $10::text[], $11::bigint[])
             AS u(id, attempt, state, output, code, etype, msg, sig, exit, stderr, delay)
