@@ -364,6 +364,16 @@ public final class PostgresQueue: Sendable {
         await commands.close()
     }
 
+    /// Closes the queue object without waiting: jobs already inserted stay in the database and run; handles not yet
+    /// finished end with ``OffloadError/Code/poolShutDown`` (await them again with ``handle(for:as:)``). Idempotent.
+    public func close() async {
+        counters.withLock { $0.shutDown = true }
+        await inserter.stop()
+        waiter.detachAll()
+        await waiter.stop()
+        await commands.close()
+    }
+
     // MARK: - Internals
 
     func makeRow<J: Job>(_ job: J, options: PostgresJobOptions) throws(OffloadError) -> InsertRow {
@@ -447,6 +457,14 @@ public final class PostgresQueue: Sendable {
             }
         case "cancelled":
             return .failure(CancellationError())
+        case "detached":
+            return .failure(
+                OffloadError(
+                    .poolShutDown,
+                    "the PostgresQueue was closed before job #\(row.id) finished; the job goes on: await it again "
+                        + "with handle(for:as:)"
+                )
+            )
         default:
             let failure = row.failure ?? StoredFailure(code: "jobFailed", message: "the job failed")
             return .failure(failure.offloadError(jobID: row.id, jobName: row.jobName))

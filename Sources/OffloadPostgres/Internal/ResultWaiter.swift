@@ -99,6 +99,17 @@ final class ResultWaiter: Sendable {
 
     var waitingCount: Int { state.withLock { $0.waiting.count } }
 
+    /// Ends every wait with a `detached` row (the queue object is closing without waiting).
+    func detachAll() {
+        let all = state.withLock { state in
+            defer { state.waiting = [:] }
+            return state.waiting
+        }
+        for (id, waiters) in all {
+            for waiter in waiters { waiter(FinishedRow(id: id, state: "detached", output: nil, failure: nil, jobName: "")) }
+        }
+    }
+
     var waitingIDs: [Int64] { state.withLock { Array($0.waiting.keys) } }
 
     private func noteFinished(_ payload: String) {
