@@ -249,7 +249,7 @@ public final class PostgresQueue: Sendable {
     public func handle<J: Job>(for id: Int64, as type: J.Type) async throws(OffloadError) -> TaskHandle<J.Output> {
         let exists: Bool
         do {
-            exists = try await commands.run { connection in
+            exists = try await commands.run { [self] connection in
                 let rows = try await connection.query(
                     PostgresQuery(unsafeSQL: sql.jobExists, binds: binds(id)),
                     logger: Connector.logger
@@ -274,7 +274,7 @@ public final class PostgresQueue: Sendable {
     public func cancel(id: Int64) async throws(OffloadError) -> PostgresCancelResult {
         let previous: String?
         do {
-            previous = try await commands.run { connection in
+            previous = try await commands.run { [self] connection in
                 let rows = try await connection.query(
                     PostgresQuery(unsafeSQL: sql.cancel, binds: binds(id)),
                     logger: Connector.logger
@@ -301,7 +301,7 @@ public final class PostgresQueue: Sendable {
     public func setConcurrencyLimit(_ limit: Int?, forQueue queue: String) async throws(OffloadError) {
         if let limit, limit < 1 { throw OffloadError(.invalidArgument, "a concurrency limit must be at least 1") }
         do {
-            _ = try await commands.run { connection in
+            _ = try await commands.run { [self] connection in
                 try await connection.query(
                     PostgresQuery(unsafeSQL: sql.setQueueLimit, binds: binds(queue, Int32(clamping: limit ?? -1))),
                     logger: Connector.logger
@@ -342,7 +342,7 @@ public final class PostgresQueue: Sendable {
         if first && cancelPending {
             let ids = waiter.waitingIDs
             if !ids.isEmpty {
-                _ = try? await commands.run { connection in
+                _ = try? await commands.run { [self] connection in
                     try await connection.query(
                         PostgresQuery(
                             unsafeSQL: """

@@ -69,7 +69,9 @@ extension PostgresWorker {
         public var claimBatch: Int
         /// The most claimed jobs held at once (running or waiting in the local pool); `nil`: twice ``claimBatch``.
         public var maxHeld: Int?
-        /// The most jobs sent to one local worker at once (one frame, one result).
+        /// The most jobs sent to the local pool as one task (one frame, one result). Default 1: the local pool
+        /// pipelines single jobs well, and a batch's results all wait for its slowest job. Raise it for very short
+        /// jobs on a thread-backed worker.
         public var localBatch: Int
         /// The delay between attempts of a failed job.
         public var backoff: Backoff
@@ -96,7 +98,7 @@ extension PostgresWorker {
             pollInterval = .seconds(1)
             claimBatch = 100
             maxHeld = nil
-            localBatch = 64
+            localBatch = 1
             backoff = Backoff()
             shutdownGracePeriod = .seconds(20)
             handlesTerminationSignals = true

@@ -48,11 +48,11 @@ extension PostgresWorker {
                 unsafeSQL: sql.claim(rescue: rescue),
                 binds: binds(unlimited, names, Int32(count), name, leaseMilliseconds)
             )
-            claimed = try await claimConnection.run { connection in
+            claimed = try await claimConnection.run { [self] connection in
                 try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger))
             }
         } else if rescue {
-            _ = try await claimConnection.run { connection in
+            _ = try await claimConnection.run { [self] connection in
                 try await connection.query(PostgresQuery(unsafeSQL: sql.rescue), logger: Connector.logger)
             }
         }
@@ -62,7 +62,7 @@ extension PostgresWorker {
                 binds: binds([queue], names, Int32(count - claimed.count), name, leaseMilliseconds)
             )
             let lock = PostgresQuery(unsafeSQL: sql.queueLock, binds: binds(queue))
-            claimed += try await claimConnection.run { connection in
+            claimed += try await claimConnection.run { [self] connection in
                 try await connection.withTransaction(logger: Connector.logger) { connection in
                     try await connection.query(lock, logger: Connector.logger)
                     return try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger))
@@ -103,12 +103,11 @@ extension PostgresWorker {
         while start < claimed.count {
             let batch = Array(claimed[start..<min(claimed.count, start + size)])
             start += batch.count
-            Task { [self] in
-                let results = await runner.run(
-                    batch.map {
-                        LocalItem(jobName: $0.jobName, payload: $0.payload, timeoutMilliseconds: $0.timeoutMilliseconds)
-                    }
-                )
+            runner.start(
+                batch.map {
+                    LocalItem(jobName: $0.jobName, payload: $0.payload, timeoutMilliseconds: $0.timeoutMilliseconds)
+                }
+            ) { [self] results in
                 finishLocal(zip(batch, results).map { ($0, $1) })
             }
             if case .threads = runner {
@@ -238,7 +237,7 @@ extension PostgresWorker {
                 name
             )
         )
-        return try await completeConnection.run { connection in
+        return try await completeConnection.run { [self] connection in
             var accepted = Set<Int64>()
             for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
                 accepted.insert(id)
@@ -283,7 +282,7 @@ extension PostgresWorker {
             )
         )
         let limitsQuery = PostgresQuery(unsafeSQL: sql.queueLimits, binds: binds(configuration.queues))
-        let (renewed, limits) = try await completeConnection.run { connection in
+        let (renewed, limits) = try await completeConnection.run { [self] connection in
             var renewed = Set<Int64>()
             for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
                 renewed.insert(id)
@@ -361,7 +360,7 @@ extension PostgresWorker {
         let query = PostgresQuery(unsafeSQL: sql.release, binds: binds(remaining.map(\.0), remaining.map(\.1), name))
         for attempt in 0..<10 {
             do {
-                let released = try await claimConnection.run { connection in
+                let released = try await claimConnection.run { [self] connection in
                     var count = 0
                     for try await _ in try await connection.query(query, logger: Connector.logger) { count += 1 }
                     return count

@@ -180,7 +180,7 @@ public final class PostgresWorker: Sendable {
             for pid in runner.processIDs { kill(pid, SIGKILL) }
         }
         await runner.shutdown()
-        _ = try? await claimConnection.run { connection in
+        _ = try? await claimConnection.run { [self] connection in
             try await connection.query(
                 PostgresQuery(unsafeSQL: sql.deleteWorker, binds: binds(name)),
                 logger: Connector.logger

@@ -49,7 +49,7 @@ public final class ScratchPostgres: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         chmod(base, 0o777)
         var options = "-p \(port) -k \(base) -c listen_addresses=127.0.0.1 -c fsync=off"
-            + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            + " -c full_page_writes=off -c max_connections=300"
         for (name, value) in settings.sorted(by: { $0.key < $1.key }) { options += " -c \(name)=\(value)" }
         serverOptions = options
         let data = base + "/data"

@@ -58,7 +58,9 @@ do {
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     try await worker.run()
     let statistics = worker.statistics
-    var summary = "stopped claimed=\(statistics.claimed) completed=\(statistics.completed) released=\(statistics.released)\n"
+    var summary =
+        "stopped claimed=\(statistics.claimed) completed=\(statistics.completed) released=\(statistics.released)"
+        + " rejected=\(statistics.rejected) abandoned=\(statistics.abandoned)\n"
     summary.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     exit(0)
 } catch {

@@ -32,7 +32,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await queue.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 1) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 1)
+                #expect(violations == [])
             }
         }
 
@@ -58,7 +59,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await queue.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 52) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 52)
+                #expect(violations == [])
             }
         }
 
@@ -78,7 +80,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await queue.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 2) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 2)
+                #expect(violations == [])
             }
         }
 
@@ -101,7 +104,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await queue.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 2) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 2)
+                #expect(violations == [])
             }
         }
 
@@ -125,7 +129,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await queue.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 2) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 2)
+                #expect(violations == [])
             }
         }
 

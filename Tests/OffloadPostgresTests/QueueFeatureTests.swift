@@ -35,7 +35,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 for queue in queues { await queue.shutdown() }
-                #expect(try await env.invariantViolations(expectedJobs: 2) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 2)
+                #expect(violations == [])
             }
         }
 
@@ -59,7 +60,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await queue.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 1) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 1)
+                #expect(violations == [])
             }
         }
 
@@ -83,7 +85,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await second.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 1) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 1)
+                #expect(violations == [])
             }
         }
 
@@ -118,7 +121,8 @@ extension PostgresTests {
                 await queue.shutdown()
                 #expect(queue.stats.isConsistent)
                 #expect(try await env.int("SELECT count(*) FROM \(env.jobs) WHERE state = 'cancelled'") == 3)
-                #expect(try await env.invariantViolations(expectedJobs: 4) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 4)
+                #expect(violations == [])
             }
         }
 
@@ -153,7 +157,8 @@ extension PostgresTests {
                 worker.shutdown()
                 try await running.value
                 await queue.shutdown()
-                #expect(try await env.invariantViolations(expectedJobs: 5) == [])
+                let violations = try await env.invariantViolations(expectedJobs: 5)
+                #expect(violations == [])
             }
         }
 

@@ -84,8 +84,11 @@ enum Connector {
                     try await Task.sleep(for: settings.connectTimeout + .seconds(1))
                     return nil
                 }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let connection = first else {
+                let first = try await group.next()
+                group.cancelAll()
+                guard let first, let connection = first else {
+                    // The attempt may still produce a connection after its cancellation: close it.
+                    while let late = try? await group.next() { try? await late?.close() }
                     throw OffloadError.connectionFailed(
                         host: endpoint.serverDescription,
                         cause: "no answer within \(settings.connectTimeout)"
@@ -131,6 +134,72 @@ enum Connector {
     }
 
     private static let nextID = Atomic<Int>(1)
+}
+
+extension ManagedConnection {
+    /// Runs `body`, but fails as soon as the connection closes: a statement written to a connection that is closing
+    /// can otherwise wait forever for a reply that will never come.
+    static func guarded<T: Sendable>(
+        _ connection: PostgresConnection,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let outcome = ResumeOnce<T>()
+        let work = Task { outcome.resume(await Result { try await body(connection) }) }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.attach(continuation)
+                connection.closeFuture.whenComplete { _ in
+                    outcome.resume(.failure(OffloadError(.connectionFailed, "the connection closed during the statement")))
+                }
+            }
+        } onCancel: {
+            work.cancel()
+            outcome.resume(.failure(CancellationError()))
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
+
+/// A continuation resumed by whichever outcome comes first; later ones are ignored.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var done = false
+    }
+
+    private let state = Mutex(State())
+
+    func attach(_ continuation: CheckedContinuation<T, any Error>) {
+        let ready = state.withLock { state -> Result<T, any Error>? in
+            if let early = state.early {
+                state.early = nil
+                return early
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let ready { continuation.resume(with: ready) }
+    }
+
+    func resume(_ result: Result<T, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard !state.done else { return nil }
+            state.done = true
+            if let continuation = state.continuation {
+                state.continuation = nil
+                return continuation
+            }
+            state.early = result
+            return nil
+        }
+        continuation?.resume(with: result)
+    }
 }
 
 /// A connection that is reopened when it breaks: `get()` returns the live connection or opens a new one (retrying
@@ -186,11 +255,11 @@ actor ManagedConnection {
     /// Runs `body` on the live connection; if it fails because the connection broke, drops the connection (the next
     /// call reconnects) and rethrows.
     nonisolated func run<T: Sendable>(
-        _ body: (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let connection = try await get()
         do {
-            return try await body(connection)
+            return try await Self.guarded(connection, body)
         } catch {
             if Connector.isConnectionLoss(error, connection: connection) { await invalidate(connection) }
             throw error

@@ -104,35 +104,55 @@ enum LocalRunner: Sendable {
         }
     }
 
-    /// Runs `items`, returning one outcome per item. A crashed batch is run again item by item.
-    func run(_ items: [LocalItem]) async -> [Result<[UInt8], StoredFailure>] {
+    /// Starts `items` as one local task and calls `done` with one outcome per item. A crashed batch is run again
+    /// item by item, so that only the job that crashes loses its attempt.
+    func start(_ items: [LocalItem], done: @escaping @Sendable ([Result<[UInt8], StoredFailure>]) -> Void) {
         switch self {
         case .threads(let pool, let registry):
             do {
-                return try await pool.run {
+                let handle = try pool.submit {
                     items.map { LocalOutcome(registry.handle(jobName: $0.jobName, payload: $0.payload, isBatch: false)).result }
                 }
+                handle.completion.onCompletion { result in
+                    switch result {
+                    case .success(let outcomes): done(outcomes)
+                    case .failure(let error): done(Array(repeating: .failure(StoredFailure(error)), count: items.count))
+                    }
+                }
             } catch {
-                return Array(repeating: .failure(StoredFailure(error)), count: items.count)
+                done(Array(repeating: .failure(StoredFailure(error)), count: items.count))
             }
         case .processes(let pool):
             do {
-                return try await pool.run(LocalBatchJob(items: items)).map(\.result)
+                let handle = try pool.submit(LocalBatchJob(items: items))
+                handle.completion.onCompletion { result in
+                    switch result {
+                    case .success(let outcomes): done(outcomes.map(\.result))
+                    case .failure(let error) where items.count > 1 && Self.isCrash(error):
+                        // Find the job that crashed: run each alone (at-least-once: the others may run twice).
+                        let gather = ResultGather<Result<[UInt8], StoredFailure>>(count: items.count) { gathered in
+                            if case .success(let outcomes) = gathered { done(outcomes) }
+                        }
+                        for (index, item) in items.enumerated() {
+                            start([item]) { outcomes in gather.set(index, .success(outcomes[0])) }
+                        }
+                    case .failure(let error):
+                        done(Array(repeating: .failure(Self.failure(from: error)), count: items.count))
+                    }
+                }
             } catch {
-                if items.count > 1, Self.isCrash(error) {
-                    // Find the job that crashed: run each alone (at-least-once: the others may run twice).
-                    var results: [Result<[UInt8], StoredFailure>] = []
-                    for item in items { results.append(contentsOf: await run([item])) }
-                    return results
-                }
-                var failure = StoredFailure(error)
-                if let error = error as? OffloadError, error.workerStderr.contains(where: { $0.contains(Watchdog.marker) }) {
-                    failure.code = OffloadError.Code.taskTimedOut.description
-                    failure.message = "the job ran longer than its timeout; its worker process was killed"
-                }
-                return Array(repeating: .failure(failure), count: items.count)
+                done(Array(repeating: .failure(StoredFailure(error)), count: items.count))
             }
         }
+    }
+
+    static func failure(from error: any Error) -> StoredFailure {
+        var failure = StoredFailure(error)
+        if let error = error as? OffloadError, error.workerStderr.contains(where: { $0.contains(Watchdog.marker) }) {
+            failure.code = OffloadError.Code.taskTimedOut.description
+            failure.message = "the job ran longer than its timeout; its worker process was killed"
+        }
+        return failure
     }
 
     static func isCrash(_ error: any Error) -> Bool {

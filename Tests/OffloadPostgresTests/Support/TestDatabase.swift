@@ -82,6 +82,18 @@ final class TestEnvironment: @unchecked Sendable {
         schema = TestDatabase.uniqueSchema(name)
         url = TestDatabase.server.url
         settings = try PostgresSettings(url: url, schema: schema)
+        connection = try await Self.connect()
+    }
+
+    /// A second handle on the same schema (after the server restarted, the first connection is gone).
+    init(reusing other: TestEnvironment) async throws {
+        schema = other.schema
+        url = other.url
+        settings = other.settings
+        connection = try await Self.connect()
+    }
+
+    static func connect() async throws -> PostgresConnection {
         var configuration = PostgresConnection.Configuration(
             host: "127.0.0.1",
             port: TestDatabase.server.port,
@@ -93,7 +105,7 @@ final class TestEnvironment: @unchecked Sendable {
         configuration.options.connectTimeout = .seconds(5)
         var logger = Logger(label: "offload.tests")
         logger.logLevel = .critical
-        connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
     }
 
     var logger: Logger {
@@ -204,6 +216,7 @@ final class TestEnvironment: @unchecked Sendable {
 
     /// Records every transition into a final state (test-only audit trigger), for "completed exactly once" checks.
     func installAudit() async throws {
+        try await PostgresSchema.migrate(settings)
         try await execute("CREATE TABLE \"\(schema)\".audit (id bigint, attempt int, state text)")
         try await execute(
             """
@@ -227,11 +240,16 @@ final class TestEnvironment: @unchecked Sendable {
             return children
         }
         for child in spawned { child.terminate() }
-        _ = try? await connection.query(
-            PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"),
-            logger: logger
-        )
-        try? await connection.close()
+        // A fresh connection: the test's own may have died with a server restart (and postgres-nio can hang
+        // closing a connection that is already gone).
+        if let cleanup = try? await Self.connect() {
+            _ = try? await cleanup.query(
+                PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"),
+                logger: logger
+            )
+            try? await cleanup.close()
+        }
+        if !connection.isClosed { try? await connection.close() }
     }
 }
 
