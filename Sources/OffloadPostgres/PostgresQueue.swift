@@ -207,6 +207,34 @@ public final class PostgresQueue: Sendable {
         return PostgresJob(id: id, wasInserted: inserted, handle: trackedHandle(J.Output.self, id: id, jobName: J.jobName))
     }
 
+    /// Inserts many jobs in multi-row statements and returns their durable IDs, in order, without waiting for
+    /// results (await any of them later with ``handle(for:as:)``). The fastest way to queue a large batch.
+    /// - Parameters:
+    ///   - jobs: the jobs (no ``PostgresJobOptions/uniqueKey``: use ``enqueue(_:options:)`` for those).
+    ///   - options: options for every job; `nil` uses the defaults.
+    /// - Returns: the IDs, `ids[i]` belonging to `jobs[i]`.
+    /// - Throws: ``OffloadError/Code/encodingFailed``, ``OffloadError/Code/payloadTooLarge``,
+    ///   ``OffloadError/Code/invalidArgument``, ``OffloadError/Code/connectionFailed``.
+    public func enqueueBatch<J: Job>(_ jobs: [J], options: PostgresJobOptions? = nil) async throws(OffloadError) -> [Int64]
+    {
+        let options = options ?? configuration.defaultOptions
+        if options.uniqueKey != nil {
+            throw OffloadError(.invalidArgument, "enqueueBatch does not take a uniqueKey; enqueue such jobs one by one")
+        }
+        var rows: [InsertRow] = []
+        rows.reserveCapacity(jobs.count)
+        for job in jobs { rows.append(try makeRow(job, options: options)) }
+        var ids: [Int64] = []
+        ids.reserveCapacity(jobs.count)
+        var start = 0
+        while start < rows.count {
+            let end = min(rows.count, start + configuration.insertBatchRows)
+            ids += try await Inserter.insertPlain(Array(rows[start..<end]), sql: sql, connection: commands)
+            start = end
+        }
+        return ids
+    }
+
     /// Inserts a job on the caller's connection — inside the caller's transaction, if one is open — so that the job
     /// exists if and only if that transaction commits. Workers see it (and are notified) at commit.
     ///

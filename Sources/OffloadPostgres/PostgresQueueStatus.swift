@@ -38,6 +38,8 @@ public struct PostgresQueueStatus: Sendable {
         public var queues: [String]
         /// The job types its registry knows.
         public var jobNames: [String]
+        /// Jobs in the `running` state under its name (after it dies, until they are rescued).
+        public var runningJobs: Int
         /// Time since its last heartbeat.
         public var lastHeartbeatAge: Duration
         /// Whether the heartbeat is recent (within the `liveWithin` passed to the query).
@@ -124,15 +126,16 @@ public struct PostgresQueueStatus: Sendable {
             let workers = try await connection.query(
                 PostgresQuery(
                     unsafeSQL: """
-                        SELECT id, host, pid::int8, queues, job_names,
-                            extract(epoch FROM now() - heartbeat_at)::float8
-                        FROM \(s).workers ORDER BY id
+                        SELECT w.id, w.host, w.pid::int8, w.queues, w.job_names,
+                            extract(epoch FROM now() - w.heartbeat_at)::float8,
+                            (SELECT count(*) FROM \(s).jobs j WHERE j.state = 'running' AND j.worker_id = w.id)
+                        FROM \(s).workers w ORDER BY w.id
                         """
                 ),
                 logger: Connector.logger
             )
-            for try await (name, host, pid, queues, jobNames, age) in workers.decode(
-                (String, String, Int, [String], [String], Double).self
+            for try await (name, host, pid, queues, jobNames, age, running) in workers.decode(
+                (String, String, Int, [String], [String], Double, Int).self
             ) {
                 status.workers.append(
                     Worker(
@@ -141,6 +144,7 @@ public struct PostgresQueueStatus: Sendable {
                         pid: pid,
                         queues: queues,
                         jobNames: jobNames,
+                        runningJobs: running,
                         lastHeartbeatAge: .milliseconds(Int64(age * 1_000)),
                         isLive: age <= live
                     )
