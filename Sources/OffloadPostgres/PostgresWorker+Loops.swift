@@ -23,7 +23,6 @@ extension PostgresWorker {
                 failures = 0
             } catch {
                 failures += 1
-                noteConnectionTrouble()
                 await claimBell.wait(timeout: .milliseconds(min(1_000, 25 << min(failures, 6))))
                 continue
             }
@@ -212,7 +211,6 @@ extension PostgresWorker {
             } catch {
                 // Keep the results and try again: the fence makes a repeated statement harmless.
                 failures += 1
-                noteConnectionTrouble()
                 state.withLock { $0.completions.insert(contentsOf: batch, at: 0) }
                 try? await Task.sleep(for: .milliseconds(min(1_000, 25 << min(failures, 6))))
             }
@@ -258,7 +256,6 @@ extension PostgresWorker {
             do {
                 try await heartbeatOnce()
             } catch {
-                noteConnectionTrouble()
                 // Retry soon rather than after a whole interval: the lease is running out.
                 try? await Task.sleep(for: .milliseconds(200))
                 _ = try? await heartbeatOnce()
@@ -344,8 +341,6 @@ extension PostgresWorker {
         }
         claimBell.ring()
     }
-
-    func noteConnectionTrouble() {}
 
     // MARK: - Shutdown
 

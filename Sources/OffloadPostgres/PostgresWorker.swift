@@ -199,11 +199,7 @@ public final class PostgresWorker: Sendable {
 
     /// What the worker has done so far.
     public var statistics: Statistics {
-        state.withLock { state in
-            var statistics = state.statistics
-            statistics.claimed = statistics.claimed
-            return statistics
-        }
+        state.withLock { $0.statistics }
     }
 
     /// Jobs claimed and not yet finished here.

@@ -221,5 +221,31 @@ extension PostgresTests {
             #expect(denied.code == .connectionFailed)
             #expect(denied.message.contains("nobody"), "\(denied.message)")
         }
+
+        @Test("an idle worker costs about one statement per second")
+        func idleCost() async throws {
+            try await withEnvironment("idle") { env in
+                let worker = try await env.worker {
+                    $0.lease = .seconds(30)
+                    $0.heartbeatInterval = .seconds(10)
+                    $0.pollInterval = .seconds(1)
+                }
+                let running = Task { try await worker.run() }
+                let transactions = "SELECT xact_commit::int8 FROM pg_stat_database WHERE datname = 'postgres'"
+                try await env.eventually("the worker registered") {
+                    try await env.int("SELECT count(*) FROM \"\(env.schema)\".workers") == 1
+                }
+                try await env.execute("SELECT pg_stat_clear_snapshot()")
+                let before = try await env.int(transactions)
+                try await Task.sleep(for: .seconds(6))
+                try await env.execute("SELECT pg_stat_clear_snapshot()")
+                let after = try await env.int(transactions)
+                // Six seconds: about six claim-and-rescue polls, at most one heartbeat (two statements), and this
+                // test's own three statements; statistics are flushed with a delay, so allow a little slack.
+                #expect(after - before <= 14, "\(after - before) transactions in 6 s")
+                worker.shutdown()
+                try await running.value
+            }
+        }
     }
 }
