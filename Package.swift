@@ -18,12 +18,17 @@ let package = Package(
         .library(name: "Offload", targets: ["Offload"]),
         .executable(name: "offload", targets: ["OffloadCLI"]),
         .executable(name: "offload-worker", targets: ["OffloadWorker"]),
+        // The same jobs on PostgreSQL: a separate product, so that users of `Offload` alone never build postgres-nio.
+        .library(name: "OffloadPostgres", targets: ["OffloadPostgres"]),
+        .executable(name: "offload-postgres", targets: ["OffloadPostgresCLI"]),
     ],
     dependencies: [
         // The CLI's commands, options and help text.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `Deque`: the FIFO run queues of every pool.
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // The PostgreSQL client of `OffloadPostgres` (only that target and its CLI link it).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Linux calls that `import Glibc` does not expose (pipe2, pidfd_open, prctl, ...), wrapped in C.
@@ -109,6 +114,45 @@ let package = Package(
         .testTarget(
             name: "OffloadTests",
             dependencies: ["Offload", "OffloadCore", "OffloadSystem", "OffloadWire", "OffloadTestJobs", "OffloadTestWorker"],
+            swiftSettings: strictSettings
+        ),
+        // The PostgreSQL executor: submitter, worker, migrations and status, on top of the jobs layer.
+        .target(
+            name: "OffloadPostgres",
+            dependencies: [
+                "Offload",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A throwaway PostgreSQL cluster (initdb + pg_ctl in a temporary directory) for the tests and the bench.
+        .target(name: "OffloadPostgresScratch", swiftSettings: strictSettings),
+        // `offload-postgres worker|status|migrate|bench`: kept out of `offload` so its build never compiles postgres-nio.
+        .executableTarget(
+            name: "OffloadPostgresCLI",
+            dependencies: [
+                "OffloadPostgres",
+                "OffloadPostgresScratch",
+                "OffloadBenchJobs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A PostgresWorker executable serving the test jobs: the tests run it as separate OS processes (SIGKILL,
+        // SIGSTOP, TCP), and in-process workers use it for their local process pool.
+        .executableTarget(
+            name: "OffloadPostgresTestWorker",
+            dependencies: ["OffloadPostgres", "OffloadTestJobs"],
+            path: "Tests/OffloadPostgresTestWorker",
+            swiftSettings: strictSettings
+        ),
+        // Against a throwaway PostgreSQL cluster the tests start themselves (skipped when no server is installed).
+        .testTarget(
+            name: "OffloadPostgresTests",
+            dependencies: [
+                "OffloadPostgres", "OffloadPostgresScratch", "OffloadTestJobs", "OffloadPostgresTestWorker",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         // End-to-end tests of the `offload` CLI: they run the built binary found next to the test bundle.

@@ -42,6 +42,10 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
             case workerStartFailed
             case sharedMemoryFailed
             case systemCallFailed
+            case connectionFailed
+            case schemaTooNew
+            case payloadTooLarge
+            case jobNotFound
         }
 
         package let storage: Storage
@@ -86,6 +90,15 @@ public struct OffloadError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let sharedMemoryFailed = Code(.sharedMemoryFailed)
         /// A system call failed; ``OffloadError/underlyingErrno`` holds `errno`.
         public static let systemCallFailed = Code(.systemCallFailed)
+        /// A connection to a server (a PostgreSQL database) could not be established or was lost; the message names
+        /// the host and the cause.
+        public static let connectionFailed = Code(.connectionFailed)
+        /// The database's schema was created by a newer version of the code; it is left untouched.
+        public static let schemaTooNew = Code(.schemaTooNew)
+        /// A job's encoded payload is larger than the configured limit; the job was not queued.
+        public static let payloadTooLarge = Code(.payloadTooLarge)
+        /// No job with the given durable ID exists (it never existed, or finished jobs were deleted after retention).
+        public static let jobNotFound = Code(.jobNotFound)
 
         public var description: String { storage.rawValue }
     }
@@ -275,6 +288,31 @@ extension OffloadError {
 
     package static func invalidWorkerCount(_ count: Int) -> OffloadError {
         OffloadError(.invalidArgument, "worker count must be at least 1, got \(count)")
+    }
+
+    package static func connectionFailed(host: String, cause: String) -> OffloadError {
+        OffloadError(.connectionFailed, "could not connect to \(host): \(cause)")
+    }
+
+    package static func schemaTooNew(schema: String, found: Int, supported: Int) -> OffloadError {
+        OffloadError(
+            .schemaTooNew,
+            "schema '\(schema)' is at version \(found) but this code knows versions up to \(supported); "
+                + "upgrade the code (it refuses to touch a newer schema)"
+        )
+    }
+
+    package static func payloadTooLarge(job: String, bytes: Int, limit: Int) -> OffloadError {
+        OffloadError(
+            .payloadTooLarge,
+            "the encoded job is \(bytes) bytes, over the limit of \(limit) bytes; pass large inputs by reference "
+                + "(a path or a key) or raise the limit",
+            job: job
+        )
+    }
+
+    package static func jobNotFound(id: Int64) -> OffloadError {
+        OffloadError(.jobNotFound, "no job with ID \(id) exists")
     }
 
     package static func systemCall(_ name: String, errno: Int32) -> OffloadError {

@@ -1,0 +1,88 @@
+import Offload
+import Synchronization
+
+/// The ``TaskCanceller`` behind every handle a ``PostgresQueue`` gives out: withdraws jobs that have not reached the
+/// database yet (synchronously, like the in-process pools), and cancels the others in the database (asynchronously:
+/// the handle then ends with `CancellationError` once the cancellation is recorded, or with the result if the job
+/// finished first).
+final class JobCanceller: TaskCanceller {
+    private struct State {
+        var ids: [Int64]?
+        var cancelRequested = false
+        var request: InsertRequest?
+        var onWithdrawn: (@Sendable () -> Void)?
+    }
+
+    private let queue: PostgresQueue
+    private let state = Mutex(State())
+
+    init(queue: PostgresQueue) {
+        self.queue = queue
+    }
+
+    /// The insert request to withdraw while it is still queued, and what to do then.
+    func attach(_ request: InsertRequest, onWithdrawn: @escaping @Sendable () -> Void) {
+        state.withLock { state in
+            state.request = request
+            state.onWithdrawn = onWithdrawn
+        }
+    }
+
+    func setIDs(_ ids: [Int64]) {
+        let cancel = state.withLock { state -> Bool in
+            state.ids = ids
+            return state.cancelRequested
+        }
+        if cancel { queue.cancelInBackground(ids) }
+    }
+
+    func cancelPending(_ task: any PendingTask) -> Bool {
+        let (request, onWithdrawn, ids) = state.withLock { state in
+            state.cancelRequested = true
+            return (state.request, state.onWithdrawn, state.ids)
+        }
+        if let request, request.withdraw().withdrawn {
+            queue.countFinished(.failure(CancellationError()), jobs: request.rows.count)
+            onWithdrawn?()
+            return true
+        }
+        if let ids { queue.cancelInBackground(ids) }
+        return false
+    }
+}
+
+/// Collects the outcomes of a group of jobs (one `submit`, or one chunk of a map) and reports once: all outputs in
+/// order, or the first failure.
+final class ResultGather<Output: Sendable>: Sendable {
+    private struct State {
+        var values: [Output?]
+        var remaining: Int
+        var reported = false
+    }
+
+    private let state: Mutex<State>
+    private let done: @Sendable (Result<[Output], any Error>) -> Void
+
+    init(count: Int, done: @escaping @Sendable (Result<[Output], any Error>) -> Void) {
+        state = Mutex(State(values: Array(repeating: nil, count: count), remaining: count))
+        self.done = done
+    }
+
+    func set(_ index: Int, _ result: Result<Output, any Error>) {
+        let report = state.withLock { state -> Result<[Output], any Error>? in
+            guard !state.reported, state.values[index] == nil else { return nil }
+            switch result {
+            case .failure(let error):
+                state.reported = true
+                return .failure(error)
+            case .success(let value):
+                state.values[index] = value
+                state.remaining -= 1
+                guard state.remaining == 0 else { return nil }
+                state.reported = true
+                return .success(state.values.map { $0! })
+            }
+        }
+        if let report { done(report) }
+    }
+}

@@ -1,0 +1,124 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `posix_spawn` + `waitpid` without Foundation's `Process` (whose termination monitoring can stall inside an async
+/// test runner): output goes to a file, never a pipe, so a daemon that inherits descriptors cannot keep us waiting.
+enum Spawn {
+    /// Runs `argv` to completion; returns the exit status (or 128 + signal) and what it wrote to stdout and stderr.
+    static func run(_ argv: [String], outputPath: String) throws -> (status: Int32, output: String) {
+        let pid = try start(argv, stdoutPath: outputPath, stdinPath: "/dev/null")
+        let status = wait(pid)
+        let output = readFile(outputPath)
+        unlink(outputPath)
+        return (status, output)
+    }
+
+    /// Starts `argv` with stdout and stderr appended to `stdoutPath`; returns its PID.
+    static func start(_ argv: [String], stdoutPath: String, stdinPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid: pid_t = 0
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        let result = cArguments.withUnsafeBufferPointer { buffer in
+            posix_spawn(&pid, argv[0], &actions, nil, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ)
+        }
+        guard result == 0 else {
+            throw ScratchPostgresError(message: "could not start \(argv[0]): error \(result)")
+        }
+        return pid
+    }
+
+    /// Waits for `pid`; returns its exit status, or 128 + the signal that killed it.
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+
+    static func readFile(_ path: String) -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A child process whose output goes to a file: started, signalled and reaped without Foundation's `Process`.
+public final class ScratchProcess: Sendable {
+    /// The child's PID.
+    public let pid: Int32
+    /// Where its stdout and stderr go.
+    public let outputPath: String
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    /// Starts `argv` (`argv[0]` is a path).
+    /// - Parameters:
+    ///   - argv: the program and its arguments.
+    ///   - outputPath: the file that receives its stdout and stderr.
+    /// - Throws: ``ScratchPostgresError`` if it cannot be started.
+    public init(_ argv: [String], outputPath: String) throws {
+        self.outputPath = outputPath
+        pid = try Spawn.start(argv, stdoutPath: outputPath, stdinPath: "/dev/null")
+    }
+
+    /// What the child wrote so far.
+    public var output: String { Spawn.readFile(outputPath) }
+
+    /// Sends a signal.
+    /// - Parameter signal: the signal number.
+    public func signal(_ signal: Int32) { _ = Glibc.kill(pid, signal) }
+
+    /// The exit status (128 + signal when killed), or `nil` while running. Reaps the child.
+    public var currentExitStatus: Int32? {
+        exitStatus.withLock { stored in
+            if let stored { return stored }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            guard result == pid else { return nil }
+            let value = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            stored = value
+            return value
+        }
+    }
+
+    /// Whether the child is still running.
+    public var isRunning: Bool { currentExitStatus == nil }
+
+    /// Waits (polling every 10 ms) up to `timeout`; returns the exit status or `nil`.
+    /// - Parameter timeout: the longest wait.
+    public func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let status = currentExitStatus { return status }
+            if ContinuousClock.now > deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// SIGCONT + SIGKILL and reap, if still running.
+    public func kill() {
+        guard isRunning else { return }
+        signal(SIGCONT)
+        signal(SIGKILL)
+        exitStatus.withLock { stored in
+            guard stored == nil else { return }
+            stored = Spawn.wait(pid)
+        }
+    }
+}
