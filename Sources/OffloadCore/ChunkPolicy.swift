@@ -2,7 +2,7 @@
 ///
 /// A chunk amortises the per-task cost — queueing, waking a worker, a message each way to a worker process — over
 /// its items, but a chunk too large unbalances the workers and holds memory. The policy, in the spirit of loky's
-/// auto-batching: start with small chunks, learn what an item costs from the time the workers report running each
+/// auto-batching: start with small chunks (at the cap when the input's size is known), learn what an item costs from the time the workers report running each
 /// chunk (``BatchResults/runDuration``: busy time, not wall time, so queueing and a busy machine do not shrink the
 /// chunks), and size later chunks to about ``targetChunkDuration`` of work, growing at most eightfold per chunk and
 /// never above a cap — a quarter of each worker's share when the input's size is known (so four chunks per worker
@@ -14,8 +14,8 @@ public struct ChunkPolicy: Sendable {
     /// The work one automatically sized chunk aims at.
     public static let targetChunkDuration: Duration = .microseconds(500)
     /// The largest automatic chunk.
-    public static let maximumChunkSize = 4_096
-    /// The first automatic chunks, before any item cost is known.
+    public static let maximumChunkSize = 16_384
+    /// The first automatic chunks of an input of unknown size, before any item cost is known.
     public static let initialChunkSize = 16
 
     let fixed: Int?
@@ -41,7 +41,9 @@ public struct ChunkPolicy: Sendable {
         var cap = ChunkPolicy.maximumChunkSize
         if count > 0 { cap = min(cap, max(1, (count + 4 * workers - 1) / (4 * workers))) }
         self.cap = cap
-        current = chunkSize ?? min(cap, ChunkPolicy.initialChunkSize)
+        // A known size starts at the cap (Python's `Pool.map` rule: four chunks per worker), which costs a short
+        // input no ramp; an unknown one starts small and grows as measurements arrive.
+        current = chunkSize ?? (count > 0 ? cap : ChunkPolicy.initialChunkSize)
     }
 
     /// Records a finished chunk of `items` items that its worker ran in `runDuration` (`nil`: not reported), and

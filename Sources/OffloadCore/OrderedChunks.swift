@@ -8,7 +8,7 @@ package enum OrderedChunks {
     /// All-or-nothing: the outputs in input order, or the first failure in input order (attributed to its input;
     /// every chunk still in flight is cancelled). An error a chunk's task throws (an in-process closure's own error,
     /// `CancellationError`) is rethrown unchanged.
-    @usableFromInline
+    @inlinable
     package static func collectValues<S: Sequence, Output: Sendable>(
         _ items: S,
         policy: ChunkPolicy,
@@ -34,7 +34,7 @@ package enum OrderedChunks {
     }
 
     /// Per item: one `Result` per input, in input order; failures do not stop the map.
-    @usableFromInline
+    @inlinable
     package static func collectOutcomes<S: Sequence, Output: Sendable>(
         _ items: S,
         policy: ChunkPolicy,
@@ -58,7 +58,7 @@ package enum OrderedChunks {
     }
 
     /// The loop both ordered maps share. `consume` sees each finished chunk in input order.
-    @usableFromInline
+    @inlinable
     package static func drive<S: Sequence, Output: Sendable>(
         _ items: S,
         policy: ChunkPolicy,
@@ -113,19 +113,24 @@ package enum OrderedChunks {
 
 /// The handles of a map's chunks in flight, so that cancelling the awaiting task (which may happen on any thread)
 /// cancels all of them.
+@usableFromInline
 package final class InFlightHandles<Value: Sendable>: Sendable {
-    let handles = Mutex<[Int: TaskHandle<Value>]>([:])
+    @usableFromInline let handles = Mutex<[Int: TaskHandle<Value>]>([:])
 
+    @usableFromInline
     package init() {}
 
+    @usableFromInline
     package func insert(_ handle: TaskHandle<Value>, at start: Int) {
         handles.withLock(self) { $0[start] = handle }
     }
 
+    @usableFromInline
     package func remove(at start: Int) {
         _ = handles.withLock(self) { $0.removeValue(forKey: start) }
     }
 
+    @usableFromInline
     package func cancelAll() {
         let all = handles.withLock(self) { handles in
             defer { handles.removeAll() }

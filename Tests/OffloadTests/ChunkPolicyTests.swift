@@ -13,14 +13,14 @@ import Testing
 
     @Test("cheap items grow the chunk eightfold per step up to the cap")
     func cheapItemsGrowToTheCap() throws {
-        var policy = try ChunkPolicy(chunkSize: nil, count: 10_000_000, workers: 2)
+        var policy = try ChunkPolicy(chunkSize: nil, count: 0, workers: 2)
         #expect(policy.current == ChunkPolicy.initialChunkSize)
         var sizes: [Int] = []
         for _ in 0..<4 {
             policy.record(items: policy.current, runDuration: .nanoseconds(10 * policy.current))
             sizes.append(policy.current)
         }
-        #expect(sizes == [128, 1_024, 4_096, 4_096])
+        #expect(sizes == [128, 1_024, 8_192, 16_384])
         #expect(policy.cap == ChunkPolicy.maximumChunkSize)
     }
 
@@ -37,15 +37,16 @@ import Testing
     @Test("a known input size caps chunks at a quarter of each worker's share")
     func knownCountCapsTheChunk() throws {
         var policy = try ChunkPolicy(chunkSize: nil, count: 1_000, workers: 2)
-        #expect(policy.cap == 125)
-        #expect(policy.current == 16)
-        policy.record(items: 16, runDuration: .nanoseconds(16))
-        #expect(policy.current == 125)
+        #expect(policy.cap == 125 && policy.current == 125)  // a known size starts at the cap
+        policy.record(items: 125, runDuration: .milliseconds(125))  // 1 ms per item: shrink to the target
+        #expect(policy.current == 1)
+        for _ in 0..<40 { policy.record(items: policy.current, runDuration: .nanoseconds(policy.current)) }
+        #expect(policy.current == 125)  // cheap again: back to the cap, never beyond
     }
 
     @Test("an executor that reports no run time gets the cap")
     func unmeasuredChunksUseTheCap() throws {
-        var policy = try ChunkPolicy(chunkSize: nil, count: 100_000, workers: 2)
+        var policy = try ChunkPolicy(chunkSize: nil, count: 0, workers: 2)
         policy.record(items: 16, runDuration: nil)
         #expect(policy.current == policy.cap)
     }

@@ -137,10 +137,9 @@ struct ThreadPoolTests {
     func automaticChunking() async throws {
         try await withThreadPool(workers: 2) { pool in
             _ = try await pool.map(0..<100_000) { $0 }
-            // Trivial items: after the first window of small chunks the policy reaches its cap (a quarter of each
-            // worker's share, at most ChunkPolicy.maximumChunkSize), so about a hundred tasks carry 100,000 items.
+            // A known size starts at the cap: a quarter of each worker's share, ceil(100_000 / (2 × 4)) = 12,500.
             let automatic = pool.stats.submitted
-            #expect(automatic >= 8 && automatic <= 100)
+            #expect(automatic == 8)
             _ = try await pool.map(0..<10, chunkSize: 1) { $0 }
             #expect(pool.stats.submitted == automatic + 10)
         }
