@@ -39,6 +39,7 @@ private struct Harness {
     var closed: [Int32] = []
     var terminated = false
     var readiness: [Bool] = []
+    var memoryRequests: [(slot: Int, generation: Int)] = []
 
     init(workers: Int = 2, _ adjust: (inout ProcessPoolStateMachine.Settings) -> Void = { _ in }) {
         var settings = ProcessPoolStateMachine.Settings(
@@ -111,7 +112,9 @@ private struct Harness {
                 closed.append(handles.commandFD)
             case .readiness(let result):
                 readiness.append((try? result.get()) != nil)
-            case .measureMemory, .wakeManager:
+            case .measureMemory(let slot, let generation, _):
+                memoryRequests.append((slot, generation))
+            case .wakeManager:
                 break
             case .terminate:
                 terminated = true
@@ -627,5 +630,32 @@ private struct Harness {
         reader.append(rest)
         #expect(try reader.next()?.kind == .run)
         #expect(try reader.next()?.kind == .shutdown)
+    }
+
+    @Test("memory readings are requested on schedule for busy workers; one over the limit kills the worker")
+    func memoryLimit() {
+        var pool = Harness(workers: 1) {
+            $0.memoryLimit = 100
+            $0.memoryPollInterval = 5_000_000
+        }
+        pool.startWorkers()
+        pool.tick()
+        #expect(pool.memoryRequests.isEmpty, "an idle worker is not measured")
+        let task = pool.submit("Big", idempotent: true)
+        pool.tick()
+        #expect(pool.memoryRequests.count == 1)
+        pool.now += 1_000_000
+        pool.tick()
+        #expect(pool.memoryRequests.count == 1, "not before the poll interval")
+        var actions: [ProcessPoolStateMachine.Action] = []
+        let (slot, generation) = pool.memoryRequests[0]
+        pool.machine.memoryMeasured(slot: slot, generation: generation, bytes: 50, actions: &actions)
+        #expect(actions.isEmpty)
+        pool.machine.memoryMeasured(slot: slot, generation: generation, bytes: 500, actions: &actions)
+        pool.perform(actions)
+        #expect(pool.signals.map(\.signal) == [Signals.kill])
+        pool.exit(0, journal: JournalSnapshot(progress: Harness.progress(task.id, item: 0, start: 0), firstItem: 0, resolved: 0, outputs: []))
+        #expect(pool.failures.first?.code == .memoryLimitExceeded)
+        #expect(pool.failures.first?.message.contains("500 bytes") == true)
     }
 }

@@ -442,7 +442,9 @@ extension ProcessPoolStateMachine {
     /// schedule and the shutdown escalation. Returns when to tick again (`nil`: only on events).
     mutating func tick(now: UInt64, progress: [WorkerProgress?], actions: inout [Action]) -> UInt64? {
         var next = UInt64.max
-        let checkMemory = memoryCheckDue(now: now)
+        let checkMemory = settings.memoryLimit != nil && now >= nextMemoryCheckTime
+        var measured = false
+        var busyWorkers = false
         for index in slots.indices {
             let slot = slots[index]
             guard slot.killReason == nil, let handles = slot.handles else { continue }
@@ -455,10 +457,11 @@ extension ProcessPoolStateMachine {
                 }
             case .ready, .retiring:
                 guard let head = slot.inFlight.first else { continue }
+                busyWorkers = true
                 if checkMemory {
                     actions.append(.measureMemory(slot: index, generation: slot.generation, pid: handles.pid))
+                    measured = true
                 }
-                if settings.memoryLimit != nil { next = min(next, nextMemoryCheckTime) }
                 guard let timeout = head.timeout else { continue }
                 let observed = index < progress.count ? progress[index] : nil
                 if let observed {
@@ -488,6 +491,10 @@ extension ProcessPoolStateMachine {
                 continue
             }
         }
+        // The polling schedule advances only when a worker was measured: the first check of a newly busy worker is
+        // never pushed back by idle time.
+        if measured { scheduleMemoryCheck(after: now) }
+        if busyWorkers, settings.memoryLimit != nil { next = min(next, nextMemoryCheckTime) }
         advanceLifecycle(now: now, actions: &actions)
         if case .stopping(_, let deadline) = lifecycle { next = min(next, deadline) }
         return next == .max ? nil : next

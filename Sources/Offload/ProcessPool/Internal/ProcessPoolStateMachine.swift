@@ -505,10 +505,8 @@ struct ProcessPoolStateMachine {
     mutating func accountingComplete(_ count: Int) { accounting.complete(count) }
     mutating func countReplacement() { workersReplaced += 1 }
     mutating func addBusy(slot: Int, _ nanoseconds: UInt64) { busy[slot] &+= nanoseconds }
-    mutating func memoryCheckDue(now: UInt64) -> Bool {
-        guard settings.memoryLimit != nil, now >= nextMemoryCheck else { return false }
+    mutating func scheduleMemoryCheck(after now: UInt64) {
         nextMemoryCheck = now &+ settings.memoryPollInterval
-        return true
     }
     var nextMemoryCheckTime: UInt64 { nextMemoryCheck }
     mutating func finishLifecycleIfDone(actions: inout [Action]) { terminateIfDone(actions: &actions) }
