@@ -77,9 +77,11 @@ public struct TaskHandle<Value: Sendable>: Sendable {
     }
 
     /// Cancels the task: withdraws it if no worker has started it, and treats running work as `mode` says (see
-    /// ``CancellationMode``; `nil` is the pool's default).
+    /// ``CancellationMode``; `nil` is the pool's default). A process pool ends the handle of running work at once
+    /// with `CancellationError` in either mode (`.stopRunning` also kills the worker running it); an in-process pool
+    /// cannot stop a thread, so its running work keeps its handle and only sees ``OffloadTask/isCancelled``.
     /// - Parameter mode: what to do with work that has started; `nil` uses the pool's default.
-    /// - Returns: `true` if the task ended as cancelled (withdrawn, or stopped in `.stopRunning` mode).
+    /// - Returns: `true` if the task ended as cancelled (withdrawn, or, in a process pool, running work cancelled).
     @discardableResult
     public func cancel(mode: CancellationMode? = nil) -> Bool {
         if let canceller { return canceller.cancel(completion.cell, mode: mode) }
