@@ -11,8 +11,11 @@ extension PostgresWorker {
         var lastRescue = ContinuousClock.now - configuration.pollInterval
         var failures = 0
         while !stopRequested {
-            let free = maxHeld - state.withLock { $0.held.count }
-            if free <= 0 {
+            let held = state.withLock { $0.held.count }
+            let free = maxHeld - held
+            // Claim a whole batch at a time: claiming each freed slot on its own would fall back to one-job claims
+            // (measured: a twentieth of the throughput). An idle worker claims whatever is there.
+            if free <= 0 || (held > 0 && free < min(configuration.claimBatch, maxHeld / 2)) {
                 await claimBell.wait(timeout: configuration.pollInterval)
                 continue
             }
@@ -47,7 +50,7 @@ extension PostgresWorker {
                 unsafeSQL: sql.claim(rescue: rescue),
                 binds: binds(unlimited, names, Int32(count), name, leaseMilliseconds)
             )
-            claimed = try await claimConnection.run { [self] connection in
+            claimed = try await claimConnection.run { connection in
                 try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger))
             }
         } else if rescue {
@@ -61,7 +64,7 @@ extension PostgresWorker {
                 binds: binds([queue], names, Int32(count - claimed.count), name, leaseMilliseconds)
             )
             let lock = PostgresQuery(unsafeSQL: sql.queueLock, binds: binds(queue))
-            claimed += try await claimConnection.run { [self] connection in
+            claimed += try await claimConnection.run { connection in
                 try await connection.withTransaction(logger: Connector.logger) { connection in
                     try await connection.query(lock, logger: Connector.logger)
                     return try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger))
@@ -235,7 +238,7 @@ extension PostgresWorker {
                 name
             )
         )
-        return try await completeConnection.run { [self] connection in
+        return try await completeConnection.run { connection in
             var accepted = Set<Int64>()
             for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
                 accepted.insert(id)
@@ -279,7 +282,7 @@ extension PostgresWorker {
             )
         )
         let limitsQuery = PostgresQuery(unsafeSQL: sql.queueLimits, binds: binds(configuration.queues))
-        let (renewed, limits) = try await completeConnection.run { [self] connection in
+        let (renewed, limits) = try await completeConnection.run { connection in
             var renewed = Set<Int64>()
             for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
                 renewed.insert(id)
@@ -355,7 +358,7 @@ extension PostgresWorker {
         let query = PostgresQuery(unsafeSQL: sql.release, binds: binds(remaining.map(\.0), remaining.map(\.1), name))
         for attempt in 0..<10 {
             do {
-                let released = try await claimConnection.run { [self] connection in
+                let released = try await claimConnection.run { connection in
                     var count = 0
                     for try await _ in try await connection.query(query, logger: Connector.logger) { count += 1 }
                     return count
