@@ -12,7 +12,8 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Offload",
-    platforms: [.macOS(.v15)],
+    // Linux only: worker processes rest on pidfd, pipe2, eventfd, prctl(PR_SET_PDEATHSIG) and memfd, which have no
+    // portable equivalent here; no other platform is declared or tested.
     products: [
         .library(name: "Offload", targets: ["Offload"]),
         .executable(name: "offload", targets: ["OffloadCLI"]),
@@ -26,26 +27,45 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `Deque`: the FIFO run queues of every pool.
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
-        // `Errno` and `FileDescriptor` for the process pool's pipes and shared memory.
-        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // The PostgreSQL client of `OffloadPostgres` (only that target and its CLI link it).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Linux calls that `import Glibc` does not expose (pipe2, pidfd_open, prctl, ...), wrapped in C.
         .target(name: "COffloadShims"),
+        // The floor: the one system-call layer (pipes, poll, eventfd, pidfd, spawn, shared memory, threads, thread
+        // locals). Names no pool.
+        .target(name: "OffloadSystem", dependencies: ["COffloadShims"], swiftSettings: strictSettings),
+        // Transport-neutral jobs: Job, JobRegistry, JobCodec and its binary format, OffloadError, task handles and
+        // accounting, the executor protocol. No system calls, no processes, no pipes: every executor (thread pools,
+        // process pools, PostgreSQL) builds on it, and it knows none of them.
+        .target(
+            name: "OffloadCore",
+            dependencies: [
+                // ThreadSanitizer annotations for Mutex only (see Mutex+Sanitizer.swift); no system calls.
+                "COffloadShims",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+        ),
+        // Framing: frames, the incremental reader, the coalescing writer (into a buffer), messages. No I/O.
+        .target(name: "OffloadWire", dependencies: ["OffloadCore"], swiftSettings: strictSettings),
+        // The engines and pools: ThreadPool, IsolatedPool, ProcessPool, WorkerPool, parallelMap, shared memory.
+        // Re-exports OffloadCore, so `import Offload` is all a user writes.
         .target(
             name: "Offload",
             dependencies: [
                 "COffloadShims",
+                "OffloadCore",
+                "OffloadSystem",
+                "OffloadWire",
                 .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "SystemPackage", package: "swift-system"),
             ],
             // Async APIs run on the caller's executor: awaiting a finished handle from the main actor must not hop to
             // the global executor and back (measured: ~20 µs per await without this).
             swiftSettings: strictSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
         ),
-        // The seeds' workloads as jobs: served by `offload` (relaunched as a worker) and by `offload-worker`.
+        // The lab's workloads as jobs: served by `offload` (relaunched as a worker) and by `offload-worker`.
         .target(
             name: "OffloadBenchJobs",
             dependencies: ["Offload"],
@@ -62,6 +82,8 @@ let package = Package(
             name: "OffloadCLI",
             dependencies: [
                 "Offload",
+                // CPU pinning for the raw pipe baseline of `offload bench-processes`.
+                "OffloadSystem",
                 "OffloadBenchJobs",
                 "OffloadWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -91,13 +113,14 @@ let package = Package(
         ),
         .testTarget(
             name: "OffloadTests",
-            dependencies: ["Offload", "OffloadTestJobs", "OffloadTestWorker"],
+            dependencies: ["Offload", "OffloadCore", "OffloadSystem", "OffloadWire", "OffloadTestJobs", "OffloadTestWorker"],
             swiftSettings: strictSettings
         ),
         // The PostgreSQL executor: submitter, worker, migrations and status, on top of the jobs layer.
         .target(
             name: "OffloadPostgres",
             dependencies: [
+                "OffloadCore",
                 "Offload",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

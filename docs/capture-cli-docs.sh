@@ -14,6 +14,8 @@ load; run bench-sos bench --workers 1,2,4 --python
 load; run bench-primes bench --workload primes --workers 1,2,4 --python --chart docs/bench-primes.svg
 sed -i 's|chart written to docs/bench-primes.svg|chart written to bench-primes.svg|' "$OUT/bench-primes"
 load; run bench-tiny bench --workload tiny --workers 1,2 --python
+load; run bench-numpy bench --workload numpy-sum-of-squares --workers 1,2 --repeat 5 --python
+load; run bench-numpy-small bench --workload numpy-sum-of-squares --n 200000 --workers 1,2 --repeat 7
 load; run bench-json bench --workload primes --n 20000 --workers 1,2 --repeat 1 --lanes threadpool --json
 load; run bench-processes bench-processes
 load; run race race --python
@@ -21,6 +23,7 @@ load; run hybrid hybrid
 load; run advise-isolated advise --cpu-bound --thread-unsafe-library --input-size 5000 --measure
 run advise-processes advise --cpu-bound --needs-crash-isolation --measure
 run advise-io advise --io-bound --measure
+run advise-vectorise advise --cpu-bound --vectorisable --measure
 load
 echo "${loads[*]}" > "$OUT/load"
 echo "$(nproc) cores, $(uname -sr), $(.build/release/offload --version)" > "$OUT/machine"

@@ -25,7 +25,7 @@ let lengths = try await parallelMap(["alpha", "beta", "gamma"], makeState: { [St
 }
 print("lengths:", lengths)
 
-// 4. Async I/O with bounded concurrency (TaskGroup + semaphore in the seeds).
+// 4. Async I/O with bounded concurrency (Python's TaskGroup + semaphore).
 let echoed = try await parallelMap(1...20, mode: .io(maxConcurrency: 5)) { id in
     try await Task.sleep(for: .milliseconds(10))         // stands in for a network call
     return "response \(id)"
@@ -43,3 +43,11 @@ struct CountPrimes: Job {
 let counts = try await parallelMap(jobs: (0..<4).map { CountPrimes(range: $0 * 25_000..<($0 + 1) * 25_000) },
                                    mode: .processes(workers: 2))
 print("primes per quarter of 0..<100,000:", counts)
+
+// 6. One protocol for every executor: the same jobs on threads or processes, with one outcome per input.
+func countPrimes(on pool: some JobExecutor) async throws -> [Result<Int, OffloadError>] {
+    try await pool.mapResults((0..<4).map { CountPrimes(range: $0 * 25_000..<($0 + 1) * 25_000) })
+}
+let onThreads = try await withThreadPool { pool in try await countPrimes(on: pool) }
+let inProcesses = try await withProcessPool { pool in try await countPrimes(on: pool) }
+print("same answers on threads and in processes:", onThreads.map { try? $0.get() } == inProcesses.map { try? $0.get() })

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -101,26 +102,38 @@ int coffload_wait_pid(pid_t pid, int nohang, int *exited, int *status) {
     return (int)rc;
 }
 
+int coffload_memfd(const char *name, long long size) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
 int coffload_set_parent_death_signal(int sig) {
     return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0);
 }
 
-/// Moves `fd` to a number >= 5 (close-on-exec) so that the dup2 actions below never overwrite a source descriptor.
+/// Moves `fd` to a number >= 6 (close-on-exec) so that the dup2 actions below never overwrite a source descriptor.
 /// Returns the descriptor to use and sets `*owned` when a temporary copy was made.
 static int lift_fd(int fd, int *owned) {
     *owned = 0;
-    if (fd < 0 || fd >= 5) return fd;
-    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 5);
+    if (fd < 0 || fd >= 6) return fd;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 6);
     if (copy >= 0) *owned = 1;
     return copy;
 }
 
 int coffload_spawn_worker(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                          int stdout_fd, int stderr_fd, int command_fd, int result_fd, pid_t *pid) {
-    int owned[4] = {0, 0, 0, 0};
-    int fds[4] = {stdout_fd, stderr_fd, command_fd, result_fd};
+                          int stdout_fd, int stderr_fd, int command_fd, int result_fd, int journal_fd, pid_t *pid) {
+    int owned[5] = {0, 0, 0, 0, 0};
+    int fds[5] = {stdout_fd, stderr_fd, command_fd, result_fd, journal_fd};
     int rc = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         int lifted = lift_fd(fds[i], &owned[i]);
         if (fds[i] >= 0 && lifted < 0) {
             rc = errno;
@@ -143,8 +156,9 @@ int coffload_spawn_worker(const char *path, char *const argv[], char *const envp
     if ((rc = posix_spawn_file_actions_adddup2(&actions, fds[1], 2)) != 0) goto cleanup;
     if ((rc = posix_spawn_file_actions_adddup2(&actions, fds[2], 3)) != 0) goto cleanup;
     if ((rc = posix_spawn_file_actions_adddup2(&actions, fds[3], 4)) != 0) goto cleanup;
+    if (fds[4] >= 0 && (rc = posix_spawn_file_actions_adddup2(&actions, fds[4], 5)) != 0) goto cleanup;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    if ((rc = posix_spawn_file_actions_addclosefrom_np(&actions, 5)) != 0) goto cleanup;
+    if ((rc = posix_spawn_file_actions_addclosefrom_np(&actions, fds[4] >= 0 ? 6 : 5)) != 0) goto cleanup;
 #endif
     if (cwd != NULL && (rc = posix_spawn_file_actions_addchdir_np(&actions, cwd)) != 0) goto cleanup;
 
@@ -163,7 +177,7 @@ cleanup:
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
 cleanup_fds:
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (owned[i]) close(fds[i]);
     }
     return rc;

@@ -1,68 +1,22 @@
 import Offload
 
-/// The seeds' workloads as process-pool ``Job``s, and the registry their workers serve: `offload` itself (relaunched)
-/// and the lean `offload-worker`, which links only Offload and so starts several milliseconds faster.
+/// The jobs `offload`'s worker processes serve: `offload` itself (relaunched) and the lean `offload-worker`, which
+/// links only Offload and so starts several milliseconds faster.
 public enum BenchJobs {
     /// Every job type `offload` can run in its worker processes.
     public static var registry: JobRegistry {
         JobRegistry(
-            SumOfSquaresJob.self,
-            IsPrimeJob.self,
-            IsPrimeSliceJob.self,
+            SliceJob<SumOfSquares>.self,
+            SliceJob<Primes>.self,
+            SliceJob<Tiny>.self,
             TrivialJob.self,
-            TrivialSliceJob.self,
             SharedSampleJob.self,
             InlineSampleJob.self
         )
     }
 }
 
-/// `heavy_calculation(iterations)`, its loop step opaque to the optimiser.
-public struct SumOfSquaresJob: Job {
-    public static var jobName: String { "offload.bench.SumOfSquares" }
-    public var iterations: Int
-
-    public init(iterations: Int) {
-        self.iterations = iterations
-    }
-    public func run() throws -> UInt64 { Kernels.heavyCalculation(UInt64(iterations), step: Kernels.opaqueOne) }
-}
-
-/// The seeds' `is_prime(n)` by trial division; the output is `n` if prime, else 0.
-public struct IsPrimeJob: Job {
-    public static var jobName: String { "offload.bench.IsPrime" }
-    public var number: Int
-
-    public init(number: Int) {
-        self.number = number
-    }
-    public func run() throws -> UInt64 { Kernels.isPrime(number) ? UInt64(number) : 0 }
-}
-
-/// `is_prime` over a slice of the numbers, returning the sum of the primes (the lane's checksum): the job carries its
-/// slice as one `[Int]`, the analogue of `pool.map(is_prime, numbers, chunksize=…)` pickling one list per chunk.
-public struct IsPrimeSliceJob: Job {
-    public static var jobName: String { "offload.bench.IsPrimeSlice" }
-    public var numbers: [Int]
-
-    public init(numbers: [Int]) {
-        self.numbers = numbers
-    }
-    public func run() throws -> UInt64 { numbers.reduce(0) { $0 &+ (Kernels.isPrime($1) ? UInt64($1) : 0) } }
-}
-
-/// One multiply per item over a slice, returning the wrapping sum.
-public struct TrivialSliceJob: Job {
-    public static var jobName: String { "offload.bench.TrivialSlice" }
-    public var items: [Int]
-
-    public init(items: [Int]) {
-        self.items = items
-    }
-    public func run() throws -> UInt64 { items.reduce(0) { $0 &+ UInt64($1) &* 2_654_435_761 } }
-}
-
-/// One multiply: nothing but per-job overhead.
+/// One multiply: nothing but per-job overhead (the round-trip, throughput and start-up figures of `bench-processes`).
 public struct TrivialJob: Job {
     public static var jobName: String { "offload.bench.Trivial" }
     public var item: Int
@@ -70,7 +24,7 @@ public struct TrivialJob: Job {
     public init(item: Int) {
         self.item = item
     }
-    public func run() throws -> UInt64 { UInt64(item) &* 2_654_435_761 }
+    public func run() throws -> UInt64 { Tiny.runAlone(item) }
 }
 
 /// Reads every `stride`-th element of a shared buffer (the 256 MB hand-off through shared memory).
@@ -112,4 +66,3 @@ public struct InlineSampleJob: Job {
         values.withUnsafeBufferPointer { SharedSampleJob.sample($0, stride: stride) }
     }
 }
-

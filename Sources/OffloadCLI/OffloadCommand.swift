@@ -1,7 +1,7 @@
 import ArgumentParser
 import Offload
 
-/// `offload`: the seeds' experiments run for real on this machine, with Python beside them where it is installed.
+/// `offload`: the Python texts' concurrency experiments run for real on this machine, with Python beside them where it is installed.
 @main
 struct OffloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

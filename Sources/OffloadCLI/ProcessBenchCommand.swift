@@ -1,16 +1,17 @@
 import ArgumentParser
 import Offload
 
-/// `offload bench-processes`: every ProcessPool figure of issue 3 measured in one run, each next to its baseline
-/// measured in the same run (sequential, ThreadPool, a raw pipe, Python's ProcessPoolExecutor, an encoded payload).
+/// `offload bench-processes`: ProcessPool's figures measured in one run, each next to its baseline measured in the
+/// same run (sequential, ThreadPool, a raw pipe, Python's ProcessPoolExecutor, an encoded payload).
 struct ProcessBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-processes",
         abstract:
             "Measure ProcessPool against its baselines: speed-up, round trip, throughput, start-up, shared memory.",
         discussion: """
-            Build with -c release. Each figure is a median of several runs; Python's ProcessPoolExecutor is run \
-            beside it when python3 is installed (skipped with a notice otherwise).
+            Build with -c release. Each section's lanes are started first and then run in interleaved rounds; each \
+            figure is a median, printed with its spread. Python's ProcessPoolExecutor is run beside it when python3 \
+            is installed (skipped with a notice otherwise).
             """
     )
 

@@ -50,8 +50,13 @@ extension PostgresQueue {
             throw OffloadError(.invalidArgument, "maxInFlight must be at least 1, got \(maxInFlight)")
         }
         let options = configuration.defaultOptions
-        return UnorderedResults(base: jobs, chunkSize: chunkSize ?? 500, window: maxInFlight ?? 16) { [self] chunk in
-            try submitChunk(chunk, options: options)
+        let policy = try ChunkPolicy(chunkSize: chunkSize ?? 500, count: jobs.underestimatedCount, workers: 1)
+        return UnorderedResults(base: jobs, policy: policy, window: maxInFlight ?? 16) {
+            [self] (chunk: [S.Element]) throws(OffloadError) -> TaskHandle<BatchResults<S.Element.Output>> in
+            let handle = try submitChunk(chunk, options: options)
+            let completion = TaskCompletion<BatchResults<S.Element.Output>>()
+            handle.completion.onCompletion { result in completion.finish(result.map { BatchResults(values: $0) }) }
+            return TaskHandle(completion: completion, canceller: HandleCanceller(handle))
         }
     }
 
@@ -78,4 +83,15 @@ extension PostgresQueue {
         enqueueInsert(request)
         return TaskHandle(completion: completion, canceller: canceller)
     }
+}
+
+/// Cancels the wrapped handle: the canceller of a handle that re-types another one.
+final class HandleCanceller<Value: Sendable>: TaskCanceller {
+    private let handle: TaskHandle<Value>
+
+    init(_ handle: TaskHandle<Value>) {
+        self.handle = handle
+    }
+
+    func cancelPending(_ task: any PendingTask) -> Bool { handle.cancel() }
 }

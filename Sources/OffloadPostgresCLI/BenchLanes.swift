@@ -121,7 +121,7 @@ struct BenchLanes {
         var configuration = PostgresQueue.Configuration(settings: settings)
         configuration.defaultOptions.maxAttempts = 3
         let queue = try await PostgresQueue(configuration: configuration)
-        _ = try await queue.enqueueBatch((0..<50).map { _ in SumOfSquaresJob(iterations: 20_000_000) })
+        _ = try await queue.enqueueBatch((0..<50).map { _ in SliceJob<SumOfSquares>(items: [20_000_000]) })
         // Wait until the victim holds jobs.
         let admin = try await PostgresQueue(configuration: configuration)
         while try await admin.status().queues.first?.running ?? 0 == 0 {
@@ -150,7 +150,7 @@ struct BenchLanes {
         // ProcessPool: a worker killed mid-job is reported at once (pidfd), and replaced.
         let pool = try ProcessPool(configuration: local)
         _ = try await pool.run(TrivialJob(item: 1))
-        let handle = try pool.submit(SumOfSquaresJob(iterations: 200_000_000))
+        let handle = try pool.submit(SliceJob<SumOfSquares>(items: [200_000_000]))
         try await Task.sleep(for: .milliseconds(50))
         let poolKilled = ContinuousClock.now
         for pid in pool.workerPIDs { kill(pid, SIGKILL) }

@@ -11,6 +11,9 @@ struct AdviseCommandTests {
             (["--cpu-bound", "--thread-unsafe-library"], "isolated"),
             (["--cpu-bound", "--needs-crash-isolation"], "processes"),
             (["--io-bound", "--needs-crash-isolation"], "processes"),
+            (["--cpu-bound", "--vectorisable"], "vectorise"),
+            (["--cpu-bound", "--vectorisable", "--thread-unsafe-library"], "isolated"),
+            (["--cpu-bound", "--vectorisable", "--needs-crash-isolation"], "processes"),
         ]
     )
     func recommendation(flags: [String], expected: String) throws {
@@ -37,6 +40,24 @@ struct AdviseCommandTests {
         #expect((measurement.double("sequential_seconds") ?? 0) > 0)
         #expect((measurement.double("threads_seconds") ?? 0) > 0)
         #expect((measurement.double("threads_speedup") ?? 0) > 0)
+    }
+
+    @Test("--measure backs the vectorise advice with scalar, SIMD and SIMD-on-a-pool times that add up")
+    func measureVectorise() throws {
+        let result = try OffloadBinary.run(["advise", "--cpu-bound", "--vectorisable", "--measure", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        #expect((json["advice"] as? [String: Any])?.string("recommendation") == "vectorise")
+        let measurement = try #require(json["measurement"] as? [String: Any])
+        let scalar = try #require(measurement.double("scalar_seconds"))
+        let simd = try #require(measurement.double("simd_seconds"))
+        let pooled = try #require(measurement.double("simd_threads_seconds"))
+        #expect(scalar > 0 && simd > 0 && pooled > 0)
+        // The multipliers are the ratios of the times, not numbers from somewhere else.
+        #expect(abs((measurement.double("vector_speedup") ?? 0) - scalar / simd) < 1e-9 * max(1, scalar / simd))
+        #expect(abs((measurement.double("cores_speedup") ?? 0) - simd / pooled) < 1e-9 * max(1, simd / pooled))
+        let profile = try #require(json["profile"] as? [String: Any])
+        #expect(profile.bool("vectorisable") == true)
     }
 
     @Test("--measure adds the process start-up cost when processes are recommended")

@@ -2,16 +2,16 @@ import Testing
 
 @Suite("The offload root command", .timeLimit(.minutes(1)))
 struct OffloadCommandTests {
-    @Test("--help lists the four subcommands")
+    @Test("--help lists the five subcommands")
     func helpListsSubcommands() throws {
         let result = try OffloadBinary.run(["--help"])
         #expect(result.status == 0)
-        for name in ["bench", "race", "hybrid", "advise"] {
+        for name in ["bench", "bench-processes", "race", "hybrid", "advise"] {
             #expect(result.stdout.contains("  \(name) "), "missing \(name) in: \(result.stdout)")
         }
     }
 
-    @Test("every subcommand answers --help with its usage and exit status 0", arguments: ["bench", "race", "hybrid", "advise"])
+    @Test("every subcommand answers --help with its usage and exit status 0", arguments: ["bench", "bench-processes", "race", "hybrid", "advise"])
     func subcommandHelp(name: String) throws {
         let result = try OffloadBinary.run([name, "--help"])
         #expect(result.status == 0)

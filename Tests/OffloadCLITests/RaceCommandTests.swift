@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// `offload race` races on purpose. Under `swift test --sanitize=thread` the binary is instrumented too, and
@@ -66,5 +67,37 @@ struct RaceCommandTests {
         }
         let locked = try #require(variants.first { ($0.string("variant") ?? "").hasPrefix("with lock") })
         #expect((locked["lost_updates"] as? [Int]) == [0])
+        // Claim → measured → verdict, judged from the counts.
+        let claims = python.objects("claims")
+        #expect(claims.count == 3)
+        for claim in claims {
+            #expect(claim.string("claim")?.isEmpty == false && claim.string("measured")?.isEmpty == false)
+            #expect(claim.string("verdict")?.isEmpty == false)
+        }
+        let lock = try #require(claims.first { ($0.string("claim") ?? "").contains("threading.Lock") })
+        #expect(lock.bool("holds") == true)
+        let lost = variants.flatMap { ($0.string("variant") ?? "").hasPrefix("with lock") ? [] : (($0["lost_updates"] as? [Int]) ?? []) }
+        let notAtomic = try #require(claims.first { ($0.string("claim") ?? "").contains("not atomic") })
+        #expect(notAtomic.bool("holds") == (lost.reduce(0, +) > 0))
+    }
+
+    @Test("on a Python with a GIL the free-threading claim is left undecided and a one-line notice names the fix",
+          .enabled(if: InstalledPython.available && !InstalledPython.freeThreaded, "needs a python3 with a GIL"))
+    func pythonWithGIL() throws {
+        let result = try OffloadBinary.run([
+            "race", "--iterations", "2000", "--items", "100", "--trials", "1", "--python", "--json",
+        ], environment: raceOnPurpose)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        let python = try #require(json["python"] as? [String: Any])
+        #expect(python.bool("gil_enabled") == true)
+        let free = try #require(python.objects("claims").first { ($0.string("claim") ?? "").contains("Free-threaded") })
+        #expect(free["holds"] == nil || free["holds"] is NSNull)
+        #expect((free.string("verdict") ?? "").contains("--python-exe"))
+        let notices = (json["notices"] as? [String]) ?? []
+        #expect(notices.filter { $0.contains("free-threaded") }.count == 1)
+        let text = try OffloadBinary.run(["race", "--iterations", "2000", "--items", "100", "--trials", "1", "--python"],
+                                         environment: raceOnPurpose)
+        #expect(text.stdout.contains("claim:") && text.stdout.contains("verdict:"))
     }
 }

@@ -334,6 +334,72 @@ public struct Misbehave: Job {
     }
 }
 
+/// Adds one to a shared counter: proves whether a worker ran a job at all.
+public struct Tally: Job {
+    public static var jobName: String { "Tally" }
+    public var counter: SharedCounter.Handle
+    public init(counter: SharedCounter.Handle) { self.counter = counter }
+    public func run() throws -> Int { try counter.add(1) }
+}
+
+/// Writes one byte to a FIFO the test reads (so the test knows the job started), then sleeps; returns the worker's
+/// PID.
+public struct Announce: Job {
+    public static var jobName: String { "Announce" }
+    public var fifoPath: String
+    public var milliseconds: Int
+    public init(fifoPath: String, milliseconds: Int) {
+        self.fifoPath = fifoPath
+        self.milliseconds = milliseconds
+    }
+    public func run() throws -> Int32 {
+        let fd = open(fifoPath, O_WRONLY)
+        guard fd >= 0 else { throw TestJobError("cannot open \(fifoPath)") }
+        var byte: UInt8 = 1
+        _ = write(fd, &byte, 1)
+        close(fd)
+        usleep(UInt32(milliseconds) * 1_000)
+        return getpid()
+    }
+}
+
+/// Sleeps, then returns the worker's PID (fair start: which worker ran it).
+public struct NapPID: Job {
+    public static var jobName: String { "NapPID" }
+    public var milliseconds: Int
+    public init(milliseconds: Int) { self.milliseconds = milliseconds }
+    public func run() throws -> Int32 {
+        usleep(UInt32(milliseconds) * 1_000)
+        return getpid()
+    }
+}
+
+/// One input of a fault soak: returns `index * 2`, or fails in the chosen way.
+public struct FaultMix: Job, CustomStringConvertible {
+    public enum Fault: String, Codable, Sendable, CaseIterable {
+        case none, `throw`, fatalError, sigsegv, exit, hang
+    }
+    public static var jobName: String { "FaultMix" }
+    public var index: Int
+    public var fault: Fault
+    public init(index: Int, fault: Fault = .none) {
+        self.index = index
+        self.fault = fault
+    }
+    public var description: String { "FaultMix(index: \(index), fault: \(fault.rawValue))" }
+    public func run() throws -> Int {
+        switch fault {
+        case .none: return index * 2
+        case .throw: throw TestJobError("input \(index) is bad")
+        case .fatalError: fatalError("input \(index) is fatal")
+        case .sigsegv: segfault()
+        case .exit: exit(3)
+        case .hang: while true { pause() }
+        }
+        return -1
+    }
+}
+
 /// The registry of the worker fixture.
 public enum TestJobs {
     public static var registry: JobRegistry {
@@ -354,12 +420,17 @@ public enum TestJobs {
             Misbehave.self,
             CrashOnce.self,
             Garbage.self,
-            CrashOnceNotIdempotent.self
+            CrashOnceNotIdempotent.self,
+            Tally.self,
+            Announce.self,
+            NapPID.self,
+            FaultMix.self
         )
         registry.registerInitializer("mark-initialized") { argument in
             setenv("OFFLOAD_TEST_INITIALIZED", "initialized with \(argument ?? "nothing")", 1)
         }
         registry.registerInitializer("fail") { _ in throw TestJobError("initializer refuses") }
+        registry.register(Check.self)
         return registry
     }
 }

@@ -6,6 +6,21 @@ import Testing
     import Glibc
 #endif
 
+extension String {
+    /// The whole content of `fd` (closed afterwards), decoded as UTF-8.
+    init(contentsOfFileDescriptor fd: Int32) throws {
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        self = String(decoding: bytes, as: UTF8.self)
+    }
+}
+
 /// Leaks and orphans, checked in isolated processes (exit tests) so that other suites' pools do not disturb counts.
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct LeakTests {
@@ -32,6 +47,9 @@ struct LeakTests {
                 exit(10)
             }
             guard TestWorker.childPIDs().isEmpty else { exit(11) }
+            // Every worker's progress journal (a memfd mapping) is unmapped.
+            let maps = try String(contentsOfFileDescriptor: open("/proc/self/maps", O_RDONLY))
+            guard !maps.contains("offload-journal") else { exit(12) }
         }
     }
 

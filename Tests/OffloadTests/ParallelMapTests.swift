@@ -108,9 +108,12 @@ struct ParallelMapTests {
     func jobsInProcess(mode: ParallelMode) async throws {
         let output = try await parallelMap(jobs: (0..<100).map(Square.init), mode: mode)
         #expect(output == (0..<100).map { $0 * $0 })
-        await #expect(throws: TestFailure(id: 4)) {
-            _ = try await parallelMap(jobs: [Refuse(id: 4)], mode: mode)
+        // A job map names the failing input and keeps the job's own error as the cause, in every mode.
+        let error = await #expect(throws: OffloadError.self) {
+            _ = try await parallelMap(jobs: [Refuse(id: 7), Refuse(id: 4)], mode: mode)
         }
+        #expect(error?.code == .jobFailed && error?.index == 0)
+        #expect(error?.cause as? TestFailure == TestFailure(id: 7))
     }
 
     @Test("WorkerPool runs jobs in every in-process mode and counts them", arguments: [
@@ -120,7 +123,7 @@ struct ParallelMapTests {
         try await withWorkerPool(mode: mode) { pool in
             let single = try await pool.submit(Square(value: 9)).value
             #expect(single == 81)
-            let many = try await pool.map(jobs: (1...10).map(Square.init))
+            let many = try await pool.map((1...10).map(Square.init))
             #expect(many == (1...10).map { $0 * $0 })
             #expect(pool.stats.isConsistent && pool.stats.failed == 0)
         }

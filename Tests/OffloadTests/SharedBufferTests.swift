@@ -46,7 +46,7 @@ struct SharedBufferTests {
         let counter = try SharedCounter()
         try await withProcessPool(TestWorker.configuration()) { pool async throws in
             let jobs = (0..<200).map { SharedWrite(output: output.handle, counter: counter.handle, index: $0) }
-            let counts = try await pool.map(jobs, batchSize: 1)
+            let counts = try await pool.map(jobs, chunkSize: 1)
             #expect(Set(counts) == Set(1...200))
         }
         #expect(counter.load() == 200)

@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Offload
+@testable import OffloadCore
+@testable import OffloadSystem
+@testable import OffloadWire
 
 @Suite struct WireTests {
     @Test("frames survive a round trip through a byte stream split at every position")
@@ -8,9 +11,14 @@ import Testing
         var writer = FrameWriter()
         let messages: [Message] = [
             .hello(Message.Hello(formatVersion: 1, pid: 42)),
-            .run(taskID: 7, jobName: "Square", isBatch: false, job: [1, 2, 3]),
-            .result(taskID: 7, isBatch: true, runNanoseconds: 1234, output: Array(repeating: 9, count: 300)),
+            .run(taskID: 7, jobName: "Square", isBatch: false, firstItem: 0, job: [1, 2, 3]),
+            .run(taskID: 9, jobName: "Square", isBatch: true, firstItem: 12, job: [4, 5]),
+            .result(taskID: 7, isBatch: false, runNanoseconds: 5, firstItem: 0, count: 1, output: [7]),
+            .result(taskID: 9, isBatch: true, runNanoseconds: 1234, firstItem: 12, count: 3, output: Array(repeating: 9, count: 300)),
+            .partial(taskID: 9, firstItem: 2, count: 10, outputs: [1, 2, 3]),
+            .itemFailure(taskID: 9, index: 15, RemoteFailure(code: .jobFailed, errorType: "E", message: "item")),
             .failure(taskID: 8, RemoteFailure(code: .jobFailed, errorType: "E", message: "boom", index: 3)),
+            .cancelled(taskID: 10),
             .shutdown,
         ]
         for message in messages { message.append(to: &writer) }
@@ -23,7 +31,7 @@ import Testing
             reader.append(Array(bytes[split...]))
             while let frame = try reader.next() { decoded.append(try Message(frame)) }
             #expect(decoded == messages)
-            try reader.checkCleanEnd()
+            #expect(reader.bufferedCount == 0)
         }
     }
 
@@ -39,19 +47,31 @@ import Testing
         #expect(throws: OffloadError.self) { _ = try reader.next() }
     }
 
-    @Test("a stream that ends inside a frame is reported")
+    @Test("a frame cut short yields nothing until its last byte arrives")
     func truncatedStream() throws {
         var reader = FrameReader(maxPayload: 1024)
-        reader.append(Array(Frame(kind: .result, taskID: 3, payload: Array(repeating: 1, count: 100)).bytes.prefix(50)))
+        var bytes: [UInt8] = []
+        Frame(kind: .result, taskID: 3, payload: Array(repeating: 1, count: 100)).append(to: &bytes)
+        reader.append(Array(bytes.prefix(50)))
         #expect(try reader.next() == nil)
-        let error = #expect(throws: OffloadError.self) { try reader.checkCleanEnd() }
+        #expect(reader.bufferedCount == 50)
+        reader.append(Array(bytes.dropFirst(50)))
+        #expect(try reader.next()?.payload.count == 100)
+    }
+
+    @Test("a batch frame whose fields are cut short is a protocol violation")
+    func truncatedBatchFields() {
+        let frame = Frame(kind: .result, flags: Frame.batchFlag, taskID: 1, payload: [0, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+        let error = #expect(throws: OffloadError.self) { _ = try Message(frame) }
         #expect(error?.code == .protocolViolation)
+        let partial = Frame(kind: .cancelled, taskID: 1, payload: [1])
+        #expect(throws: OffloadError.self) { _ = try Message(partial) }
     }
 
     @Test("random, garbled and truncated bytes never crash the decoder: frames or protocolViolation")
     func fuzzFrameDecoder() {
         var generator = SplitMix64(seed: 0x0FF1_0AD)
-        let valid = Message.result(taskID: 5, isBatch: false, runNanoseconds: 9, output: [1, 2, 3])
+        let valid = Message.result(taskID: 5, isBatch: true, runNanoseconds: 9, firstItem: 0, count: 2, output: [1, 2, 3])
         var validWriter = FrameWriter()
         valid.append(to: &validWriter)
         let validBytes = validWriter.take()

@@ -1,4 +1,7 @@
 @testable import Offload
+@testable import OffloadCore
+@testable import OffloadSystem
+@testable import OffloadWire
 import Testing
 
 /// A queue entry whose start can be refused, as a cancelled task's is.

@@ -34,11 +34,28 @@ int coffload_set_parent_death_signal(int sig);
 
 /// Spawns a worker process with `posix_spawn`, giving it exactly these descriptors and no others:
 ///   0 ← /dev/null (read), 1 ← `stdout_fd` (or the parent's 1 when -1), 2 ← `stderr_fd`, 3 ← `command_fd`,
-///   4 ← `result_fd`; every descriptor from 5 up is closed (`posix_spawn_file_actions_addclosefrom_np`).
+///   4 ← `result_fd`, 5 ← `journal_fd` (when not -1); every descriptor above is closed
+///   (`posix_spawn_file_actions_addclosefrom_np`).
 /// Signal mask emptied and every catchable signal reset to its default (the parent ignores SIGPIPE).
 /// `cwd` may be NULL. Returns 0 or an errno value (posix_spawn does not set errno); stores the PID in `*pid`.
 int coffload_spawn_worker(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                          int stdout_fd, int stderr_fd, int command_fd, int result_fd, pid_t *pid);
+                          int stdout_fd, int stderr_fd, int command_fd, int result_fd, int journal_fd, pid_t *pid);
+
+/// `memfd_create(name, MFD_CLOEXEC)` grown to `size` bytes (pages are allocated when first touched). -1 and errno on
+/// failure.
+int coffload_memfd(const char *name, long long size);
+
+/// Atomics on 64-bit words in memory shared between processes (a worker's progress journal). Inline, so a worker's
+/// per-item bookkeeping costs a few instructions rather than a call.
+static inline unsigned long long coffload_shared_load(const unsigned long long *address) {
+    return __atomic_load_n(address, __ATOMIC_SEQ_CST);
+}
+static inline void coffload_shared_store(unsigned long long *address, unsigned long long value) {
+    __atomic_store_n(address, value, __ATOMIC_SEQ_CST);
+}
+static inline void coffload_shared_store_release(unsigned long long *address, unsigned long long value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
 
 /// Sequentially consistent atomics on a 64-bit integer in shared memory (the SharedCounter's operations; C11 atomics
 /// are address-free for lock-free types, so they work across processes mapping the same page).

@@ -15,10 +15,10 @@ extension IsolatedPool {
         chunkSize: Int? = nil,
         _ transform: @escaping @Sendable (inout State, S.Element) throws -> T
     ) async throws -> [T] where S.Element: Sendable {
-        let size = try ChunkedMap.resolveChunkSize(chunkSize, count: ChunkedMap.count(of: items), workers: workerCount)
+        let policy = try ChunkPolicy(chunkSize: chunkSize, count: items.underestimatedCount, workers: workerCount)
         let window = ChunkedMap.defaultWindow(workers: workerCount)
-        return try await ChunkedMap.ordered(items, chunkSize: size, window: window) { chunk in
-            try self.submitStateful { state in try ChunkedMap.apply(transform, to: chunk, state: &state) }
+        return try await OrderedChunks.collectValues(items, policy: policy, window: window) { chunk throws(OffloadError) in
+            try self.submitStateful { state in try ChunkedMap.applyTimed(transform, to: chunk, state: &state) }
         }
     }
 
@@ -39,10 +39,10 @@ extension IsolatedPool {
         maxInFlight: Int? = nil,
         _ transform: @escaping @Sendable (inout State, S.Element) throws -> T
     ) throws(OffloadError) -> UnorderedResults<S, T> where S.Element: Sendable {
-        let size = try ChunkedMap.resolveChunkSize(chunkSize, count: ChunkedMap.count(of: items), workers: workerCount)
+        let policy = try ChunkPolicy(chunkSize: chunkSize, count: items.underestimatedCount, workers: workerCount)
         let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
-        return UnorderedResults(base: items, chunkSize: size, window: window) { [self] chunk in
-            try submitStateful { state in try ChunkedMap.apply(transform, to: chunk, state: &state) }
+        return UnorderedResults(base: items, policy: policy, window: window) { [self] chunk throws(OffloadError) in
+            try submitStateful { state in try ChunkedMap.applyTimed(transform, to: chunk, state: &state) }
         }
     }
 }

@@ -1,16 +1,16 @@
-/// Applies an async `transform` to every item in parallel and returns the results in input order — the seeds'
-/// `parallel_map(func, items, mode=…)`.
+/// Applies an async `transform` to every item in parallel and returns the results in input order — Python's
+/// `parallel_map(func, items, mode=…)` pattern. A scoped ``WorkerPool`` in `mode`, so both share one mode → engine
+/// path.
 ///
 /// ```swift
 /// let pages = try await parallelMap(urls, mode: .io(maxConcurrency: 20)) { url in try await fetch(url) }
 /// let hashes = try await parallelMap(files) { file in sha256(file) }          // .auto: dedicated threads
 /// ```
 ///
-/// - `.io(maxConcurrency:)`: tasks on Swift's cooperative pool, at most `maxConcurrency` at once (the seeds'
+/// - `.io(maxConcurrency:)`: tasks on Swift's cooperative pool, at most `maxConcurrency` at once (Python's
 ///   `TaskGroup` + semaphore + batching); one item per task unless `chunkSize` says otherwise.
-/// - `.threads(workers:)` and `.auto`: a temporary ``ThreadPool``; items are chunked (as in
-///   ``ThreadPool/map(_:chunkSize:_:)``) and each chunk runs as a task on the pool's threads, so synchronous CPU work in
-///   `transform` never blocks the cooperative pool.
+/// - `.threads(workers:)` and `.auto`: a temporary ``ThreadPool``; items are chunked (``ChunkPolicy``) and each chunk
+///   runs as a task on the pool's threads, so synchronous CPU work in `transform` never blocks the cooperative pool.
 ///
 /// - Parameters:
 ///   - items: the input.
@@ -21,76 +21,14 @@
 /// - Throws: the first error `transform` threw (in input order), unchanged; `CancellationError`;
 ///   ``OffloadError/Code/invalidArgument`` for `.isolated` (use ``parallelMap(_:mode:chunkSize:makeState:_:)``),
 ///   `.processes` (use ``parallelMap(jobs:mode:)``), a `maxConcurrency`, worker count or chunk size below 1.
-@inlinable
 public func parallelMap<S: Sequence, T: Sendable>(
     _ items: S,
     mode: ParallelMode = .auto,
     chunkSize: Int? = nil,
     _ transform: @escaping @Sendable (S.Element) async throws -> T
 ) async throws -> [T] where S.Element: Sendable {
-    guard let plan = try AsyncMapPlan(mode: mode, chunkSize: chunkSize, count: ChunkedMap.count(of: items)) else {
-        return try await parallelMap(items, mode: .threads(), chunkSize: chunkSize, transform)
-    }
-    let runner = plan.runner
-    do {
-        let results = try await ChunkedMap.ordered(items, chunkSize: plan.chunkSize, window: plan.window) { chunk in
-            try runner.submit {
-                var results: [T] = []
-                results.reserveCapacity(chunk.count)
-                for item in chunk { results.append(try await transform(item)) }
-                return results
-            }
-        }
-        await plan.finish(cancelPending: false)
-        return results
-    } catch {
-        await plan.finish(cancelPending: true)
-        throw error
-    }
-}
-
-/// The resources behind one call of the async `parallelMap`: the runner, and the thread pool it prefers in
-/// `.threads` mode.
-@usableFromInline
-struct AsyncMapPlan: Sendable {
-    @usableFromInline let runner: AsyncTaskRunner
-    @usableFromInline let chunkSize: Int
-    @usableFromInline let window: Int
-    private let pool: ThreadPool?
-
-    /// `nil` for `.auto`, which the caller resolves to `.threads()`.
-    @usableFromInline
-    init?(mode: ParallelMode, chunkSize: Int?, count: Int?) throws {
-        switch mode {
-        case .io(let limit):
-            guard limit >= 1 else {
-                throw OffloadError.invalidArgument("maxConcurrency must be at least 1, got \(limit)")
-            }
-            runner = AsyncTaskRunner(limit: limit, name: "parallelMap.io", executor: nil)
-            pool = nil
-            self.chunkSize = try ChunkedMap.resolveChunkSize(chunkSize ?? 1, count: nil, workers: limit)
-        case .threads(let workers):
-            let threads = try ThreadPool(workers: workers, name: "parallelMap")
-            pool = threads
-            runner = AsyncTaskRunner(limit: threads.workerCount * 2, name: "parallelMap", executor: threads)
-            self.chunkSize = try ChunkedMap.resolveChunkSize(chunkSize, count: count, workers: threads.workerCount)
-        case .auto:
-            return nil
-        case .isolated:
-            throw OffloadError.invalidArgument(
-                "mode .isolated gives each worker private state: call parallelMap(_:mode:chunkSize:makeState:_:)")
-        case .processes:
-            throw OffloadError.invalidArgument(
-                "mode .processes runs Job values, not closures (a closure cannot cross a process boundary):"
-                    + " call parallelMap(jobs:mode:) with a Job type")
-        }
-        window = runner.limit * 2
-    }
-
-    @usableFromInline
-    func finish(cancelPending: Bool) async {
-        await runner.shutdown(cancelPending: cancelPending)
-        await pool?.shutdown(cancelPending: cancelPending)
+    try await withScopedPool(try WorkerPool(mode: mode, name: "parallelMap")) { pool in
+        try await pool.map(items, chunkSize: chunkSize, transform)
     }
 }
 
@@ -146,17 +84,11 @@ public func parallelMap<S: Sequence>(
     jobs: S,
     mode: ParallelMode = .auto
 ) async throws -> [S.Element.Output] where S.Element: Job {
-    switch mode {
-    case .threads(let workers), .isolated(let workers):
-        return try await withThreadPool(workers: workers, name: "parallelMap") { pool in
-            try await pool.map(jobs) { job in try job.run() }
-        }
-    case .auto:
-        return try await parallelMap(jobs: jobs, mode: .threads())
-    case .processes(let workers):
-        return try await runJobsInProcesses(Array(jobs), workers: workers)
-    case .io:
+    if case .io = mode {
         throw OffloadError.invalidArgument(
             "jobs are synchronous work and would block Swift's cooperative pool: use mode .threads or .processes")
+    }
+    return try await withScopedPool(try WorkerPool(mode: mode, name: "parallelMap")) { pool in
+        try await pool.map(jobs)
     }
 }

@@ -1,4 +1,4 @@
-/// Where `parallelMap` and ``WorkerPool`` run work — the seeds' `mode="io" | "cpu" | "auto"`, made precise.
+/// Where `parallelMap` and ``WorkerPool`` run work — Python's `mode="io" | "cpu" | "auto"`, made precise.
 ///
 /// | Mode | Runs on | Use for | Python analogue |
 /// |---|---|---|---|
@@ -10,7 +10,7 @@
 ///
 /// Why `.auto` picks threads: Swift has no GIL, so threads already run CPU-bound work on every core, without the
 /// start-up, serialization and memory costs of processes; and async work handed to a thread pool still releases the
-/// thread at each `await`. The seeds' `auto` picks threads for the opposite reason — it is the only safe default in
+/// thread at each `await`. Python's `parallel_map(mode="auto")` picks threads for the opposite reason — it is the only safe default in
 /// Python — and then cannot use more than one core for pure-Python CPU work.
 ///
 /// Not every mode fits every kind of work, and the mismatch is reported as ``OffloadError/Code/invalidArgument``

@@ -14,13 +14,29 @@ extension ProcessPool {
         public var executable: String?
         /// Arguments passed to the worker executable (after `argv[0]`).
         public var arguments: [String]
-        /// The workers' environment; `nil` inherits the parent's environment at the time each worker starts.
+        /// The workers' whole environment; `nil` inherits the parent's environment at the time each worker starts.
+        /// To add or change a few variables and keep the rest, use ``environmentOverrides``.
         public var environment: [String: String]?
+        /// Variables set in every worker on top of its environment (inherited, or ``environment``), replacing any
+        /// variable of the same name.
+        public var environmentOverrides: [String: String]
+        /// Run Swift's full crash backtracer in the workers. Off by default: workers start with
+        /// `SWIFT_BACKTRACE=enable=no` (unless the environment or ``environmentOverrides`` set `SWIFT_BACKTRACE`),
+        /// so a crashing worker dies in milliseconds instead of spending a few hundred milliseconds symbolicating its
+        /// stack, and its stderr tail in the error holds the runtime's fatal-error line rather than a long report.
+        /// Turn it on while debugging a crash.
+        public var fullBacktraces: Bool
         /// The workers' working directory; `nil` inherits the parent's.
         public var workingDirectory: String?
-        /// A task running longer than this is stopped: its worker is killed (SIGKILL) and replaced, and the task
-        /// fails with ``OffloadError/Code/taskTimedOut``. `nil`: no limit.
+        /// A job running longer than this is stopped: its worker is killed (SIGKILL) and replaced, and the job fails
+        /// with ``OffloadError/Code/taskTimedOut``. Applies to each job, also to each job inside a map's chunk (the
+        /// jobs after it run on the replacement worker). ``JobOptions/timeout`` overrides it per call. `nil`: no limit.
         public var taskTimeout: Duration?
+        /// What cancelling a handle (``TaskHandle/cancel(mode:)`` without a mode) or the task awaiting `run`/`map`
+        /// does to a job that has started: `.finishRunning` (default) lets it finish in the background and drops its
+        /// result; `.stopRunning` kills its worker at once and replaces it. Queued and prefetched jobs are withdrawn
+        /// either way.
+        public var cancellationMode: CancellationMode
         /// A worker is replaced by a fresh process after running this many tasks (a batch counts as one).
         /// `nil`: never. Python: `max_tasks_per_child`.
         public var maxTasksPerWorker: Int?
@@ -46,9 +62,10 @@ extension ProcessPool {
         /// Largest frame payload accepted in either direction (a job, a batch or a result).
         public var maxFramePayload: Int
         /// Upper bound on the tasks queued inside one worker (sent but not finished). The actual number adapts to the
-        /// measured task duration: about ``prefetchWindow`` of work, and at least two tasks (the running one and one
-        /// waiting, which hides the round trip), except one for tasks of 20 ms or more. Only those tasks cannot be
-        /// withdrawn by cancellation.
+        /// measured duration of each job type: a task waits behind another in a worker only when both are known to
+        /// take under 20 ms, up to about ``prefetchWindow`` of work (and at least one waiting, which hides the round
+        /// trip). A job of a type not measured yet is never queued behind a running one. Prefetched tasks are still
+        /// withdrawn by cancellation: the worker skips them.
         public var maxPrefetch: Int
         /// The amount of queued work per worker that adaptive prefetch aims at.
         public var prefetchWindow: Duration
@@ -57,6 +74,9 @@ extension ProcessPool {
         public var forwardWorkerStderr: Bool
         /// How many of a worker's last stderr lines an error carries.
         public var stderrLinesKept: Int
+        /// At most this many lines per second of all workers' stderr are copied to the parent's stderr (bursts of as
+        /// many pass); the rest are counted and announced in one line. Errors keep their last lines either way.
+        public var stderrForwardLinesPerSecond: Int
 
         /// Creates a configuration.
         /// - Parameters:
@@ -83,6 +103,9 @@ extension ProcessPool {
             self.executable = executable
             self.arguments = arguments
             self.environment = nil
+            self.environmentOverrides = [:]
+            self.fullBacktraces = false
+            self.cancellationMode = .finishRunning
             self.workingDirectory = nil
             self.taskTimeout = taskTimeout
             self.maxTasksPerWorker = maxTasksPerWorker
@@ -98,6 +121,7 @@ extension ProcessPool {
             self.prefetchWindow = .microseconds(200)
             self.forwardWorkerStderr = true
             self.stderrLinesKept = 20
+            self.stderrForwardLinesPerSecond = 200
         }
 
         func validate() throws(OffloadError) {
@@ -121,6 +145,10 @@ extension ProcessPool {
             )
             try require(maxPrefetch >= 1, "maxPrefetch must be at least 1, got \(maxPrefetch)")
             try require(stderrLinesKept >= 0, "stderrLinesKept must not be negative")
+            try require(stderrForwardLinesPerSecond >= 1, "stderrForwardLinesPerSecond must be at least 1")
+            for key in environmentOverrides.keys {
+                try require(!key.isEmpty && !key.contains("="), "environment variable name '\(key)' is empty or has '='")
+            }
         }
     }
 }

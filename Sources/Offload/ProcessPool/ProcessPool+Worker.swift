@@ -1,10 +1,5 @@
+import OffloadSystem
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 extension ProcessPool {
     /// Turns this process into a pool worker if a ``ProcessPool`` started it; returns at once otherwise.
@@ -44,12 +39,12 @@ extension ProcessPool {
     /// It must not start workers of its own (a fork bomb); it explains and exits.
     static func refuseIfWorkerWithoutEntryPoint() {
         guard WorkerEnvironment.isWorkerRequested else { return }
-        WorkerLoop.writeStderr(
+        Syscalls.writeToStandardError(
             "offload: this process was launched as a ProcessPool worker but main did not call "
                 + "ProcessPool.runWorkerIfRequested(registry:) before creating a ProcessPool; refusing to start "
                 + "workers of its own (exit status \(WorkerEnvironment.entryPointMissingStatus))\n"
         )
-        exit(WorkerEnvironment.entryPointMissingStatus)
+        Syscalls.exitProcess(WorkerEnvironment.entryPointMissingStatus)
     }
 }
 

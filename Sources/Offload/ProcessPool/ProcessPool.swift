@@ -2,30 +2,33 @@
 //
 // Data flow (compare CPython Lib/concurrent/futures/process.py):
 //
-//  caller threads                 manager thread (one per pool)               worker processes
-//  ──────────────                 ──────────────────────────────              ────────────────
-//  submit(job)                    poll(wake eventfd, result pipes,            read fd 3 → frames
-//   ├ JobCodec.encode(job)             stderr pipes, pidfds, POLLOUT)          ├ registry: decode job
-//   ├ lock: queue task  ─────────►├ results: decode outside lock,              ├ run()
-//   │  idle worker? write frame ──┼──────── command pipe (fd 3) ────────────►  ├ encode output
-//   │  else wake manager          │  resume caller's TaskHandle  ◄── result pipe (fd 4) ┘ (coalesced writes)
-//   └ TaskHandle ◄────────────────┤ pidfd readable → reap, fail the running task (workerCrashed/…),
-//                                 │   requeue the rest, spawn a replacement (posix_spawn)
-//                                 ├ deadlines: task timeout / memory limit → SIGKILL the worker
-//                                 └ shutdown: drain → "shutdown" frames → SIGTERM → SIGKILL → reap
+//  caller threads                  manager thread (one per pool)              worker processes
+//  ──────────────                  ─────────────────────────────              ────────────────
+//  submit(job) / submitBatch        poll(wake eventfd, result pipes,          read fd 3 → frames
+//   ├ JobCodec.encode               stderr pipes, pidfds, POLLOUT)             ├ check cancel flag (journal)
+//   ├ lock: state machine ─────────►├ frames → events → state machine         ├ run item, record its output
+//   │  → actions; unlock            │   → actions, applied outside the lock   │   in the journal (fd 5, shared)
+//   │  write "run" frame ───────────┼──────── command pipe (fd 3) ──────────► ├ result/partial/itemFailure
+//   └ TaskHandle ◄──────────────────┤ decode outside the lock, resume ◄─── result pipe (fd 4)
+//                                   │ pidfd readable → reap, read journal:
+//                                   │   the item running fails, finished items are kept, the rest re-runs
+//                                   ├ deadlines: per-job timeout (journal progress), start-up, memory → SIGKILL
+//                                   └ shutdown: drain → "shutdown" frames → SIGTERM → SIGKILL → reap
 //
-// Duties — caller: encode, queue, write to an idle worker directly (no manager hop on the latency path).
-// Manager: everything else; it never blocks on a write (non-blocking pipes + POLLOUT) and is the only reader.
-// Worker: serve frames in order, coalesce results, exit on "shutdown" or EOF, die with the parent (PR_SET_PDEATHSIG).
+// Duties — caller: encode, feed the state machine, write to a worker that can take the job (no manager hop on the
+// latency path). Manager: every read, spawn, reap, signal-on-deadline and close; it never blocks on a write.
+// State machine (ProcessPoolStateMachine): every decision, no system call. Worker: serve frames in order, record each
+// item's progress and output in its journal, exit on "shutdown" or EOF, die with the parent (PR_SET_PDEATHSIG).
 // Design note with the wire format and the failure → error table: docs/design/process-pool.md.
+import OffloadSystem
 
 /// A pool of worker processes that run typed ``Job``s: the crash-proof counterpart of ``ThreadPool``.
 ///
 /// Swift has no GIL, so threads already run CPU-bound work in parallel; processes add *isolation*. A `fatalError`, an
-/// out-of-bounds index, a segfault in a C library, a hang or a memory blow-up stays inside one worker: its task fails
+/// out-of-bounds index, a segfault in a C library, a hang or a memory blow-up stays inside one worker: its job fails
 /// with a precise ``OffloadError`` (``OffloadError/Code/workerCrashed`` with the signal and the worker's last stderr
 /// lines, ``OffloadError/Code/taskTimedOut``, ``OffloadError/Code/memoryLimitExceeded``), the worker is replaced, and
-/// every other task completes. Python's `ProcessPoolExecutor` instead marks the whole pool broken.
+/// every other job completes. Python's `ProcessPoolExecutor` instead marks the whole pool broken.
 ///
 /// ```swift
 /// // main.swift of the executable — the first line makes relaunched copies serve as workers:
@@ -36,17 +39,19 @@
 /// }
 /// ```
 ///
-/// Jobs and results cross the process boundary encoded by ``JobCodec`` in length-prefixed frames over pipes. Several
-/// tasks are kept in flight per worker (adaptive prefetch, ``Configuration/maxPrefetch``) and frames are coalesced
-/// into few system calls; ``map(_:batchSize:)`` also batches small jobs. Large inputs should travel in a
-/// ``SharedBuffer`` rather than inside the job.
+/// Jobs and results cross the process boundary encoded by ``JobCodec`` in length-prefixed frames over pipes. The
+/// maps send jobs in chunks (one frame per chunk); inside a chunk every job still has its own outcome: a job that
+/// throws, crashes its worker or exceeds its timeout fails alone, naming its input, and the jobs after it run on the
+/// replacement worker. Large inputs should travel in a ``SharedBuffer`` rather than inside the job.
 ///
-/// Cancellation: a task is withdrawn if it is still in the pool's queue; once sent to a worker (at most the prefetch
-/// of each worker) it runs to completion. Shut the pool down explicitly (``shutdown(cancelPending:)``) or use
-/// ``withProcessPool(_:_:)``; a pool released without shutdown starts a graceful shutdown from `deinit`.
+/// Cancellation (``CancellationMode``, default ``Configuration/cancellationMode``): queued jobs, and jobs a worker
+/// holds but has not started, are withdrawn at once; a running job is left to finish (`.finishRunning`) or stopped by
+/// killing its worker, which is replaced (`.stopRunning`). Either way the handle ends with `CancellationError` at once.
+/// Shut the pool down explicitly (``shutdown(cancelPending:)``) or use ``withProcessPool(_:_:)``; a pool released
+/// without shutdown starts a graceful shutdown from `deinit`.
 ///
 /// Python mapping: `concurrent.futures.ProcessPoolExecutor` / `multiprocessing.Pool`.
-public final class ProcessPool: Sendable {
+public final class ProcessPool: JobExecutor {
     let core: ProcessPoolCore
 
     /// The pool's configuration.
@@ -55,7 +60,8 @@ public final class ProcessPool: Sendable {
     /// Number of worker processes.
     public var workerCount: Int { core.workerCount }
 
-    /// Starts a pool. Workers are launched in the background; the first tasks wait for them to say hello.
+    /// Starts a pool. Workers are launched in the background; jobs submitted before they are ready wait for them,
+    /// spread over every worker (see ``waitUntilReady()``).
     ///
     /// - Parameter configuration: worker count, executable, limits and the other options.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for an invalid configuration, ``OffloadError/Code/spawnFailed``
@@ -67,9 +73,11 @@ public final class ProcessPool: Sendable {
         let core = try ProcessPoolCore(configuration: configuration)
         self.core = core
         do {
-            try ManagerThread.start(name: "offload-procs") { core.runManager() }
+            try systemCall { () throws(SystemCallError) in
+                try OSThread.spawnDetached(name: "offload-procs") { core.runManager() }
+            }
         } catch {
-            Syscalls.close(core.wakeFD)
+            core.closeWake()
             throw error
         }
     }
@@ -85,61 +93,87 @@ public final class ProcessPool: Sendable {
         core.requestShutdown(cancelPending: false)
     }
 
+    /// Waits until every worker has started and said hello, so that the first jobs start at once (useful before
+    /// timing, or to report a worker that cannot start before submitting any work).
+    /// - Throws: the reason workers cannot start (``OffloadError/Code/workerEntryPointMissing``,
+    ///   ``OffloadError/Code/workerInitializationFailed``, ``OffloadError/Code/workerStartFailed``,
+    ///   ``OffloadError/Code/spawnFailed``).
+    public func waitUntilReady() async throws {
+        try await core.ready.value()
+    }
+
     /// Queues a job and returns a handle to its result.
     ///
-    /// - Parameter job: the job; its type must be registered in the worker's ``JobRegistry``.
+    /// - Parameters:
+    ///   - job: the job; its type must be registered in the worker's ``JobRegistry``.
+    ///   - options: per-call options; ``JobOptions/timeout`` overrides ``Configuration/taskTimeout``.
     /// - Returns: a handle whose ``TaskHandle/value`` is the job's output, or throws ``OffloadError`` with code
     ///   ``OffloadError/Code/jobFailed`` (the job threw: ``OffloadError/remoteErrorType`` and message),
     ///   ``OffloadError/Code/workerCrashed``, ``OffloadError/Code/taskTimedOut``,
     ///   ``OffloadError/Code/memoryLimitExceeded``, ``OffloadError/Code/unregisteredJob``,
     ///   ``OffloadError/Code/decodingFailed`` / ``OffloadError/Code/encodingFailed`` (in the worker or the parent),
     ///   or `CancellationError`.
-    /// - Throws: ``OffloadError/Code/encodingFailed`` if the job cannot be encoded,
-    ///   ``OffloadError/Code/poolShutDown`` after shutdown, or the start-up error of a broken pool
-    ///   (``OffloadError/Code/workerEntryPointMissing``, ``OffloadError/Code/workerInitializationFailed``,
+    /// - Throws: ``OffloadError/Code/encodingFailed`` if the job cannot be encoded, ``OffloadError/Code/invalidArgument``
+    ///   for a timeout that is not positive, ``OffloadError/Code/poolShutDown`` after shutdown, or the start-up error
+    ///   of a broken pool (``OffloadError/Code/workerEntryPointMissing``,
+    ///   ``OffloadError/Code/workerInitializationFailed``, ``OffloadError/Code/workerStartFailed``,
     ///   ``OffloadError/Code/spawnFailed``).
-    public func submit<J: Job>(_ job: J) throws(OffloadError) -> TaskHandle<J.Output> {
+    public func submit<J: Job>(_ job: J, options: JobOptions) throws(OffloadError) -> TaskHandle<J.Output> {
         let payload = try JobCodec.encode(job)
         let completion = TaskCompletion<J.Output>()
         try core.submit(
-            jobName: J.jobName,
-            isBatch: false,
-            payload: payload,
-            isIdempotent: J.isIdempotent,
-            sink: CompletionSink(completion: completion),
-            describe: { ProcessPool.describe(job) }
+            PoolTask(
+                jobName: J.jobName,
+                payload: payload,
+                itemCount: nil,
+                isIdempotent: J.isIdempotent,
+                timeout: try core.timeout(for: options),
+                sink: CompletionSink(completion: completion),
+                describe: { _ in ProcessPool.describe(job) }
+            )
         )
         return TaskHandle(completion: completion, canceller: core)
     }
 
-    /// Queues several jobs as one task (one frame, one result frame): the unit of automatic batching.
-    func submitBatch<J: Job>(_ jobs: [J]) throws(OffloadError) -> TaskHandle<[J.Output]> {
-        let payload = try JobCodec.encode(jobs)
-        let completion = TaskCompletion<[J.Output]>()
-        let count = jobs.count
-        try core.submit(
-            jobName: J.jobName,
-            isBatch: true,
-            payload: payload,
-            isIdempotent: J.isIdempotent,
-            sink: CompletionSink(completion: completion),
-            describe: { "\(J.jobName) (batch of \(count))" }
-        )
-        return TaskHandle(completion: completion, canceller: core)
-    }
-
-    /// Runs a job in a worker and returns its output. Cancelling the calling task withdraws the job if no worker has
-    /// it yet.
+    /// Queues several jobs as one task (one frame each way) with one outcome per job: the unit of the maps' chunks.
     ///
-    /// - Parameter job: the job.
-    /// - Returns: the job's output.
-    /// - Throws: everything ``submit(_:)`` and its handle throw.
-    public func run<J: Job>(_ job: J) async throws -> J.Output {
-        try await submit(job).value
+    /// The worker runs the jobs in order and records each outcome as it ends. A job that throws fails alone. If a job
+    /// crashes its worker, exceeds its timeout or its memory limit, that job fails (or is retried, for an idempotent
+    /// job with ``Configuration/retries``), the outcomes before it are kept, and the jobs after it run on the
+    /// replacement worker. Each error names its job (``OffloadError/job``) and its position in `jobs`
+    /// (``OffloadError/index``).
+    ///
+    /// - Parameters:
+    ///   - jobs: the jobs, at least one.
+    ///   - options: per-call options; the timeout applies to each job, not to the batch.
+    /// - Returns: a handle to the outcomes, in the order of `jobs`.
+    /// - Throws: as ``submit(_:options:)``, and ``OffloadError/Code/invalidArgument`` for an empty batch.
+    public func submitBatch<J: Job>(
+        _ jobs: [J],
+        options: JobOptions
+    ) throws(OffloadError) -> TaskHandle<BatchResults<J.Output>> {
+        guard !jobs.isEmpty else { throw OffloadError.invalidArgument("submitBatch needs at least one job") }
+        let payload = try JobCodec.encode(jobs)
+        let completion = TaskCompletion<BatchResults<J.Output>>()
+        try core.submit(
+            PoolTask(
+                jobName: J.jobName,
+                payload: payload,
+                itemCount: jobs.count,
+                isIdempotent: J.isIdempotent,
+                timeout: try core.timeout(for: options),
+                sink: BatchSink(completion: completion),
+                describe: { index in
+                    index.map { ProcessPool.describe(jobs[$0]) } ?? "\(J.jobName) (batch of \(jobs.count))"
+                }
+            )
+        )
+        return TaskHandle(completion: completion, canceller: core)
     }
 
     /// A consistent snapshot of the pool's counters (`submitted == completed + failed + cancelled + pending +
-    /// running`; a task sent to a worker counts as running).
+    /// running`; a task sent to a worker counts as running; a batch counts as one task, failed if any of its jobs
+    /// failed).
     public var stats: PoolStats { core.stats }
 
     /// Process IDs of the live workers (for monitoring, and for tests that check no worker outlives the pool).
@@ -151,14 +185,15 @@ public final class ProcessPool: Sendable {
     /// frame; one that has not exited after ``Configuration/shutdownGracePeriod`` gets SIGTERM, and after another
     /// grace period SIGKILL.
     ///
-    /// - Parameter cancelPending: cancel tasks that no worker has started (they end with `CancellationError`).
+    /// - Parameter cancelPending: cancel the tasks that no worker has begun (queued, or prefetched by a worker);
+    ///   they end with `CancellationError`. Running jobs finish; a running batch stops after its current job.
     public func shutdown(cancelPending: Bool = false) async {
         core.requestShutdown(cancelPending: cancelPending)
         _ = try? await core.terminated.value()
     }
 
     /// Blocking form of ``shutdown(cancelPending:)`` for synchronous code.
-    /// - Parameter cancelPending: cancel tasks that no worker has started.
+    /// - Parameter cancelPending: cancel tasks that no worker has begun.
     @available(*, noasync, message: "use 'await pool.shutdown()' in async code")
     public func shutdownSync(cancelPending: Bool = false) {
         core.requestShutdown(cancelPending: cancelPending)

@@ -1,10 +1,5 @@
+import OffloadSystem
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// A mapped POSIX shared-memory segment (`shm_open` + `mmap`). `~Copyable`, so it is unmapped — and, for the
 /// creator, unlinked — exactly once, in `deinit` (swift-system `IORing` model).
@@ -24,29 +19,36 @@ package struct SharedMemoryRegion: ~Copyable, @unchecked Sendable {
             throw OffloadError(.invalidArgument, "a shared-memory segment needs at least 1 byte, got \(byteCount)")
         }
         let serial = SharedMemoryRegion.counter.add(1, ordering: .relaxed).newValue
-        let name = "/offload-\(getpid())-\(serial)-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw OffloadError(.sharedMemoryFailed, "shm_open(\(name)) failed", underlyingErrno: errno)
+        let name = "/offload-\(Syscalls.processID)-\(serial)-\(UInt32.random(in: 0...UInt32.max))"
+        let fd: Int32
+        do {
+            fd = try Syscalls.sharedMemoryCreate(name)
+        } catch {
+            throw OffloadError(.sharedMemoryFailed, "shm_open(\(name)) failed", underlyingErrno: error.errno)
         }
         defer { Syscalls.close(fd) }
-        guard ftruncate(fd, off_t(byteCount)) == 0 else {
-            let code = errno
-            shm_unlink(name)
+        do {
+            try Syscalls.resize(fd, to: byteCount)
+        } catch {
+            Syscalls.sharedMemoryUnlink(name)
             throw OffloadError(
                 .sharedMemoryFailed,
                 "could not size \(name) to \(byteCount) bytes",
-                underlyingErrno: code
+                underlyingErrno: error.errno
             )
         }
-        guard let base = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
-            let code = errno
-            shm_unlink(name)
-            throw OffloadError(.sharedMemoryFailed, "could not map \(name) (\(byteCount) bytes)", underlyingErrno: code)
+        do {
+            self.base = try Syscalls.mapShared(fd, byteCount: byteCount, writable: true, populate: false)
+        } catch {
+            Syscalls.sharedMemoryUnlink(name)
+            throw OffloadError(
+                .sharedMemoryFailed,
+                "could not map \(name) (\(byteCount) bytes)",
+                underlyingErrno: error.errno
+            )
         }
         self.name = name
         self.byteCount = byteCount
-        self.base = base
         self.ownsName = true
     }
 
@@ -55,27 +57,27 @@ package struct SharedMemoryRegion: ~Copyable, @unchecked Sendable {
         guard name.hasPrefix("/offload-"), !name.dropFirst().contains("/") else {
             throw OffloadError(.sharedMemoryFailed, "'\(name)' is not an Offload shared-memory segment name")
         }
-        let fd = shm_open(name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0)
-        guard fd >= 0 else {
+        let fd: Int32
+        do {
+            fd = try Syscalls.sharedMemoryOpen(name, writable: writable)
+        } catch {
             throw OffloadError(
                 .sharedMemoryFailed,
                 "shm_open(\(name)) failed: the owner may have released the buffer",
-                underlyingErrno: errno
+                underlyingErrno: error.errno
             )
         }
         defer { Syscalls.close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, Int(info.st_size) >= byteCount else {
+        guard let size = try? Syscalls.fileSize(fd), size >= byteCount else {
             throw OffloadError(.sharedMemoryFailed, "segment \(name) is smaller than the \(byteCount) bytes expected")
         }
-        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
-        guard let base = mmap(nil, max(byteCount, 1), protection, MAP_SHARED | MAP_POPULATE, fd, 0), base != MAP_FAILED
-        else {
-            throw OffloadError(.sharedMemoryFailed, "could not map \(name)", underlyingErrno: errno)
+        do {
+            self.base = try Syscalls.mapShared(fd, byteCount: max(byteCount, 1), writable: writable, populate: true)
+        } catch {
+            throw OffloadError(.sharedMemoryFailed, "could not map \(name)", underlyingErrno: error.errno)
         }
         self.name = name
         self.byteCount = byteCount
-        self.base = base
         self.ownsName = false
     }
 
@@ -85,7 +87,7 @@ package struct SharedMemoryRegion: ~Copyable, @unchecked Sendable {
     }
 
     deinit {
-        munmap(base, max(byteCount, 1))
-        if ownsName { shm_unlink(name) }
+        Syscalls.unmap(base, byteCount: max(byteCount, 1))
+        if ownsName { Syscalls.sharedMemoryUnlink(name) }
     }
 }

@@ -6,7 +6,7 @@ import Offload
 struct AdviseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "advise",
-        abstract: "Recommend io, threads, isolated workers or processes for a workload, with reasons.",
+        abstract: "Recommend io, threads, vectorising, isolated workers or processes for a workload, with reasons.",
         discussion: """
             Describe the workload with flags; on a terminal, missing answers are asked for. --measure backs the \
             advice with a short measurement on this machine.
@@ -34,6 +34,11 @@ struct AdviseCommand: AsyncParsableCommand {
 
     @Flag(inversion: .prefixedNo, help: "A crash in the work must not take the program down.")
     var needsCrashIsolation: Bool?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "The work is numeric and vectorisable: the same arithmetic over arrays of numbers.")
+    var vectorisable: Bool?
 
     @Option(name: .long, help: "How many items the work has.")
     var inputSize: Int?
@@ -87,12 +92,15 @@ struct AdviseCommand: AsyncParsableCommand {
         let shared = try answer(sharedState, "Does it read and write state shared between items?")
         let unsafe = try answer(threadUnsafeLibrary, "Does it call a library that is not thread-safe?")
         let crash = try answer(needsCrashIsolation, "Must a crash in the work leave the program running?")
+        let vector = bound == .cpu
+            ? try answer(vectorisable, "Is it numeric and vectorisable (the same arithmetic over arrays of numbers)?")
+            : (vectorisable ?? false)
         var size = inputSize
         if size == nil && interactive {
             size = try Prompt.number("How many items (Enter to skip)?")
         }
         return Advisor.Profile(bound: bound, sharedState: shared, threadUnsafeLibrary: unsafe,
-                               needsCrashIsolation: crash, inputSize: size)
+                               needsCrashIsolation: crash, vectorisable: vector, inputSize: size)
     }
 }
 

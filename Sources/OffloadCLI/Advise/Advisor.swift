@@ -11,6 +11,8 @@ enum Advisor {
         var sharedState: Bool
         var threadUnsafeLibrary: Bool
         var needsCrashIsolation: Bool
+        /// Numeric work that does the same arithmetic over arrays of numbers.
+        var vectorisable: Bool
         /// Number of items, if known.
         var inputSize: Int?
 
@@ -19,13 +21,14 @@ enum Advisor {
             case sharedState = "shared_state"
             case threadUnsafeLibrary = "thread_unsafe_library"
             case needsCrashIsolation = "needs_crash_isolation"
+            case vectorisable
             case inputSize = "input_size"
         }
     }
 
-    /// The four answers.
+    /// The answers.
     enum Choice: String, Codable, Sendable {
-        case io, threads, isolated, processes
+        case io, threads, vectorise, isolated, processes
     }
 
     struct Advice: Codable, Sendable {
@@ -59,7 +62,8 @@ enum Advisor {
             choice = .io
             reasons.append("I/O-bound: the work waits, it does not compute — async tasks cost a few hundred bytes "
                            + "each and wait without holding a thread, so thousands can be in flight")
-            reasons.append("bound the concurrency (the seeds' TaskGroup + semaphore) so the server or the file "
+            reasons.append("bound the concurrency (a TaskGroup with at most N children in flight; asyncio.TaskGroup + "
+                           + "Semaphore in Python) so the server or the file "
                            + "descriptor limit is not overwhelmed")
             if profile.threadUnsafeLibrary {
                 reasons.append("the library is not thread-safe: call it from one actor (or wrap it in a Mutex); "
@@ -71,6 +75,17 @@ enum Advisor {
             reasons.append("the library is not thread-safe: give each worker its own instance, made once by the pool's "
                            + "initializer on that worker's thread; the work gets `inout State`, no locks in user code "
                            + "(Python's InterpreterPoolExecutor, without the pickling)")
+        } else if profile.vectorisable {
+            choice = .vectorise
+            reasons.append("numeric and vectorisable: vectorise first, then add cores — SIMD types (SIMD8<Double>) "
+                           + "do several elements per instruction on ONE core; a ThreadPool then multiplies that by "
+                           + "the cores (Python's answer is NumPy, whose C loops also release the GIL)")
+            reasons.append("the compiler does not reorder floating-point additions for you (the result could "
+                           + "change), so write the independent SIMD accumulators yourself; "
+                           + "`offload bench --workload numpy-sum-of-squares` shows both multipliers on this machine")
+            if profile.sharedState {
+                reasons.append("shared mutable state: give each chunk its own accumulator and add them after map")
+            }
         } else {
             choice = .threads
             reasons.append("CPU-bound: it needs cores — Swift has no GIL, so threads run in parallel (in Python this "
@@ -104,6 +119,9 @@ enum Advisor {
             return "let pages = try await parallelMap(urls, mode: .io(maxConcurrency: 16)) { try await fetch($0) }"
         case .threads:
             return "let results = try await withThreadPool { pool in try await pool.map(items) { work($0) } }"
+        case .vectorise:
+            return "let total = try await withThreadPool { pool in try await pool.map(chunks) { sumSIMD($0) } }"
+                + ".reduce(0, +)  // sumSIMD: SIMD8<Double> accumulators over one chunk"
         case .isolated:
             return "let results = try await withIsolatedPool(makeState: { try Library() }) { pool in "
                 + "try await pool.map(items) { library, item in library.process(item) } }"
@@ -116,6 +134,7 @@ enum Advisor {
         switch choice {
         case .io: return "asyncio.TaskGroup + asyncio.Semaphore (or ThreadPoolExecutor for blocking I/O)"
         case .threads: return "ProcessPoolExecutor / InterpreterPoolExecutor (threads would not help under the GIL)"
+        case .vectorise: return "NumPy (vectorised C that releases the GIL), then ThreadPoolExecutor over array chunks"
         case .isolated: return "InterpreterPoolExecutor(initializer=...) or ProcessPoolExecutor(initializer=...)"
         case .processes: return "ProcessPoolExecutor / multiprocessing.Pool"
         }

@@ -1,30 +1,32 @@
 import ArgumentParser
 import Offload
+import OffloadBenchJobs
 
-/// `offload bench`: the seeds' CPU-bound benchmarks in every lane, Python beside them on request.
+/// `offload bench`: the Python texts' CPU-bound benchmarks in every lane, Python beside them on request.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a CPU-bound workload sequentially and in every kind of pool; report speed-ups.",
         discussion: """
-            Lanes: \(BenchLane.allCases.map(\.rawValue).joined(separator: ", ")). Times are the median of --repeat \
-            runs; pools are started before the clock starts. The speed-up is the sequential median divided by the \
-            lane's median, the efficiency is the speed-up divided by min(workers, cores). The actor lane funnels \
-            every item through one actor: Swift's analogue of Python's GIL. With --python the same workload also \
-            runs in python-thread, python-process and (Python 3.14+) python-interpreter lanes; Python is measured at \
-            its own size (--python-n) and compared with its own sequential run.
+            Lanes: \(BenchLane.allCases.filter { !$0.isPython }.map(\.rawValue).joined(separator: ", ")). Every lane \
+            is started first, then the lanes run in interleaved rounds (A B C, A B C, ...) --repeat times; each is \
+            reported by its median and spread. The speed-up is the baseline's median divided by the lane's median, \
+            the efficiency is the speed-up divided by min(workers, cores). The actor lane funnels every item through \
+            one actor: Swift's analogue of Python's GIL. With --python the Python lanes (\
+            \(BenchLane.allCases.filter(\.isPython).map(\.rawValue).joined(separator: ", "))) take their turn in \
+            the same rounds: pure Python at its own size (--python-n) against python-sequential, NumPy at --n \
+            against Swift's sequential loop, BLAS kept to one thread. The report ends with the Python texts' claims, \
+            each as claim, measured, verdict.
             """
     )
 
-    @Option(name: .long, help: "The workload: \(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var workload: WorkloadKind = .sumOfSquares
+    @Option(name: .long, help: "The workload: \(BenchWorkloads.all.map { $0.name }.joined(separator: ", ")).")
+    var workload: String = SumOfSquares.name
 
     @Option(
         name: .customLong("n"),
         help: """
-            The size: iterations per task for sum-of-squares (default \(Format.grouped(WorkloadKind.sumOfSquares.defaultN))), \
-            numbers tested for primes (\(Format.grouped(WorkloadKind.primes.defaultN))), items for tiny \
-            (\(Format.grouped(WorkloadKind.tiny.defaultN))).
+            The size: \(BenchWorkloads.all.map { "\($0.sizeMeaning) for \($0.name) (default \(Format.grouped($0.defaultN)))" }.joined(separator: ", ")).
             """
     )
     var n: Int?
@@ -36,16 +38,19 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var workers: String?
 
-    @Option(name: .customLong("repeat"), help: "Runs per lane and worker count; the median is reported.")
+    @Option(
+        name: .customLong("repeat"),
+        help: "Interleaved rounds: runs per lane and worker count; the median and spread are reported.")
     var repetitions = 3
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Lanes to run, comma-separated (default: all; sequential always runs).", valueName: "lanes")
+        help: ArgumentHelp(
+            "Lanes to run, comma-separated (default: all of the workload's; sequential always runs).", valueName: "lanes")
     )
     var lanes: String?
 
-    @Option(name: .customLong("python-n"), help: "The size for the Python lanes (default: a per-workload size).")
+    @Option(name: .customLong("python-n"), help: "The size for the pure-Python lanes (default: a per-workload size).")
     var pythonN: Int?
 
     @Option(name: .long, help: ArgumentHelp("Write a speed-up-versus-workers chart to this SVG file.",
@@ -65,14 +70,25 @@ struct BenchCommand: AsyncParsableCommand {
             .compactMap { Int($0.trimmingWhitespace) }
     }
 
-    /// The lanes, parsed, with sequential first.
-    var selectedLanes: [BenchLane] {
-        guard let lanes else { return BenchLane.allCases }
-        let chosen = Set(lanes.split(separator: ",").compactMap { BenchLane(rawValue: String($0.trimmingWhitespace)) })
-        return BenchLane.allCases.filter { $0 == .sequential || chosen.contains($0) }
+    /// The lanes named by --lanes, parsed (`nil`: every lane).
+    var chosenLanes: Set<BenchLane>? {
+        lanes.map { Set($0.split(separator: ",").compactMap { BenchLane(rawValue: String($0.trimmingWhitespace)) }) }
+    }
+
+    /// The workload type named by --workload.
+    var workloadType: any BenchWorkload.Type {
+        get throws {
+            guard let type = BenchWorkloads.named(workload) else {
+                throw ValidationError(
+                    "unknown workload '\(workload)'; workloads are "
+                        + BenchWorkloads.all.map { $0.name }.joined(separator: ", "))
+            }
+            return type
+        }
     }
 
     func validate() throws {
+        _ = try workloadType
         if let workers {
             for part in workers.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let count = Int(part.trimmingWhitespace) else {
@@ -101,17 +117,25 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let type = try workloadType
+        let chosen = chosenLanes
         let runner = BenchRunner(
-            kind: workload,
-            n: n ?? workload.defaultN,
+            workload: type,
+            n: n ?? type.defaultN,
             workerCounts: workerCounts,
             repetitions: repetitions,
-            lanes: selectedLanes,
+            swiftLanes: chosen.map { $0.filter { !$0.isPython } },
+            pythonLanes: chosen.flatMap { lanes in lanes.contains(where: \.isPython) ? lanes.filter(\.isPython) : nil },
             pythonRequested: python.enabled,
             pythonExecutable: python.pythonExecutable,
             pythonN: pythonN
         )
-        let report = try await runner.run()
+        var report = try await runner.run()
+        if let chosen {
+            for lane in chosen.sorted(by: { $0.rawValue < $1.rawValue }) where !type.lanes.contains(lane) {
+                report.notices.append("\(lane.rawValue) lane skipped: it does not apply to \(type.name)")
+            }
+        }
         if let chart {
             try SpeedupChart(report: report).write(to: chart)
         }

@@ -1,46 +1,66 @@
+import OffloadBenchJobs
+
 /// What `offload bench --json` prints: one JSON object.
 ///
 /// The fields `workload`, `cores`, `lanes[].lane`, `lanes[].workers`, `lanes[].median_seconds` and `lanes[].speedup`
-/// are a contract that other tools read: keep their names and meaning stable. Everything else may grow.
+/// are a contract that other tools read: keep their names and meaning stable. Fields are added, never renamed or
+/// removed.
 struct BenchReport: Codable, Sendable {
     struct Versions: Codable, Sendable {
         var swift: String
         var offload: String
         var build: String
         var python: String?
+        /// `sys.executable` of the Python that ran the Python lanes.
+        var pythonExecutable: String?
+        /// Whether that Python ran with a GIL (`sys._is_gil_enabled()`; false on a free-threaded build).
+        var pythonGILEnabled: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case swift, offload, build, python
+            case pythonExecutable = "python_executable"
+            case pythonGILEnabled = "python_gil_enabled"
+        }
     }
 
     struct Lane: Codable, Sendable {
-        /// `sequential`, `actor`, `taskgroup`, `concurrentPerform`, `threadpool`, `threadpool-submit`,
-        /// `isolatedpool`, `processpool`, or `python-sequential`/`python-thread`/`python-process`/`python-interpreter`.
+        /// A ``BenchLane`` raw value: `sequential`, `actor`, …, `simd`, `python-numpy-thread`.
         var lane: String
         var workers: Int
         /// Median wall time of the runs, in seconds.
         var medianSeconds: Double
-        /// The same language's sequential median divided by this lane's median.
+        /// The baseline's median divided by this lane's median.
         var speedup: Double
         /// speedup / min(workers, cores).
         var efficiency: Double
-        /// Every run's wall time, in seconds.
+        /// Every run's wall time, in seconds, in the order they ran.
         var runs: [Double]
         /// Median wall time divided by the number of items, in nanoseconds.
         var nsPerItem: Double
         /// The wrapping sum of the item results (as a string: it does not fit a JSON double).
         var checksum: String
-        /// The size the lane ran (`--n`; the Python lanes use `--python-n`).
+        /// The size the lane ran (`--n`; the pure-Python lanes use `--python-n`).
         var n: Int
         /// threadpool-submit: the median time of the submit loop alone divided by the items, in nanoseconds — the
-        /// per-task overhead of `submit` (issue 2's "unchunked submit" figure).
+        /// per-task overhead of `submit` (the "unchunked submit" figure).
         var submitNsPerTask: Double?
         /// Python lanes: seconds to create the executor and start its workers (not part of median_seconds).
         var startupSeconds: Double?
+        /// The lane `speedup` is relative to: `sequential` (same size, Swift's scalar loop) or `python-sequential`.
+        var baseline: String?
+        /// (max − min) / median of the runs.
+        var spread: Double?
+        var minSeconds: Double?
+        var maxSeconds: Double?
 
         enum CodingKeys: String, CodingKey {
-            case lane, workers, speedup, efficiency, runs, checksum, n
+            case lane, workers, speedup, efficiency, runs, checksum, n, baseline, spread
             case medianSeconds = "median_seconds"
             case nsPerItem = "ns_per_item"
             case startupSeconds = "startup_seconds"
             case submitNsPerTask = "submit_ns_per_task"
+            case minSeconds = "min_seconds"
+            case maxSeconds = "max_seconds"
         }
     }
 
@@ -55,13 +75,42 @@ struct BenchReport: Codable, Sendable {
     var lanes: [Lane]
     /// Lanes skipped and why (one line each).
     var notices: [String]
-    /// Whether every lane of a language produced the same checksum as its sequential run.
+    /// Whether every lane produced the same checksum as its baseline, in every run.
     var checksumsAgree: Bool
+    /// How the runs were ordered: "interleaved" (round-robin over every lane, `repeat` rounds).
+    var schedule: String?
+    /// The environment the Python lanes ran with to keep BLAS to one thread (e.g. `OPENBLAS_NUM_THREADS=1`).
+    var pythonEnvironment: [String]?
+    /// The Python texts' claims this run puts to the test: claim → measured → verdict.
+    var claims: [Claim]?
+    /// How much parallelism the machine gave during this run: a fixed CPU-bound control (sum-of-squares, 4 tasks of
+    /// 5,000,000) run sequentially and on a ThreadPool of one worker per core, in the same interleaved rounds.
+    var parallelControl: ParallelControl?
+
+    struct ParallelControl: Codable, Sendable {
+        var workers: Int
+        var sequentialSeconds: Double
+        var threadPoolSeconds: Double
+        var speedup: Double
+
+        enum CodingKeys: String, CodingKey {
+            case workers, speedup
+            case sequentialSeconds = "sequential_seconds"
+            case threadPoolSeconds = "threadpool_seconds"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case workload, cores, summary, n, workers, versions, lanes, notices
+        case workload, cores, summary, n, workers, versions, lanes, notices, schedule, claims
         case `repeat`
         case pythonN = "python_n"
         case checksumsAgree = "checksums_agree"
+        case pythonEnvironment = "python_environment"
+        case parallelControl = "parallel_control"
+    }
+
+    /// The lanes called `name`, in worker order.
+    func lanes(_ lane: BenchLane) -> [Lane] {
+        lanes.filter { $0.lane == lane.rawValue }
     }
 }

@@ -1,188 +1,192 @@
-import Foundation
 import Offload
+import OffloadBenchJobs
 
-/// Runs the lanes of `offload bench` and assembles the ``BenchReport``.
+/// Runs the lanes of `offload bench` through the ``Harness`` and assembles the ``BenchReport``.
 struct BenchRunner: Sendable {
-    let kind: WorkloadKind
+    let workload: any BenchWorkload.Type
     let n: Int
     let workerCounts: [Int]
     let repetitions: Int
-    let lanes: [BenchLane]
+    /// The Swift lanes asked for (`sequential` is always added).
+    let swiftLanes: Set<BenchLane>?
+    /// The Python lanes asked for (`nil`: all of the workload's).
+    let pythonLanes: Set<BenchLane>?
     let pythonRequested: Bool
     let pythonExecutable: String?
     let pythonN: Int?
 
-    /// Runs every lane, then the Python lanes if asked for.
-    /// - Throws: a pool's error if a pool cannot start or its work fails.
+    /// Prepares every lane, runs them in interleaved rounds, and reports.
+    /// - Throws: a pool's error if a pool cannot start or its work fails, a ``CLIError`` if a lane fails.
     func run() async throws -> BenchReport {
-        let workload = kind.make(n: n)
-        let itemCount = workload.items.count
+        if let specialised = workload as? any SpecialisedBench.Type {
+            return try await specialised.runBench(self)
+        }
+        return try await run(workload.init(n: n))
+    }
+
+    /// Runs `workload`'s lanes; called with a static type (see ``SpecialisedBench``), every lane is compiled for it.
+    func run<W: BenchWorkload>(_ workload: W) async throws -> BenchReport {
+        let items = workload.items
         let cores = WorkerCount.available
         let progress = ProgressLine()
         defer { progress.finish() }
-
         var notices: [String] = []
-        var measured: [BenchReport.Lane] = []
-        for lane in lanes {
-            for workers in lane.sweepsWorkers ? workerCounts : [lane.fixedWorkers] {
-                let made = try await LaneSessions.make(lane, workload: workload, kind: kind, n: n, workers: workers)
-                guard case .success(let session) = made else {
-                    if case .failure(let unavailable) = made, !notices.contains(unavailable.reason) {
-                        notices.append(unavailable.reason)
-                    }
-                    break
-                }
-                var runs: [Double] = []
-                var submitTimes: [Double] = []
-                var checksum: UInt64 = 0
-                do {
-                    for attempt in 1...repetitions {
-                        progress.update("bench \(kind.rawValue): \(lane.rawValue) ×\(workers), run \(attempt)/\(repetitions)")
-                        let (value, seconds) = try await Measurement.time { try await session.run() }
-                        runs.append(seconds)
-                        if let submitted = session.lastSubmitSeconds { submitTimes.append(submitted) }
-                        checksum = value
-                    }
-                } catch {
-                    await session.close()
-                    throw error
-                }
-                await session.close()
-                var entry = Self.lane(lane.rawValue, workers: workers, runs: runs, checksum: checksum, items: itemCount,
-                                      n: n)
-                if !submitTimes.isEmpty {
-                    entry.submitNsPerTask = Measurement.median(submitTimes) / Double(max(1, itemCount)) * 1e9
-                }
-                measured.append(entry)
-            }
-        }
 
-        var pythonVersion: String?
-        var pythonSize: Int?
-        if pythonRequested {
+        var python: LaneCatalog.PythonSide?
+        var hello: PythonLaneServer.Hello?
+        let wanted = lanesToRun(W.self)
+        if pythonRequested && wanted.contains(where: \.isPython) {
             switch PythonInterpreter.locate(pythonExecutable) {
             case .failure(let unavailable):
                 notices.append(unavailable.notice)
             case .success(let interpreter):
-                pythonVersion = interpreter.version
-                let size = pythonN ?? workload.defaultPythonN
-                pythonSize = size
-                let result = try await runPython(interpreter, size: size, progress: progress)
-                measured += result.lanes
-                notices += result.notices
+                progress.update("bench \(W.name): starting Python \(interpreter.version)")
+                do {
+                    let server = try PythonLaneServer(interpreter: interpreter)
+                    python = .init(server: server, pureN: pythonN ?? W.defaultPythonN)
+                    hello = server.hello
+                    if server.hello.gil_enabled {
+                        notices.append(PythonInterpreter.gilNotice(
+                            version: server.hello.python_version, purpose: "to run the thread lanes without it"))
+                    }
+                } catch {
+                    notices.append("Python side skipped: \(error)")
+                }
             }
         }
+        let measured: [LaneMeasurement]
+        var parallelControl: BenchReport.ParallelControl?
+        var prepared: [PreparedLane] = []
+        do {
+            for lane in wanted where !lane.isPython || python != nil {
+                for workers in lane.sweepsWorkers ? workerCounts : [LaneCatalog.fixedWorkers(lane)] {
+                    progress.update("bench \(W.name): starting \(lane.rawValue) ×\(workers)")
+                    let made = try await LaneCatalog.prepare(lane, workload: workload, items: items, workers: workers,
+                                                             python: python)
+                    guard case .success(let ready) = made else {
+                        if case .failure(let unavailable) = made, !notices.contains(unavailable.reason) {
+                            notices.append(unavailable.reason)
+                        }
+                        break
+                    }
+                    prepared.append(ready)
+                }
+            }
+            // The parallelism control takes its turn in the same rounds, when there are claims to judge with it.
+            let control = SumOfSquares(n: 5_000_000)
+            if wanted.contains(where: { $0.isPython || $0 == .simdThreadpool }) && cores >= 2 {
+                for (lane, workers) in [(BenchLane.sequential, 1), (.threadpool, cores)] {
+                    let made = try await LaneCatalog.prepare(lane, workload: control, items: control.items,
+                                                             workers: workers, python: nil)
+                    prepared.append(PreparedLane(name: Self.controlPrefix + lane.rawValue, workers: workers,
+                                                 session: try made.get().session))
+                }
+            }
+            let lanesToMeasure = prepared
+            prepared = []
+            let all = try await Harness.run(lanesToMeasure, repetitions: repetitions) { step in
+                progress.update("bench \(W.name): \(step)")
+            }
+            measured = all.filter { !$0.name.hasPrefix(Self.controlPrefix) }
+            let controls = all.filter { $0.name.hasPrefix(Self.controlPrefix) }
+            if controls.count == 2, controls[1].median > 0 {
+                parallelControl = .init(workers: controls[1].workers, sequentialSeconds: controls[0].median,
+                                        threadPoolSeconds: controls[1].median,
+                                        speedup: controls[0].median / controls[1].median)
+            }
+        } catch {
+            for lane in prepared { await lane.session.close() }
+            await python?.server.stop()
+            throw error
+        }
+        await python?.server.stop()
 
-        Self.computeSpeedups(&measured, cores: cores)
-        return BenchReport(
-            workload: kind.rawValue,
+        let pureItems = python == nil ? items.count : W(n: python?.pureN ?? n).items.count
+        let lanes = Self.reportLanes(measured, workload: workload, items: items.count, pureItems: pureItems,
+                                     cores: cores, pureN: pythonN ?? W.defaultPythonN)
+        var report = BenchReport(
+            workload: W.name,
             cores: cores,
             summary: workload.summary,
             n: n,
-            pythonN: pythonSize,
+            pythonN: lanes.contains { $0.baseline == BenchLane.pythonSequential.rawValue }
+                ? (pythonN ?? W.defaultPythonN) : nil,
             repeat: repetitions,
             workers: workerCounts,
             versions: .init(
                 swift: OffloadVersion.swiftCompiler,
                 offload: OffloadVersion.current,
                 build: OffloadVersion.buildConfiguration,
-                python: pythonVersion
+                python: hello?.python_version,
+                pythonExecutable: hello?.executable,
+                pythonGILEnabled: hello?.gil_enabled
             ),
-            lanes: measured,
+            lanes: lanes,
             notices: notices,
-            checksumsAgree: Self.checksumsAgree(measured)
+            checksumsAgree: Self.checksumsAgree(lanes, measured),
+            schedule: "interleaved",
+            pythonEnvironment: hello == nil ? nil : PythonScriptDirectory.singleThreadedBLAS.map { "\($0)=1" }
         )
+        report.parallelControl = parallelControl
+        report.claims = BenchClaims.evaluate(report)
+        return report
     }
 
-    static func lane(_ name: String, workers: Int, runs: [Double], checksum: UInt64, items: Int, n: Int)
-        -> BenchReport.Lane
-    {
-        let median = Measurement.median(runs)
-        return BenchReport.Lane(
-            lane: name, workers: workers, medianSeconds: median, speedup: 0, efficiency: 0, runs: runs,
-            nsPerItem: median / Double(max(1, items)) * 1e9, checksum: String(checksum), n: n, submitNsPerTask: nil,
-            startupSeconds: nil
-        )
-    }
+    /// The name prefix of the parallelism control's lanes (kept out of the report's lanes).
+    static let controlPrefix = "control:"
 
-    /// Fills in speed-up (against the same language's sequential lane) and efficiency.
-    static func computeSpeedups(_ lanes: inout [BenchReport.Lane], cores: Int) {
-        let swiftBaseline = lanes.first { $0.lane == BenchLane.sequential.rawValue }?.medianSeconds
-        let pythonBaseline = lanes.first { $0.lane == "python-sequential" }?.medianSeconds
-        for index in lanes.indices {
-            let baseline = lanes[index].lane.hasPrefix("python-") ? pythonBaseline : swiftBaseline
-            let median = lanes[index].medianSeconds
-            guard let baseline, median > 0 else { continue }
-            lanes[index].speedup = baseline / median
-            lanes[index].efficiency = lanes[index].speedup / Double(min(lanes[index].workers, cores))
+    /// The workload's lanes that were asked for, in the workload's order.
+    private func lanesToRun<W: BenchWorkload>(_: W.Type) -> [BenchLane] {
+        let pythonChosen = pythonLanes.map { chosen in
+            // The pure-Python lanes need their baseline, the NumPy thread lane its one-thread counterpart.
+            chosen.union(chosen.contains { !$0.isNumPy } ? [.pythonSequential] : [])
+                .union(chosen.contains(.pythonNumpyThread) ? [.pythonNumpy] : [])
+        }
+        return W.lanes.filter { lane in
+            if lane == .sequential { return true }
+            if lane.isPython { return pythonRequested && (pythonChosen?.contains(lane) ?? true) }
+            return swiftLanes?.contains(lane) ?? true
         }
     }
 
-    /// Every Swift lane agrees with `sequential`, every Python lane with `python-sequential`.
-    static func checksumsAgree(_ lanes: [BenchReport.Lane]) -> Bool {
-        let swift = lanes.first { $0.lane == BenchLane.sequential.rawValue }?.checksum
-        let python = lanes.first { $0.lane == "python-sequential" }?.checksum
-        return lanes.allSatisfy { $0.checksum == ($0.lane.hasPrefix("python-") ? python : swift) }
-    }
-
-    private struct PythonResult: Decodable {
-        struct Lane: Decodable {
-            let lane: String
-            let workers: Int
-            let runs: [Double]
-            let checksum: String
-            let startup_seconds: Double?
+    /// The lanes of the report: medians, spreads, and speed-ups against each lane's baseline.
+    static func reportLanes<W: BenchWorkload>(
+        _ measured: [LaneMeasurement], workload: W, items: Int, pureItems: Int, cores: Int, pureN: Int
+    ) -> [BenchReport.Lane] {
+        func baseline(of name: String) -> BenchLane {
+            let lane = BenchLane(rawValue: name)
+            return lane.map { $0.isPython && !$0.isNumPy } == true ? .pythonSequential : .sequential
         }
-
-        let lanes: [Lane]
-        let notices: [String]
-    }
-
-    /// Runs the embedded driver and converts its lanes.
-    private func runPython(_ interpreter: PythonInterpreter, size: Int, progress: ProgressLine) async throws
-        -> (lanes: [BenchReport.Lane], notices: [String])
-    {
-        let arguments = [
-            "--workload", kind.rawValue, "--n", String(size),
-            "--workers", workerCounts.map(String.init).joined(separator: ","),
-            "--repeat", String(repetitions),
-        ]
-        let ticker = Task {
-            let start = ContinuousClock.now
-            while !Task.isCancelled {
-                let elapsed = Int((ContinuousClock.now - start).seconds)
-                progress.update("bench \(kind.rawValue): Python \(interpreter.version) lanes running, \(elapsed) s")
-                try? await Task.sleep(for: .milliseconds(250))
-            }
-        }
-        defer { ticker.cancel() }
-        let output = try await Task.detached {
-            try interpreter.runScript(
-                PythonScripts.benchDriverName,
-                files: [
-                    PythonScripts.benchDriverName: PythonScripts.benchDriver,
-                    PythonScripts.workloadsModuleName: PythonScripts.workloadsModule,
-                ],
-                arguments: arguments
+        let medians = Dictionary(measured.map { ($0.name, $0.median) }, uniquingKeysWith: { first, _ in first })
+        return measured.map { lane in
+            let base = baseline(of: lane.name)
+            let median = lane.median
+            let speedup = median > 0 ? (medians[base.rawValue] ?? 0) / median : 0
+            return BenchReport.Lane(
+                lane: lane.name,
+                workers: lane.workers,
+                medianSeconds: median,
+                speedup: speedup,
+                efficiency: speedup / Double(max(1, min(lane.workers, cores))),
+                runs: lane.runs,
+                nsPerItem: median / Double(max(1, base == .pythonSequential ? pureItems : items)) * 1e9,
+                checksum: lane.checksum,
+                n: base == .pythonSequential ? pureN : workload.n,
+                submitNsPerTask: lane.submitRuns.isEmpty
+                    ? nil : Statistics.median(lane.submitRuns) / Double(max(1, items)) * 1e9,
+                startupSeconds: lane.startupSeconds,
+                baseline: base.rawValue,
+                spread: lane.spread,
+                minSeconds: lane.runs.min(),
+                maxSeconds: lane.runs.max()
             )
-        }.value
-        let items = kind.make(n: size).items.count
-        guard output.status == 0, let line = output.stdout.split(separator: "\n").last,
-            let result = try? JSONDecoder().decode(PythonResult.self, from: Data(line.utf8))
-        else {
-            let reason = output.stderr.split(separator: "\n").last.map(String.init) ?? "no output"
-            return ([], ["Python lanes failed (exit status \(output.status)): \(reason)"])
         }
-        let lanes = result.lanes.map { entry in
-            var lane = Self.lane(entry.lane, workers: entry.workers, runs: entry.runs, checksum: 0, items: items, n: size)
-            lane.checksum = entry.checksum
-            lane.startupSeconds = entry.startup_seconds
-            return lane
-        }
-        return (lanes, result.notices)
     }
-}
 
-extension ProcessRunnerError: CustomStringConvertible {
-    var description: String { message }
+    /// Every lane agrees with its baseline, in every run.
+    static func checksumsAgree(_ lanes: [BenchReport.Lane], _ measured: [LaneMeasurement]) -> Bool {
+        let checksums = Dictionary(lanes.map { ($0.lane, $0.checksum) }, uniquingKeysWith: { first, _ in first })
+        return measured.allSatisfy(\.checksumsStable)
+            && lanes.allSatisfy { lane in lane.baseline.map { checksums[$0] == lane.checksum } ?? true }
+    }
 }

@@ -116,12 +116,12 @@ struct SpeedupChart {
     }
 
     /// Writes the chart.
-    /// - Throws: ``ProcessRunnerError``-style one-line error when the file cannot be written.
+    /// - Throws: ``CLIError`` when the file cannot be written.
     func write(to path: String) throws {
         do {
             try render().write(toFile: path, atomically: true, encoding: .utf8)
         } catch {
-            throw ChartError(message: "cannot write the chart to \(path): \(error.localizedDescription)")
+            throw CLIError("cannot write the chart to \(path): \(error.localizedDescription)")
         }
     }
 
@@ -129,10 +129,4 @@ struct SpeedupChart {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: "\"", with: "&quot;")
     }
-}
-
-/// The chart file could not be written.
-struct ChartError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }

@@ -12,7 +12,7 @@ struct HybridCommand: AsyncParsableCommand {
             after --latency ms); --url (repeatable) fetches real servers instead. Fetches run --concurrency at a \
             time; each document is processed (--passes hash passes plus a word count) on --workers workers as soon as \
             it arrives. The report draws the timeline and compares the total with the sum of the parts and with \
-            max(fetch) + max(process), the seeds' claim.
+            max(fetch) + max(process), the Python texts' claim.
             """
     )
 

@@ -10,7 +10,7 @@ struct HybridReport: Codable, Sendable {
     var build: String
     /// Σ fetch + Σ process: what one document at a time would take.
     var sumOfPartsSeconds: Double
-    /// max(fetch) + max(process): the seeds' claim for the overlapped total.
+    /// max(fetch) + max(process): the Python texts' claim for the overlapped total.
     var maxFetchPlusMaxProcessSeconds: Double
     var fetchSecondsTotal: Double
     var processSecondsTotal: Double
@@ -69,7 +69,7 @@ struct HybridReport: Codable, Sendable {
         lines.append("sum of the parts             \(Format.pad(Format.seconds(sumOfPartsSeconds), 10, right: true))"
                      + "   Σ fetch \(Format.seconds(fetchSecondsTotal)) + Σ process \(Format.seconds(processSecondsTotal)): one at a time")
         lines.append("max(fetch) + max(process)    \(Format.pad(Format.seconds(maxFetchPlusMaxProcessSeconds), 10, right: true))"
-                     + "   the seeds' claim for the overlapped total")
+                     + "   the Python texts' claim for the overlapped total")
         let speedup = sumOfPartsSeconds / max(totalSeconds, 1e-9)
         lines.append("overlap saved \(Format.fixed(speedup, 2))× against one at a time.")
         if entries.count > concurrency || entries.count > workers {

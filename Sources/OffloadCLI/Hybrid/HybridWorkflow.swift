@@ -4,7 +4,7 @@ import Offload
 import FoundationNetworking
 #endif
 
-/// The seeds' hybrid workflow: fetch documents concurrently (bounded) and process each in a pool as soon as it
+/// The Python texts' hybrid workflow (asyncio fetches + an executor for the CPU part): fetch documents concurrently (bounded) and process each in a pool as soon as it
 /// arrives, recording when every phase started and ended.
 struct HybridWorkflow: Sendable {
     /// One document's timeline, in seconds since the workflow started.

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 that serves generated documents after a configurable latency: the
-/// stand-in for the remote APIs of the seeds' hybrid workflow.
+/// stand-in for the remote APIs of the Python texts' hybrid workflow.
 ///
 /// Hand-written over POSIX sockets (about 150 lines) rather than taken from a library. Measured on this 2-core machine
 /// (cold debug build of a one-file package, other builds running): FlyingFox 0.27.1 adds 13 s, swift-nio 2.101.3

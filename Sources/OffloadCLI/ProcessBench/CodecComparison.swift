@@ -1,10 +1,9 @@
-import Foundation
 import Offload
 import OffloadBenchJobs
 
 /// The measurement behind ``JobCodec``'s choice of encoding: JSON (`JSONEncoder`/`JSONDecoder`, Foundation's
 /// swift-foundation implementation, the same one FoundationEssentials ships) versus Offload's binary Codable format,
-/// encoding and decoding the messages a process pool actually sends.
+/// encoding and decoding the messages a process pool actually sends, as interleaved lanes.
 enum CodecComparison {
     struct Figures: Codable {
         var message: String
@@ -22,41 +21,40 @@ enum CodecComparison {
         var flags: [Bool]
     }
 
-    static func measure(iterations: Int) throws -> [Figures] {
+    /// The lanes: JSON and binary for each message, `iterations` encode + decode per run.
+    static func lanes(iterations: Int) -> [(message: String, iterations: Int, json: PreparedLane, binary: PreparedLane)] {
+        func pair<T: Codable & Sendable>(_ message: String, _ value: T, _ iterations: Int)
+            -> (String, Int, PreparedLane, PreparedLane)
+        {
+            (message, iterations,
+             PreparedLane(name: "json: \(message)", workers: 1,
+                          session: ErasedLane(ProcessBenchLanes.Codec(value: value, iterations: iterations, json: true))),
+             PreparedLane(name: "binary: \(message)", workers: 1,
+                          session: ErasedLane(ProcessBenchLanes.Codec(value: value, iterations: iterations, json: false))))
+        }
         let small = SmallJob(id: 123_456, scale: 0.5, label: "chunk-17", flags: [true, false, true])
-        let batch = (0..<1_000).map { TrivialJob(item: $0) }
         return [
-            try compare("small job (SmallJob, 4 fields)", small, iterations: iterations),
-            try compare("trivial job (TrivialJob)", TrivialJob(item: 42), iterations: iterations),
-            try compare("batch of 1,000 TrivialJob", batch, iterations: max(1, iterations / 1_000)),
+            pair("small job (SmallJob, 4 fields)", small, iterations),
+            pair("trivial job (TrivialJob)", TrivialJob(item: 42), iterations),
+            pair("batch of 1,000 TrivialJob", (0..<1_000).map { TrivialJob(item: $0) }, max(1, iterations / 1_000)),
         ]
     }
 
-    private static func compare<T: Codable>(_ name: String, _ value: T, iterations: Int) throws -> Figures {
-        let encoder = JSONEncoder()
-        let decoder = JSONDecoder()
-        var jsonBytes = 0
-        let json = try Measurement.time {
-            for _ in 0..<iterations {
-                let data = try encoder.encode(value)
-                jsonBytes = data.count
-                _ = try decoder.decode(T.self, from: data)
-            }
+    /// Runs the lanes interleaved and reports microseconds per message and encoded sizes.
+    static func measure(iterations: Int, repetitions: Int) async throws -> (figures: [Figures], lanes: [LaneMeasurement]) {
+        let pairs = lanes(iterations: iterations)
+        let measured = try await Harness.run(pairs.flatMap { [$0.json, $0.binary] }, repetitions: repetitions)
+        let figures = pairs.enumerated().map { index, pair in
+            let json = measured[2 * index]
+            let binary = measured[2 * index + 1]
+            return Figures(
+                message: pair.message,
+                jsonMicroseconds: json.median / Double(pair.iterations) * 1e6,
+                binaryMicroseconds: binary.median / Double(pair.iterations) * 1e6,
+                jsonBytes: Int(json.checksum) ?? 0,
+                binaryBytes: Int(binary.checksum) ?? 0
+            )
         }
-        var binaryBytes = 0
-        let binary = try Measurement.time {
-            for _ in 0..<iterations {
-                let bytes = try JobCodec.encode(value)
-                binaryBytes = bytes.count
-                _ = try JobCodec.decode(T.self, from: bytes)
-            }
-        }
-        return Figures(
-            message: name,
-            jsonMicroseconds: json.seconds / Double(iterations) * 1e6,
-            binaryMicroseconds: binary.seconds / Double(iterations) * 1e6,
-            jsonBytes: jsonBytes,
-            binaryBytes: binaryBytes
-        )
+        return (figures, measured)
     }
 }

@@ -2,7 +2,9 @@ import Foundation
 import Offload
 import OffloadBenchJobs
 
-/// The measurements of `offload bench-processes`, in the order they are printed.
+/// The measurements of `offload bench-processes`, in the order they are printed: each section's lanes run through the
+/// one ``Harness`` (started first, then interleaved rounds, medians and spreads), beside the baseline they are judged
+/// against.
 struct ProcessBench {
     let workers: Int
     let quick: Bool
@@ -72,6 +74,31 @@ struct ProcessBench {
         var throughput: Throughput?
         var startup: Startup?
         var sharedMemory: SharedMemory?
+        /// How the lanes of each section ran: "interleaved" (round-robin over the section's lanes).
+        var schedule = "interleaved"
+        /// Every lane measured, with its runs and spread.
+        var lanes: [Lane] = []
+    }
+
+    /// One lane of a section, as the harness measured it.
+    struct Lane: Codable {
+        var section: String
+        var lane: String
+        var workers: Int
+        /// The median of the runs, in seconds (for round trips and start-ups, of one operation).
+        var medianSeconds: Double
+        /// (max − min) / median of the runs.
+        var spread: Double
+        var runs: [Double]
+
+        init(section: String, _ measurement: LaneMeasurement) {
+            self.section = section
+            lane = measurement.name
+            workers = measurement.workers
+            medianSeconds = measurement.median
+            spread = measurement.spread
+            runs = measurement.runs
+        }
     }
 
     private func say(_ line: String) {
@@ -82,13 +109,17 @@ struct ProcessBench {
         ProcessPool.Configuration(workers: workers)
     }
 
-    func run() async throws -> Report {
-        say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes (medians)")
+    private func spread(_ lane: LaneMeasurement) -> String {
+        "±" + Format.fixed(lane.spread * 50, 0) + "%"
+    }
 
-        let roundTrips = quick ? 2_000 : 10_000
+    func run() async throws -> Report {
+        say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes "
+            + "(lanes of each section interleaved; medians, ± half the spread)")
+
         var report = Report(workers: workers, quick: quick)
         if sections.contains("codec") {
-            let codec = try CodecComparison.measure(iterations: quick ? 20_000 : 100_000)
+            let (codec, lanes) = try await CodecComparison.measure(iterations: quick ? 20_000 : 100_000, repetitions: 3)
             say("\n[codec] encode + decode per message (JSONEncoder/JSONDecoder vs Offload binary)")
             for figures in codec {
                 say(
@@ -98,9 +129,12 @@ struct ProcessBench {
                 )
             }
             report.codec = codec
+            report.lanes += lanes.map { Lane(section: "codec", $0) }
         }
-        if sections.contains("sum") { report.sumOfSquares = try await sumOfSquares() }
-        if sections.contains("roundtrip") { report.roundTrip = try await roundTrip(count: roundTrips) }
+        if sections.contains("sum") { report.sumOfSquares = try await sumOfSquares(&report.lanes) }
+        if sections.contains("roundtrip") {
+            report.roundTrip = try await roundTrip(count: quick ? 2_000 : 10_000, &report.lanes)
+        }
         var pythonFigures: ProcessBenchPython.Figures?
         if sections.contains("throughput") || sections.contains("startup") {
             let measured =
@@ -108,145 +142,123 @@ struct ProcessBench {
                 ? ProcessBenchPython.measure(workers: workers, unbatched: quick ? 5_000 : 20_000, batched: 100_000)
                 : .failure(PythonUnavailable(notice: "Python side skipped: --no-python"))
             pythonFigures = try? measured.get()
-            if sections.contains("throughput") { report.throughput = try await throughput(python: measured) }
+            if sections.contains("throughput") { report.throughput = try await throughput(python: measured, &report.lanes) }
         }
-        if sections.contains("startup") { report.startup = try await startup(python: pythonFigures) }
-        if sections.contains("shared") { report.sharedMemory = try await sharedMemory() }
+        if sections.contains("startup") { report.startup = try await startup(python: pythonFigures, &report.lanes) }
+        if sections.contains("shared") { report.sharedMemory = try await sharedMemory(&report.lanes) }
         return report
     }
 
     // MARK: Sections
 
-    private func sumOfSquares() async throws -> Report.SumOfSquares {
-        let iterations = quick ? 50_000_000 : SumOfSquares.defaultIterations
-        let items = Array(repeating: iterations, count: SumOfSquares.taskCount)
-        let runs = 3
-        var sequential: [Double] = []
-        var threads: [Double] = []
-        var processes: [Double] = []
-        var checksums: Set<UInt64> = []
-        let threadPool = try ThreadPool(workers: workers, name: "bench")
-        let pool = try ProcessPool(configuration: configuration(workers: workers))
-        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, batchSize: 1)
-        for _ in 0..<runs {
-            let seq = Measurement.time {
-                items.reduce(UInt64(0)) { $0 &+ SumOfSquares.heavyCalculation(UInt64($1), step: Opaque.one) }
-            }
-            sequential.append(seq.seconds)
-            checksums.insert(seq.value)
-            let onThreads = try await Measurement.time {
-                try await threadPool.map(items, chunkSize: 1) {
-                    SumOfSquares.heavyCalculation(UInt64($0), step: Opaque.one)
-                }
-            }
-            threads.append(onThreads.seconds)
-            checksums.insert(onThreads.value.reduce(0, &+))
-            let inProcesses = try await Measurement.time {
-                try await pool.map(items.map { SumOfSquaresJob(iterations: $0) })
-            }
-            processes.append(inProcesses.seconds)
-            checksums.insert(inProcesses.value.reduce(0, &+))
+    private func sumOfSquares(_ lanes: inout [Lane]) async throws -> Report.SumOfSquares {
+        let workload = SumOfSquares(n: quick ? 50_000_000 : SumOfSquares.defaultN)
+        let items = workload.items
+        var prepared: [PreparedLane] = []
+        for lane in [BenchLane.sequential, .threadpool, .processpool] {
+            let made = try await LaneCatalog.prepare(lane, workload: workload, items: items,
+                                                     workers: lane == .sequential ? 1 : workers, python: nil)
+            prepared.append(try made.get())
         }
-        await threadPool.shutdown()
-        await pool.shutdown()
-        guard checksums.count == 1 else { throw OffloadError(.invalidArgument, "lanes disagree on the checksum") }
+        let measured = try await Harness.run(prepared, repetitions: 3)
+        lanes += measured.map { Lane(section: "sum", $0) }
+        guard Set(measured.map(\.checksum)).count == 1, measured.allSatisfy(\.checksumsStable) else {
+            throw CLIError("the sum-of-squares lanes disagree on the checksum")
+        }
+        let (sequential, threads, processes) = (measured[0], measured[1], measured[2])
         let figures = Report.SumOfSquares(
             tasks: items.count,
-            iterationsPerTask: iterations,
-            sequentialSeconds: Measurement.median(sequential),
-            threadPoolSeconds: Measurement.median(threads),
-            processPoolSeconds: Measurement.median(processes),
-            threadPoolSpeedup: Measurement.median(sequential) / Measurement.median(threads),
-            processPoolSpeedup: Measurement.median(sequential) / Measurement.median(processes)
+            iterationsPerTask: workload.n,
+            sequentialSeconds: sequential.median,
+            threadPoolSeconds: threads.median,
+            processPoolSeconds: processes.median,
+            threadPoolSpeedup: sequential.median / threads.median,
+            processPoolSpeedup: sequential.median / processes.median
         )
-        say("\n[sum-of-squares] \(items.count) tasks × heavy_calculation(\(Format.grouped(iterations)))")
-        say("  sequential   \(Format.fixed(figures.sequentialSeconds * 1000, 1)) ms")
+        say("\n[sum-of-squares] \(items.count) tasks × heavy_calculation(\(Format.grouped(workload.n)))")
+        say("  sequential   \(Format.fixed(figures.sequentialSeconds * 1000, 1)) ms \(spread(sequential))")
         let threadMs = Format.fixed(figures.threadPoolSeconds * 1000, 1)
         let processMs = Format.fixed(figures.processPoolSeconds * 1000, 1)
-        say("  ThreadPool   \(threadMs) ms  speed-up \(Format.fixed(figures.threadPoolSpeedup, 2))x")
-        say("  ProcessPool  \(processMs) ms  speed-up \(Format.fixed(figures.processPoolSpeedup, 2))x  (target ≥ 1.9x)")
+        say("  ThreadPool   \(threadMs) ms \(spread(threads))  speed-up \(Format.fixed(figures.threadPoolSpeedup, 2))x")
+        say("  ProcessPool  \(processMs) ms \(spread(processes))  speed-up "
+            + "\(Format.fixed(figures.processPoolSpeedup, 2))x  (target ≥ 1.9x)")
         return figures
     }
 
-    /// Raw and pool round trips in alternating blocks (same load for both), after a warm-up of each. The raw baseline
+    /// Raw and pool round trips in interleaved blocks (same load for both), after a warm-up round. The raw baseline
     /// is measured with its two ends pinned to different CPUs — what a pool round trip involves, and what the
     /// scheduler otherwise decides at random (a ping-pong pair is often pulled onto one CPU, which is 10× faster) —
     /// and, for reference, pinned to the same CPU.
-    private func roundTrip(count: Int) async throws -> Report.RoundTrip {
+    private func roundTrip(count: Int, _ lanes: inout [Lane]) async throws -> Report.RoundTrip {
+        let blocks = 5
         let crossEcho = try RawPipeEcho.Child(cpu: 1 % max(1, WorkerCount.available))
         let sameEcho = try RawPipeEcho.Child(cpu: 0)
         let pool = try ProcessPool(configuration: configuration(workers: 1))
-        _ = try crossEcho.roundTrips(count / 10, pinnedTo: 0)
-        _ = try sameEcho.roundTrips(count / 10, pinnedTo: 0)
-        for iteration in 0..<(count / 10) { _ = try await pool.run(TrivialJob(item: iteration)) }
-        let blocks = 5
-        var rawSamples: [Double] = []
-        var sameCPUSamples: [Double] = []
-        var awaited: [Double] = []
-        var blockingSamples: [Double] = []
-        for _ in 0..<blocks {
-            rawSamples += try crossEcho.roundTrips(count / blocks, pinnedTo: 0)
-            sameCPUSamples += try sameEcho.roundTrips(count / blocks, pinnedTo: 0)
-            for iteration in 0..<(count / blocks) {
-                let start = ContinuousClock.now
-                _ = try await pool.run(TrivialJob(item: iteration))
-                awaited.append((ContinuousClock.now - start).seconds)
-            }
-            blockingSamples += try await BlockingThread.run { () throws -> [Double] in
-                var samples: [Double] = []
-                for iteration in 0..<(count / blocks) {
-                    let start = ContinuousClock.now
-                    _ = try pool.submit(TrivialJob(item: iteration)).wait()
-                    samples.append((ContinuousClock.now - start).seconds)
-                }
-                return samples
-            }
-        }
-        let raw = Measurement.median(rawSamples)
-        let blocking = Measurement.median(blockingSamples)
+        let perBlock = count / blocks
+        let measured = try await Harness.run(
+            [
+                PreparedLane(name: "raw pipe, cross-CPU", workers: 1,
+                             session: ProcessBenchLanes.RawPipe(child: crossEcho, count: perBlock)),
+                PreparedLane(name: "raw pipe, same CPU", workers: 1,
+                             session: ProcessBenchLanes.RawPipe(child: sameEcho, count: perBlock)),
+                PreparedLane(name: "pool, await", workers: 1,
+                             session: ProcessBenchLanes.PoolAwait(pool: pool, count: perBlock)),
+                PreparedLane(name: "pool, blocking wait", workers: 1,
+                             session: ProcessBenchLanes.PoolBlockingWait(pool: pool, count: perBlock)),
+            ],
+            repetitions: blocks,
+            warmUp: 1
+        )
         await pool.shutdown()
-        let awaitMedian = Measurement.median(awaited)
-        let best = min(awaitMedian, blocking)
+        lanes += measured.map { Lane(section: "roundtrip", $0) }
+        let (raw, same, awaited, blocking) = (measured[0], measured[1], measured[2], measured[3])
         let figures = Report.RoundTrip(
-            rawPipeMicroseconds: raw * 1e6,
-            rawPipeSameCPUMicroseconds: Measurement.median(sameCPUSamples) * 1e6,
-            poolAwaitMicroseconds: awaitMedian * 1e6,
-            poolBlockingWaitMicroseconds: blocking * 1e6,
-            ratio: best / raw
+            rawPipeMicroseconds: raw.median * 1e6,
+            rawPipeSameCPUMicroseconds: same.median * 1e6,
+            poolAwaitMicroseconds: awaited.median * 1e6,
+            poolBlockingWaitMicroseconds: blocking.median * 1e6,
+            ratio: min(awaited.median, blocking.median) / raw.median
         )
         say("\n[round trip] one trivial task on a warm 1-worker pool vs a raw pipe echo to a relaunched child")
-        say("  raw pipe, ends on different CPUs  \(Format.fixed(figures.rawPipeMicroseconds, 1)) µs")
-        say("  raw pipe, ends on the same CPU    \(Format.fixed(figures.rawPipeSameCPUMicroseconds, 1)) µs (reference)")
-        say("  pool, await                       \(Format.fixed(figures.poolAwaitMicroseconds, 1)) µs")
-        say("  pool, blocking wait               \(Format.fixed(figures.poolBlockingWaitMicroseconds, 1)) µs")
+        say("  raw pipe, ends on different CPUs  \(Format.fixed(figures.rawPipeMicroseconds, 1)) µs \(spread(raw))")
+        say("  raw pipe, ends on the same CPU    \(Format.fixed(figures.rawPipeSameCPUMicroseconds, 1)) µs "
+            + "\(spread(same)) (reference)")
+        say("  pool, await                       \(Format.fixed(figures.poolAwaitMicroseconds, 1)) µs \(spread(awaited))")
+        say("  pool, blocking wait               \(Format.fixed(figures.poolBlockingWaitMicroseconds, 1)) µs "
+            + "\(spread(blocking))")
         say("  ratio (best pool / cross-CPU raw) \(Format.fixed(figures.ratio, 2))x  (target ≤ 1.3x)")
         return figures
     }
 
     private func throughput(
-        python: Result<ProcessBenchPython.Figures, PythonUnavailable>
-    ) async throws
-        -> Report.Throughput
-    {
+        python: Result<ProcessBenchPython.Figures, PythonUnavailable>, _ lanes: inout [Lane]
+    ) async throws -> Report.Throughput {
         let jobs = 100_000
         let pool = try ProcessPool(configuration: configuration(workers: workers))
-        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, batchSize: 1)
-        var unbatched: [Double] = []
-        var batched: [Double] = []
+        _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, chunkSize: 1)
         let input = (0..<jobs).map { TrivialJob(item: $0) }
-        for _ in 0..<3 {
-            unbatched.append(try await Measurement.time { try await pool.map(input, batchSize: 1) }.seconds)
-            batched.append(try await Measurement.time { try await pool.map(input) }.seconds)
-        }
+        let measured = try await Harness.run(
+            [
+                PreparedLane(name: "unbatched", workers: workers,
+                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: 1))),
+                PreparedLane(name: "auto-batched", workers: workers,
+                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: nil))),
+            ],
+            repetitions: 3
+        )
         await pool.shutdown()
+        lanes += measured.map { Lane(section: "throughput", $0) }
+        let (unbatched, batched) = (measured[0], measured[1])
         var figures = Report.Throughput(
             jobs: jobs,
-            unbatchedJobsPerSecond: Double(jobs) / Measurement.median(unbatched),
-            batchedJobsPerSecond: Double(jobs) / Measurement.median(batched)
+            unbatchedJobsPerSecond: Double(jobs) / unbatched.median,
+            batchedJobsPerSecond: Double(jobs) / batched.median
         )
         say("\n[throughput] \(Format.grouped(jobs)) trivial jobs on \(workers) workers")
-        say("  unbatched (map batchSize: 1)  \(Format.grouped(Int(figures.unbatchedJobsPerSecond))) jobs/s")
-        say("  auto-batched (map)            \(Format.grouped(Int(figures.batchedJobsPerSecond))) jobs/s")
+        say("  unbatched (map chunkSize: 1)  \(Format.grouped(Int(figures.unbatchedJobsPerSecond))) jobs/s "
+            + "\(spread(unbatched))")
+        say("  auto-batched (map)            \(Format.grouped(Int(figures.batchedJobsPerSecond))) jobs/s "
+            + "\(spread(batched))")
         switch python {
         case .success(let py):
             figures.python = py
@@ -269,26 +281,37 @@ struct ProcessBench {
         return figures
     }
 
-    private func startup(python: ProcessBenchPython.Figures?) async throws -> Report.Startup {
+    private func startup(python: ProcessBenchPython.Figures?, _ lanes: inout [Lane]) async throws -> Report.Startup {
         let startWorkers = 2
-        let milliseconds = try await startToFirstResult(configuration(workers: startWorkers))
-        var execSamples: [Double] = []
-        for _ in 0..<5 { execSamples.append(try RawPipeEcho.Child.startupSeconds()) }
-        let execMilliseconds = Measurement.median(execSamples) * 1000
+        var prepared = [
+            PreparedLane(name: "relaunching offload", workers: startWorkers,
+                         session: ProcessBenchLanes.PoolStart(configuration: configuration(workers: startWorkers))),
+            PreparedLane(name: "executable start", workers: 1, session: ProcessBenchLanes.ExecutableStart()),
+        ]
+        if let worker = Self.dedicatedWorkerPath {
+            var dedicated = configuration(workers: startWorkers)
+            dedicated.executable = worker
+            prepared.append(PreparedLane(name: "offload-worker", workers: startWorkers,
+                                         session: ProcessBenchLanes.PoolStart(configuration: dedicated)))
+        }
+        let measured = try await Harness.run(prepared, repetitions: 5)
+        lanes += measured.map { Lane(section: "startup", $0) }
+        let milliseconds = measured[0].median * 1000
+        let execMilliseconds = measured[1].median * 1000
         var figures = Report.Startup(
             workers: startWorkers,
             startToFirstResultMilliseconds: milliseconds,
             executableStartMilliseconds: execMilliseconds
         )
         say("\n[start-up] pool creation to first result, \(startWorkers) workers")
-        say("  ProcessPool relaunching offload  \(Format.fixed(milliseconds, 2)) ms  (target ≤ 12 ms)")
+        say("  ProcessPool relaunching offload  \(Format.fixed(milliseconds, 2)) ms \(spread(measured[0]))  "
+            + "(target ≤ 12 ms)")
         say("  of which starting this executable (spawn → main answers, no pool): \(Format.fixed(execMilliseconds, 2)) ms")
-        if let worker = Self.dedicatedWorkerPath {
-            var dedicated = configuration(workers: startWorkers)
-            dedicated.executable = worker
-            let dedicatedMilliseconds = try await startToFirstResult(dedicated)
+        if measured.count > 2 {
+            let dedicatedMilliseconds = measured[2].median * 1000
             figures.dedicatedWorkerStartToFirstResultMilliseconds = dedicatedMilliseconds
-            say("  ProcessPool with offload-worker (links only Offload)  \(Format.fixed(dedicatedMilliseconds, 2)) ms")
+            say("  ProcessPool with offload-worker (links only Offload)  \(Format.fixed(dedicatedMilliseconds, 2)) ms "
+                + "\(spread(measured[2]))")
         } else {
             say("  offload-worker not found next to offload: dedicated-worker start-up skipped")
         }
@@ -309,19 +332,6 @@ struct ProcessBench {
         return figures
     }
 
-    /// Median of five pool creations, each to its first result.
-    private func startToFirstResult(_ configuration: ProcessPool.Configuration) async throws -> Double {
-        var samples: [Double] = []
-        for _ in 0..<5 {
-            let start = ContinuousClock.now
-            let pool = try ProcessPool(configuration: configuration)
-            _ = try await pool.run(TrivialJob(item: 1))
-            samples.append((ContinuousClock.now - start).seconds)
-            await pool.shutdown()
-        }
-        return Measurement.median(samples) * 1000
-    }
-
     /// `offload-worker`, built next to `offload` by the same package, if it is there.
     static var dedicatedWorkerPath: String? {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
@@ -331,7 +341,7 @@ struct ProcessBench {
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
-    private func sharedMemory() async throws -> Report.SharedMemory {
+    private func sharedMemory(_ lanes: inout [Lane]) async throws -> Report.SharedMemory {
         let count = (quick ? 64 : 256) << 20 / MemoryLayout<Double>.stride
         let stride = 4096 / MemoryLayout<Double>.stride  // one element per page: the job touches every page
         let buffer = try SharedBuffer<Double>(count: count)
@@ -343,50 +353,32 @@ struct ProcessBench {
         configuration.maxFramePayload = Int(UInt32.max)
         let pool = try ProcessPool(configuration: configuration)
         _ = try await pool.run(TrivialJob(item: 0))
-        var sharedSamples: [Double] = []
-        var expected: Set<Double> = []
-        for _ in 0..<5 {
-            let shared = try await Measurement.time {
-                try await pool.run(SharedSampleJob(input: buffer.handle, stride: stride))
-            }
-            sharedSamples.append(shared.seconds)
-            expected.insert(shared.value)
-        }
-        var encodedSamples: [Double] = []
-        for _ in 0..<(quick ? 1 : 2) {
-            let encoded = try await Measurement.time {
-                try await pool.run(InlineSampleJob(values: values, stride: stride))
-            }
-            encodedSamples.append(encoded.seconds)
-            expected.insert(encoded.value)
-        }
+        let measured = try await Harness.run(
+            [
+                PreparedLane(name: "SharedBuffer handle", workers: 1,
+                             session: ErasedLane(ProcessBenchLanes.Sample(
+                                 pool: pool, job: SharedSampleJob(input: buffer.handle, stride: stride)))),
+                PreparedLane(name: "encoded in the job", workers: 1,
+                             session: ErasedLane(ProcessBenchLanes.Sample(
+                                 pool: pool, job: InlineSampleJob(values: values, stride: stride))),
+                             runLimit: quick ? 1 : 2),
+            ],
+            repetitions: 5
+        )
         await pool.shutdown()
-        guard expected.count == 1 else { throw OffloadError(.invalidArgument, "shared and encoded sums disagree") }
+        lanes += measured.map { Lane(section: "shared", $0) }
+        let (shared, encoded) = (measured[0], measured[1])
+        guard shared.checksum == encoded.checksum else { throw CLIError("shared and encoded sums disagree") }
         let figures = Report.SharedMemory(
             bytes: count * MemoryLayout<Double>.stride,
-            sharedSeconds: Measurement.median(sharedSamples),
-            encodedSeconds: Measurement.median(encodedSamples),
-            speedup: Measurement.median(encodedSamples) / Measurement.median(sharedSamples)
+            sharedSeconds: shared.median,
+            encodedSeconds: encoded.median,
+            speedup: encoded.median / shared.median
         )
         say("\n[shared memory] \(figures.bytes >> 20) MB of Double handed to a job that reads one element per page")
-        say("  SharedBuffer handle  \(Format.fixed(figures.sharedSeconds * 1000, 2)) ms")
-        say("  encoded in the job   \(Format.fixed(figures.encodedSeconds * 1000, 1)) ms")
+        say("  SharedBuffer handle  \(Format.fixed(figures.sharedSeconds * 1000, 2)) ms \(spread(shared))")
+        say("  encoded in the job   \(Format.fixed(figures.encodedSeconds * 1000, 1)) ms \(spread(encoded))")
         say("  speed-up \(Format.fixed(figures.speedup, 0))x  (target ≥ 100x)")
         return figures
-    }
-}
-
-/// Runs blocking code (``TaskHandle/wait(timeout:)``) on a dedicated thread, off Swift's cooperative pool.
-enum BlockingThread {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        let pool = try ThreadPool(workers: 1, name: "bench-wait")
-        do {
-            let value = try await pool.run(body)
-            await pool.shutdown()
-            return value
-        } catch {
-            await pool.shutdown()
-            throw error
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Offload
+import OffloadSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -23,11 +24,10 @@ enum RawPipeEcho {
 
     /// A running echo child (a relaunched copy of `offload`), so that raw and pool round trips can be measured in
     /// alternating blocks under the same machine load.
-    final class Child {
+    final class Child: Sendable {
         private let pid: pid_t
         private let toChild: Int32
         private let fromChild: Int32
-        private var message = [UInt8](repeating: 1, count: RawPipeEcho.messageSize)
 
         /// Starts an echo child, pinned to `cpu` when given.
         init(cpu: Int?) throws {
@@ -36,7 +36,7 @@ enum RawPipeEcho {
             // pipe + FD_CLOEXEC (not pipe2, which Glibc does not export to Swift): the bench starts the echo child
             // before any pool of this section exists, so no other thread spawns a process in between.
             guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else {
-                throw OffloadError(.systemCallFailed, "pipe failed", underlyingErrno: errno)
+                throw CLIError("pipe failed (errno \(errno))")
             }
             for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             var actions = posix_spawn_file_actions_t()
@@ -56,7 +56,7 @@ enum RawPipeEcho {
             guard rc == 0 else {
                 close(toChild[1])
                 close(fromChild[0])
-                throw OffloadError(.spawnFailed, "could not start the echo child", underlyingErrno: rc)
+                throw CLIError("could not start the echo child (posix_spawn error \(rc))")
             }
             self.pid = pid
             self.toChild = toChild[1]
@@ -72,17 +72,19 @@ enum RawPipeEcho {
             return (ContinuousClock.now - start).seconds
         }
 
-        /// `count` round trips with the calling thread pinned to `cpu` (released afterwards); returns each one's
+        /// `count` round trips (one at a time: a caller must not run two at once on the same child) with the calling
+        /// thread pinned to `cpu` (released afterwards); returns each one's
         /// duration in seconds.
         func roundTrips(_ count: Int, pinnedTo cpu: Int? = nil) throws -> [Double] {
             if let cpu { CPUAffinity.pinCurrentThread(to: cpu) }
             defer { if cpu != nil { CPUAffinity.pinCurrentThread(to: nil) } }
+            var message = [UInt8](repeating: 1, count: RawPipeEcho.messageSize)
             var samples: [Double] = []
             samples.reserveCapacity(count)
             for _ in 0..<count {
                 let start = ContinuousClock.now
                 guard RawPipeEcho.writeFully(toChild, message), RawPipeEcho.readFully(fromChild, &message) else {
-                    throw OffloadError(.workerCrashed, "the echo child stopped answering")
+                    throw CLIError("the echo child stopped answering")
                 }
                 samples.append((ContinuousClock.now - start).seconds)
             }

@@ -65,26 +65,20 @@ struct PythonInterpreter: Sendable {
     /// - Returns: what the script printed and its exit status.
     /// - Throws: ``ProcessRunnerError`` if the interpreter cannot be started or the files cannot be written.
     func runScript(_ script: String, files: [String: String], arguments: [String]) throws -> ProcessOutput {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("offload-python-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            for (name, contents) in files {
-                try contents.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
-            }
-        } catch {
-            throw ProcessRunnerError(message: "cannot write the Python scripts to \(directory.path): \(error)")
-        }
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = directory.path
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        let directory = try PythonScriptDirectory(files: files)
+        defer { directory.remove() }
         return try ProcessRunner.run(
             command,
-            arguments: [directory.appendingPathComponent(script).path] + arguments,
-            environment: environment,
+            arguments: [directory.path(of: script)] + arguments,
+            environment: directory.environment,
             currentDirectory: directory.path
         )
+    }
+
+    /// The notice printed when the interpreter has a GIL: which build to pass instead, and what for.
+    static func gilNotice(version: String, purpose: String) -> String {
+        "Python \(version) runs with the GIL (not a free-threaded build): pass --python-exe with a free-threaded "
+            + "build (python3.13t or later) \(purpose)"
     }
 
     /// The one-line description printed beside results.
@@ -96,4 +90,47 @@ struct PythonInterpreter: Sendable {
 /// Why the Python side did not run: one line for the report.
 struct PythonUnavailable: Error {
     let notice: String
+}
+
+/// A temporary directory holding the Python scripts of one run, put on `PYTHONPATH`: ProcessPoolExecutor and
+/// InterpreterPoolExecutor pickle functions by module and name, so the work must live in an importable module.
+struct PythonScriptDirectory: Sendable {
+    let path: String
+
+    /// Writes `files` (name → contents) to a fresh directory.
+    /// - Throws: ``ProcessRunnerError`` when the directory or a file cannot be written.
+    init(files: [String: String]) throws(ProcessRunnerError) {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("offload-python-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            for (name, contents) in files {
+                try contents.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            }
+        } catch {
+            throw ProcessRunnerError(message: "cannot write the Python scripts to \(directory.path): \(error)")
+        }
+        path = directory.path
+    }
+
+    /// The full path of the file `name`.
+    func path(of name: String) -> String { path + "/" + name }
+
+    /// This process's environment, with the directory on PYTHONPATH, no bytecode files, and BLAS kept to one thread
+    /// (OpenBLAS, OpenMP and MKL would otherwise start a thread per core inside one NumPy call, and a "sequential"
+    /// NumPy lane would not be sequential).
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = path
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        for name in PythonScriptDirectory.singleThreadedBLAS { environment[name] = "1" }
+        return environment
+    }
+
+    /// The variables that keep BLAS libraries to one thread, as the report names them.
+    static let singleThreadedBLAS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
 }

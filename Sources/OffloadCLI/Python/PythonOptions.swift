@@ -7,7 +7,8 @@ struct PythonOptions: ParsableArguments {
 
     @Option(
         name: .customLong("python-exe"),
-        help: ArgumentHelp("The Python interpreter to use (implies --python).", valueName: "path")
+        help: ArgumentHelp(
+            "The Python interpreter to use, e.g. a free-threaded python3.13t (implies --python).", valueName: "path")
     )
     var pythonExecutable: String?
 

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// The check-then-act bug from the seeds (`if item not in seen: … seen.add(item)`): every access to `seen` is locked,
+/// The check-then-act bug of the Python texts (`if item not in seen: … seen.add(item)`): every access to `seen` is locked,
 /// so there is no data race and Swift 6 compiles it happily — but the check and the insert are two critical sections,
 /// and two threads can both pass the check before either inserts. The fix makes check-and-insert one critical section.
 enum CheckThenAct {

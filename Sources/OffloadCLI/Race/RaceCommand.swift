@@ -10,8 +10,9 @@ struct RaceCommand: AsyncParsableCommand {
             Swift 6 rejects the plain racy version at compile time ("mutation of captured var 'counter' in \
             concurrently-executing code"), so the unsynchronised variant goes through an explicitly unsafe escape \
             (an UnsafeMutablePointer in an unchecked-Sendable box): a data race, undefined behaviour, shown on \
-            purpose. With --python the seeds' Python race runs on the installed interpreter and the report says what \
-            actually happened there.
+            purpose. With --python the texts' Python race (counter += 1 from threads) runs on the installed \
+            interpreter, or on a free-threaded build given with --python-exe, and the report says, claim by claim, \
+            what actually happened there.
             """
     )
 
@@ -53,6 +54,10 @@ struct RaceCommand: AsyncParsableCommand {
                 switch PythonRace.run(interpreter, threads: threads, iterations: iterations, trials: trials) {
                 case .success(let report): pythonReport = report
                 case .failure(let failure): notices.append(failure.notice)
+                }
+                if interpreter.gilEnabled {
+                    notices.append(PythonInterpreter.gilNotice(
+                        version: interpreter.version, purpose: "to see `counter += 1` race without it"))
                 }
             }
         }

@@ -42,7 +42,7 @@ enum RaceExperiments {
 
     /// `pointer.pointee += 1` as a real load and a real store every call: `@_optimize(none)` and `@inline(never)` keep
     /// the optimiser from keeping the counter in a register for the whole loop (which would lose almost every update
-    /// of the other thread in one go, or none, depending on timing — not the per-increment race the seeds describe).
+    /// of the other thread in one go, or none, depending on timing — not the per-increment race the Python texts describe).
     @inline(never)
     @_optimize(none)
     static func racyIncrement(_ pointer: UnsafeMutablePointer<Int>) {
@@ -127,7 +127,7 @@ enum RaceExperiments {
                                 synchronised: Bool) -> Outcome
     {
         let worst = trials.min { $0.count < $1.count }?.count ?? 0
-        let seconds = Measurement.median(trials.map(\.seconds))
+        let seconds = Statistics.median(trials.map(\.seconds))
         return Outcome(variant: name, expected: expected, count: worst, lostUpdates: expected - worst,
                        lostUpdatesPerTrial: trials.map { expected - $0.count }, seconds: seconds,
                        nsPerIncrement: seconds / Double(max(1, expected)) * 1e9, costVsUnsynchronised: nil,

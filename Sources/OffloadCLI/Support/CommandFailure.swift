@@ -5,14 +5,16 @@ import Offload
 /// usage text.
 enum CommandFailure {
     /// The names of the subcommands, to point the user at the right `--help`.
-    private static let subcommands = ["bench", "race", "hybrid", "advise"]
+    private static let subcommands = ["bench", "bench-processes", "race", "hybrid", "advise"]
 
     /// The one line printed for `error`, e.g. `offload bench: error: --workers needs positive counts, got 0 (see
     /// 'offload bench --help')`.
     static func line(for error: any Error, arguments: [String]) -> String {
         let command = (["offload"] + arguments.prefix(1).filter { subcommands.contains($0) }).joined(separator: " ")
         let message: String
-        if let error = error as? OffloadError {
+        if let error = error as? CLIError {
+            message = error.message
+        } else if let error = error as? OffloadError {
             message = error.message
         } else {
             let full = OffloadCommand.message(for: error)

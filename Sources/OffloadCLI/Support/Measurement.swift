@@ -1,3 +1,5 @@
+import OffloadBenchJobs
+
 /// Timing helpers shared by the subcommands.
 enum Measurement {
     /// Runs `body` and returns its result and wall time.
@@ -12,14 +14,6 @@ enum Measurement {
         let start = ContinuousClock.now
         let value = try await body()
         return (value, (ContinuousClock.now - start).seconds)
-    }
-
-    /// The median of `values` (the mean of the middle two for an even count); 0 for none.
-    static func median(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }
 
@@ -58,15 +52,7 @@ enum Format {
     }
 
     /// An integer with thousands separators: 2000000 → "2,000,000".
-    static func grouped(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (index, character) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
-            out.append(character)
-        }
-        return (value < 0 ? "-" : "") + out
-    }
+    static func grouped(_ value: Int) -> String { NumberText.grouped(value) }
 
     /// `text` padded with spaces to `width` (left-aligned), or right-aligned when `right` is true.
     static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {

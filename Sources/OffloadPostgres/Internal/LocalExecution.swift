@@ -37,7 +37,7 @@ struct LocalBatchJob: Job {
         return items.map { item in
             let token = item.timeoutMilliseconds > 0 ? Watchdog.arm(milliseconds: item.timeoutMilliseconds) : 0
             defer { if token != 0 { Watchdog.disarm(token) } }
-            return LocalOutcome(registry.handle(jobName: item.jobName, payload: item.payload, isBatch: false))
+            return LocalOutcome(registry.handle(jobName: item.jobName, payload: item.payload))
         }
     }
 }
@@ -111,7 +111,7 @@ enum LocalRunner: Sendable {
         case .threads(let pool, let registry):
             do {
                 let handle = try pool.submit {
-                    items.map { LocalOutcome(registry.handle(jobName: $0.jobName, payload: $0.payload, isBatch: false)).result }
+                    items.map { LocalOutcome(registry.handle(jobName: $0.jobName, payload: $0.payload)).result }
                 }
                 handle.completion.onCompletion { result in
                     switch result {

@@ -69,12 +69,44 @@ struct OffloadBinary {
     }
 }
 
-/// Whether `python3` (3.8 or later) is on PATH, for tests that compare with Python.
+/// The `python3` on PATH, for tests that compare with Python (they are skipped without it).
 enum InstalledPython {
-    static let available: Bool = {
+    /// The interpreter's path, if there is one.
+    static let path: String? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/python3") }
+        return path.split(separator: ":").map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
+
+    static var available: Bool { path != nil }
+
+    /// Whether it imports NumPy.
+    static let hasNumPy: Bool = succeeds("import numpy")
+
+    /// Whether it is a free-threaded build running without its GIL.
+    static let freeThreaded: Bool = succeeds("import sys; sys.exit(0 if not getattr(sys, '_is_gil_enabled', lambda: True)() else 1)")
+
+    private static func succeeds(_ code: String) -> Bool {
+        guard let path else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["-c", code]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    /// A temporary executable that runs this interpreter with `arguments` first (e.g. `-S`: without site-packages).
+    /// - Returns: its path; the caller removes it.
+    static func wrapper(arguments: [String]) throws -> String {
+        let python = try #require(path)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("python-\(UUID().uuidString)").path
+        let script = "#!/bin/sh\nexec '\(python)' \(arguments.joined(separator: " ")) \"$@\"\n"
+        try script.write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file)
+        return file
+    }
 }
 
 extension Dictionary where Key == String, Value == Any {

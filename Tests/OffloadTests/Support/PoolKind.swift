@@ -19,8 +19,8 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         switch self {
         case .threadPool: return ThreadTestPool(pool: try ThreadPool(workers: 1))
         case .isolatedPool: return IsolatedTestPool(pool: try IsolatedPool(workers: 1) { 0 })
-        case .workerPoolThreads: return WorkerTestPool(pool: try await WorkerPool(mode: .threads(workers: 1)), blocking: true)
-        case .workerPoolIO: return WorkerTestPool(pool: try await WorkerPool(mode: .io(maxConcurrency: 1)), blocking: false)
+        case .workerPoolThreads: return WorkerTestPool(pool: try WorkerPool(mode: .threads(workers: 1)), blocking: true)
+        case .workerPoolIO: return WorkerTestPool(pool: try WorkerPool(mode: .io(maxConcurrency: 1)), blocking: false)
         case .processPool:
             // One task in the worker at a time (no prefetch), so a blocked task keeps the next one in the parent's
             // queue, where it can still be withdrawn.

@@ -1,4 +1,5 @@
 import Offload
+import OffloadSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -29,6 +30,15 @@ enum TestWorker {
         return configuration
     }
 
+    /// Whether this test run is instrumented by ThreadSanitizer, whose runtime (also in the worker fixture) turns a
+    /// SIGSEGV into exit status 66.
+    static let underThreadSanitizer: Bool = dlsym(nil, "__tsan_init") != nil
+
+    /// How a worker that dereferenced a bad pointer ends.
+    static var segfaultTermination: OffloadError.Termination {
+        underThreadSanitizer ? .exited(66) : .signaled(SIGSEGV)
+    }
+
     /// Descriptors open in this process.
     static func openDescriptorCount() -> Int {
         guard let directory = opendir("/proc/self/fd") else { return -1 }
@@ -51,6 +61,24 @@ enum TestWorker {
         guard let close = text.lastIndex(of: ")") else { return false }
         let state = text[text.index(close, offsetBy: 2)]
         return state == "Z" || state == "X"
+    }
+
+    /// Waits, without polling, until `pid` has exited (its pidfd becomes readable), for at most `timeout`. Returns
+    /// whether it exited. A PID that no longer exists counts as exited.
+    @discardableResult
+    static func waitUntilExited(_ pid: Int32, timeout: Duration = .seconds(10)) -> Bool {
+        let pidfd = Syscalls.pidfdOpen(pid)
+        guard pidfd >= 0 else { return errno == ESRCH }
+        defer { Syscalls.close(pidfd) }
+        var entry = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1_000 + 1)
+        return Syscalls.poll(&entry, timeoutMilliseconds: milliseconds) == 1
+    }
+
+    /// Async form of ``waitUntilExited(_:timeout:)``: the blocking wait runs on a thread of its own.
+    @discardableResult
+    static func waitUntilGone(_ pid: Int32, timeout: Duration = .seconds(10)) async -> Bool {
+        await Task.detached { waitUntilExited(pid, timeout: timeout) }.value
     }
 
     /// Our own children that are still around (live or zombie), from /proc/*/stat.

@@ -1,3 +1,5 @@
+import OffloadSystem
+
 /// Factories for the process pool's errors: one place decides the wording of each failure → error mapping
 /// (the table in docs/design/process-pool.md).
 extension OffloadError {
@@ -74,6 +76,23 @@ extension OffloadError {
         )
     }
 
+    static func workerStartGarbled(
+        executable: String,
+        pid: Int32,
+        violation: OffloadError,
+        stderr: [String]
+    ) -> OffloadError {
+        OffloadError(
+            .workerStartFailed,
+            "worker '\(executable)' wrote something other than its hello before starting (\(violation.message)); the pool"
+                + " stopped it. Does its main print to the result pipe, or call ProcessPool.runWorkerIfRequested(registry:)"
+                + " late?",
+            workerPID: pid,
+            workerStderr: stderr,
+            cause: violation
+        )
+    }
+
     static func workerStartCrashed(
         executable: String,
         pid: Int32,
@@ -83,27 +102,21 @@ extension OffloadError {
         -> OffloadError
     {
         OffloadError(
-            .spawnFailed,
+            .workerStartFailed,
             "worker '\(executable)' \(termination) while starting, before saying hello",
             workerPID: pid,
             termination: termination,
             workerStderr: stderr
         )
     }
+}
 
-    static func remote(_ failure: RemoteFailure, job: String, pid: Int32) -> OffloadError {
-        let code = failure.offloadCode
-        var message: String
-        switch code {
-        case .jobFailed:
-            let what = failure.index.map { "item \($0) of the batch of \(job)" } ?? job
-            message = "\(what) threw \(failure.errorType ?? "an error"): \(failure.message)"
-        case .workerInitializationFailed:
-            message = "the worker initializer failed: \(failure.errorType.map { "\($0): " } ?? "")\(failure.message)"
-        default:
-            message = "in the worker: \(failure.message)"
+extension OffloadError.Termination {
+    /// How the system layer reported a child's end, in the error's words.
+    init(_ exit: ChildExit) {
+        switch exit {
+        case .exited(let status): self = .exited(status)
+        case .signaled(let signal): self = .signaled(signal)
         }
-        if code == .protocolViolation { message = "worker sent an unknown failure code '\(failure.code)'" }
-        return OffloadError(code, message, workerPID: pid, job: job, remoteErrorType: failure.errorType)
     }
 }

@@ -1,33 +1,37 @@
-import DequeModule
+import OffloadCore
+import OffloadSystem
+import OffloadWire
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// The shared heart of a ``ProcessPool``: the state under one lock, the submit path (any thread) and the manager
-/// (one thread, see ProcessPoolManager.swift). Kept apart from the public class so that the manager thread can
-/// hold it while the user's `ProcessPool` is released (its `deinit` then starts a shutdown).
+/// The shared heart of a ``ProcessPool``: the state machine under one lock, the submit and cancel paths (any
+/// thread) and the manager (one thread, ProcessPoolManager.swift). Whoever changes the state applies the actions it
+/// returned after releasing the lock; spawning and closing descriptors are left to the manager thread (a worker's
+/// parent-death signal is tied to the thread that spawned it, and only the manager polls the descriptors), and so
+/// are signals (a pidfd is only certain to be the worker's own on the thread that closes it).
+/// Kept apart from the public class so that the manager thread can hold it while the user's `ProcessPool` is
+/// released (its `deinit` then starts a shutdown).
 final class ProcessPoolCore: Sendable {
     let configuration: ProcessPool.Configuration
     let workerCount: Int
-    let state: Mutex<PoolState>
-    /// eventfd the manager polls; written (once per manager turn at most) by threads that need it to look again.
+    let state: Mutex<ProcessPoolStateMachine>
+    /// Actions only the manager may perform (spawn, close), handed over by other threads.
+    let deferred = Mutex<[ProcessPoolStateMachine.Action]>([])
+    /// eventfd the manager polls; written by threads that need it to look again.
     let wakeFD: Int32
+    private let wakeOpen = Mutex(true)
     /// Finished when the manager has reaped every worker and closed every descriptor.
     let terminated = TaskCompletion<Void>()
+    /// Finished when every worker said hello, or failed with the reason workers cannot start.
+    let ready = TaskCompletion<Void>()
     let executablePath: String
-    let taskTimeoutNanoseconds: UInt64?
-    let prefetchWindowNanoseconds: Double
+    let defaultTimeout: UInt64?
 
     init(configuration: ProcessPool.Configuration) throws(OffloadError) {
         try configuration.validate()
         let workers = try WorkerCount.resolve(configuration.workers)
         if let executable = configuration.executable {
-            guard access(executable, X_OK) == 0 else {
-                throw OffloadError.spawnFailed(executable, errno: errno)
+            if let code = Syscalls.executableError(executable) {
+                throw OffloadError.spawnFailed(executable, errno: code)
             }
             self.executablePath = executable
         } else {
@@ -35,162 +39,221 @@ final class ProcessPoolCore: Sendable {
         }
         self.configuration = configuration
         self.workerCount = workers
-        self.taskTimeoutNanoseconds = configuration.taskTimeout.map { UInt64(max(0, $0.nanosecondsClamped)) }
-        self.prefetchWindowNanoseconds = Double(configuration.prefetchWindow.nanosecondsClamped)
-        self.wakeFD = try Syscalls.eventFD()
-        self.state = Mutex(PoolState(workers: workers, maxPayload: configuration.maxFramePayload))
+        self.defaultTimeout = configuration.taskTimeout.map { UInt64(max(1, $0.nanosecondsClamped)) }
+        self.wakeFD = try systemCall { () throws(SystemCallError) in try Syscalls.eventFD() }
+        let settings = ProcessPoolStateMachine.Settings(
+            workers: workers,
+            maxTasksPerWorker: configuration.maxTasksPerWorker,
+            maxPrefetch: configuration.maxPrefetch,
+            prefetchWindow: Double(configuration.prefetchWindow.nanosecondsClamped),
+            retries: configuration.retries,
+            startTimeout: UInt64(configuration.startTimeout.nanosecondsClamped),
+            shutdownGrace: UInt64(max(0, configuration.shutdownGracePeriod.nanosecondsClamped)),
+            memoryLimit: configuration.memoryLimitBytes,
+            memoryPollInterval: UInt64(configuration.memoryPollInterval.nanosecondsClamped),
+            poolName: configuration.name,
+            executableName: configuration.executable ?? "this executable"
+        )
+        var machine = ProcessPoolStateMachine(settings: settings)
+        var actions: [ProcessPoolStateMachine.Action] = []
+        machine.spawnMissing(actions: &actions)
+        self.state = Mutex(machine)
+        deferred.withLock(self) { $0 = actions }
     }
-
-    var poolName: String { configuration.name }
 
     // MARK: Submitting
 
-    /// Queues a task and, when a worker is idle, sends it at once from the calling thread (no manager hop).
-    func submit(
-        jobName: String,
-        isBatch: Bool,
-        payload: [UInt8],
-        isIdempotent: Bool,
-        sink: any TaskSink,
-        describe: @escaping @Sendable () -> String
-    ) throws(OffloadError) {
-        if payload.count + jobName.utf8.count + 2 > configuration.maxFramePayload {
+    /// Queues a task; when a worker can take it, its frame is written from the calling thread (no manager hop).
+    func submit(_ task: PoolTask) throws(OffloadError) {
+        if task.payload.count + task.jobName.utf8.count + 8 > configuration.maxFramePayload {
             throw OffloadError(
                 .encodingFailed,
-                "the encoded job is \(payload.count) bytes, more than maxFramePayload (\(configuration.maxFramePayload));"
-                    + " pass large inputs through a SharedBuffer",
-                job: jobName
+                "the encoded job is \(task.payload.count) bytes, more than maxFramePayload "
+                    + "(\(configuration.maxFramePayload)); pass large inputs through a SharedBuffer",
+                job: task.describe(nil)
             )
         }
-        let refusal: OffloadError? = state.withLock(self) { state in
-            if let broken = state.broken { return broken }
-            guard state.lifecycle == .running else { return OffloadError.poolShutDown(poolName) }
-            let task = QueuedTask(
-                id: state.nextTaskID,
-                jobName: jobName,
-                isBatch: isBatch,
-                payload: payload,
-                isIdempotent: isIdempotent,
-                sink: sink,
-                describe: describe
-            )
-            state.nextTaskID &+= 1
-            state.pending.append(task)
-            state.submitted += 1
-            state.pendingCount += 1
-            let touched = dispatch(&state, now: Syscalls.monotonicNanoseconds())
-            var needManager = false
-            for index in touched {
-                if state.slots[index].inFlight.count == 1 {
-                    // The worker was idle: write now, the latency-critical path.
-                    if flush(&state, slot: index) != .drained { needManager = true }
-                    if taskTimeoutNanoseconds != nil || configuration.memoryLimitBytes != nil { needManager = true }
-                } else {
-                    // The worker is busy: leave the frame for the manager, which coalesces many into one write.
-                    needManager = true
+        var actions: [ProcessPoolStateMachine.Action] = []
+        let result: Result<UInt64, OffloadError> = state.withLock(self) { machine in
+            do throws(OffloadError) {
+                return .success(try machine.submit(task, now: Syscalls.monotonicNanoseconds(), actions: &actions))
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure(let error) = result { throw error }
+        apply(actions, onManager: false)
+    }
+
+    func timeout(for options: JobOptions) throws(OffloadError) -> UInt64? {
+        guard let timeout = options.timeout else { return defaultTimeout }
+        guard timeout > .zero else {
+            throw OffloadError.invalidArgument("JobOptions.timeout must be positive, got \(timeout)")
+        }
+        return UInt64(timeout.nanosecondsClamped)
+    }
+
+    // MARK: Applying actions
+
+    /// Performs `actions` outside the lock; what they report back may produce more actions, performed in turn.
+    func apply(_ initial: [ProcessPoolStateMachine.Action], onManager: Bool) {
+        var queue = initial
+        var wakeManager = false
+        var handover: [ProcessPoolStateMachine.Action] = []
+        var finishers: [@Sendable () -> Void] = []
+        var decoded = (completed: 0, failed: 0)
+        while !queue.isEmpty {
+            let batch = queue
+            queue = []
+            for action in batch {
+                switch action {
+                case .write(let slot, let generation, let fd, let bytes):
+                    let (written, failed) = ProcessPoolCore.write(fd, bytes)
+                    state.withLock(self) { machine in
+                        machine.wrote(slot: slot, generation: generation, bytes: bytes, written: written, failed: failed, actions: &queue)
+                    }
+                case .spawn, .close, .measureMemory, .signal:
+                    // Only the manager closes a worker's descriptors, so only it may signal through a pidfd: from
+                    // another thread the number could already belong to the replacement worker.
+                    if onManager { performOnManager(action, into: &queue) } else { handover.append(action) }
+                case .deliver(let delivery):
+                    switch delivery {
+                    case .value(let sink, let output, let context):
+                        let (ok, finish) = sink.decodeValue(output, job: context.describe(nil), workerPID: context.workerPID)
+                        if ok { decoded.completed += 1 } else { decoded.failed += 1 }
+                        finishers.append(finish)
+                    case .batch(let sink, let outputs, let failures, let count, let context):
+                        let describe = context.describe
+                        let (ok, finish) = sink.decodeBatch(
+                            outputs: outputs,
+                            failures: failures,
+                            count: count,
+                            describe: { describe($0) },
+                            workerPID: context.workerPID
+                        )
+                        if ok { decoded.completed += 1 } else { decoded.failed += 1 }
+                        finishers.append(finish)
+                    case .failure(let sink, let error):
+                        finishers.append { sink.fail(error) }
+                    case .cancelled(let sink):
+                        finishers.append { sink.finishCancelled() }
+                    }
+                case .readiness(let result):
+                    ready.finish(result.mapError { $0 as any Error })
+                case .wakeManager:
+                    wakeManager = true
+                case .terminate:
+                    wakeManager = true  // the manager closes its descriptors, then finishes `terminated`
                 }
             }
-            if needManager { wake(&state) }
-            return nil
         }
-        if let refusal { throw refusal }
+        if decoded.completed + decoded.failed > 0 {
+            state.withLock(self) { $0.resultsDecoded(completed: decoded.completed, failed: decoded.failed) }
+        }
+        for finish in finishers { finish() }
+        if !handover.isEmpty {
+            deferred.withLock(self) { $0.append(contentsOf: handover) }
+            wakeManager = true
+        }
+        if wakeManager, !onManager { wake() }
     }
 
-    /// Writes the eventfd unless a wake-up is already on its way. Call under the lock.
-    func wake(_ state: inout PoolState) {
-        guard !state.wakeSignalled, state.lifecycle != .terminated else { return }
-        state.wakeSignalled = true
-        Syscalls.signalEventFD(wakeFD)
-    }
-
-    /// Hands queued tasks to ready workers, each to the worker holding the fewest tasks (so four long tasks on two
-    /// workers go two and two, even when prefetch would let one worker take all four), up to each worker's prefetch
-    /// limit. Returns the slots that received frames. Call under the lock.
-    func dispatch(_ state: inout PoolState, now: UInt64) -> [Int] {
-        guard state.broken == nil, !state.pending.isEmpty else { return [] }
-        var touched: [Int] = []
-        while !state.pending.isEmpty {
-            var chosen: Int?
-            for index in state.slots.indices {
-                let slot = state.slots[index]
-                guard slot.isReady else { continue }
-                if let limit = configuration.maxTasksPerWorker, slot.sent >= limit { continue }
-                let capacity = slot.prefetchLimit(
-                    window: prefetchWindowNanoseconds,
-                    maxPrefetch: configuration.maxPrefetch
-                )
-                guard slot.inFlight.count < capacity else { continue }
-                if let best = chosen, state.slots[best].inFlight.count <= slot.inFlight.count { continue }
-                chosen = index
+    /// Writes as much of `bytes` as the non-blocking pipe takes. Returns the count and whether the pipe is broken.
+    static func write(_ fd: Int32, _ bytes: [UInt8]) -> (Int, Bool) {
+        var written = 0
+        while written < bytes.count {
+            let outcome = bytes.withUnsafeBytes { Syscalls.write(fd, UnsafeRawBufferPointer(rebasing: $0[written...])) }
+            switch outcome {
+            case .transferred(let count): written += count
+            case .wouldBlock: return (written, false)
+            case .endOfFile, .failed: return (written, true)
             }
-            guard let index = chosen, var task = popStartable(&state) else { break }
-            task.alreadyStarted = true
-            state.pendingCount -= 1
-            state.running += 1
-            if state.slots[index].inFlight.isEmpty { state.slots[index].headStarted = now }
-            Message.run(taskID: task.id, jobName: task.jobName, isBatch: task.isBatch, job: task.payload)
-                .append(to: &state.slots[index].writer)
-            state.slots[index].inFlight.append(task)
-            state.slots[index].sent += 1
-            if !touched.contains(index) { touched.append(index) }
         }
-        return touched
-    }
-
-    /// The next queued task that is still wanted: cancelled ones are dropped (the canceller already counted them).
-    private func popStartable(_ state: inout PoolState) -> QueuedTask? {
-        while let task = state.pending.popFirst() {
-            if task.alreadyStarted || task.sink.start() { return task }
-        }
-        return nil
-    }
-
-    /// Flushes a worker's command pipe. On a write error the worker is treated as dead once its pidfd reports it.
-    @discardableResult
-    func flush(_ state: inout PoolState, slot index: Int) -> FrameWriter.FlushOutcome {
-        guard state.slots[index].commandFD >= 0, !state.slots[index].commandBroken else { return .failed(EPIPE) }
-        let outcome = state.slots[index].writer.flush(to: state.slots[index].commandFD)
-        if case .failed = outcome { state.slots[index].commandBroken = true }
-        return outcome
+        return (written, false)
     }
 
     // MARK: Cancelling and shutting down
 
-    /// Withdraws a task that no worker has started; see ``TaskCanceller``.
+    /// Withdraws a task that no worker has; see ``TaskCanceller``.
     func cancelPending(_ task: any PendingTask) -> Bool {
         // The cell changes state first (outside the pool lock); the counters move before any waiter resumes; the
         // dispatcher drops the dead queue entry when it meets it.
         task.cancelIfPending { withdrawn in
             guard withdrawn else { return }
-            state.withLock(self) { state in
-                state.pendingCount -= 1
-                state.cancelled += 1
-            }
+            state.withLock(self) { $0.pendingWithdrawn() }
         }
     }
 
-    /// Starts shutting down (idempotent). With `cancelPending`, queued tasks that no worker has are cancelled.
-    func requestShutdown(cancelPending: Bool) {
-        let toCancel: [QueuedTask] = state.withLock(self) { state in
-            if state.lifecycle == .running { state.lifecycle = .draining }
-            wake(&state)
-            return cancelPending ? state.pending.filter { !$0.alreadyStarted } : []
+    /// Cancels a task wherever it is: withdrawn from the queue; withdrawn from a worker's queue (its cancel flag is
+    /// raised in the worker's journal, so the worker skips it); or, running, left to finish or stopped per `mode`.
+    func cancel(_ task: any PendingTask, mode: CancellationMode?) -> Bool {
+        if cancelPending(task) { return true }
+        let mode = mode ?? configuration.cancellationMode
+        var actions: [ProcessPoolStateMachine.Action] = []
+        let cancelled = state.withLock(self) { machine -> Bool in
+            guard let found = machine.locateInFlight({ $0.cell === (task as AnyObject) }) else { return false }
+            // Raising the flag and reading the worker's progress are memory operations on the shared journal.
+            let started = machine.slots[found.slot].handles?.journal?.cancel(taskID: found.taskID) ?? found.isHead
+            return machine.cancelInFlight(
+                slot: found.slot,
+                taskID: found.taskID,
+                mode: mode,
+                started: started,
+                actions: &actions
+            )
         }
-        for task in toCancel {
-            _ = task.sink.cancelIfPending { withdrawn in
+        apply(actions, onManager: false)
+        return cancelled
+    }
+
+    /// Starts shutting down (idempotent). With `cancelPending`, queued and prefetched tasks that no worker has begun
+    /// are cancelled; running ones finish.
+    func requestShutdown(cancelPending: Bool) {
+        var actions: [ProcessPoolStateMachine.Action] = []
+        let withdraw = state.withLock(self) { machine in
+            machine.shutdown(cancelPending: cancelPending, now: Syscalls.monotonicNanoseconds(), actions: &actions)
+        }
+        for sink in withdraw {
+            _ = sink.cancelIfPending { withdrawn in
                 guard withdrawn else { return }
-                state.withLock(self) { state in
-                    state.pendingCount -= 1
-                    state.cancelled += 1
-                }
+                state.withLock(self) { $0.pendingWithdrawn() }
             }
+        }
+        if cancelPending {
+            state.withLock(self) { machine in
+                for (slot, taskID) in machine.inFlightTasks() {
+                    guard let journal = machine.slots[slot].handles?.journal, !journal.cancel(taskID: taskID) else {
+                        continue
+                    }
+                    _ = machine.cancelInFlight(slot: slot, taskID: taskID, mode: .finishRunning, started: false, actions: &actions)
+                }
+                machine.advanceLifecycle(now: Syscalls.monotonicNanoseconds(), actions: &actions)
+            }
+        }
+        apply(actions, onManager: false)
+        wake()
+    }
+
+    /// Wakes the manager. The eventfd has its own small lock (not the pool's) so that a late wake-up can never write
+    /// to the descriptor after the manager closed it, or to another file that reused its number.
+    func wake() {
+        wakeOpen.withLock(self) { open in
+            if open { Syscalls.signalEventFD(wakeFD) }
+        }
+    }
+
+    /// Called by the manager as it ends.
+    func closeWake() {
+        wakeOpen.withLock(self) { open in
+            open = false
+            Syscalls.close(wakeFD)
         }
     }
 
     var stats: PoolStats { state.withLock(self) { $0.stats } }
 
     var workerPIDs: [Int32] {
-        state.withLock(self) { state in state.slots.filter { $0.isLive }.map { $0.pid } }
+        state.withLock(self) { machine in machine.slots.compactMap { $0.isLive ? $0.handles?.pid : nil } }
     }
 }
 

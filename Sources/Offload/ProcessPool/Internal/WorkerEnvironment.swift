@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import OffloadSystem
 
 /// How a parent tells a spawned executable that it is a worker: environment variables plus inherited descriptors
 /// 3 (commands in) and 4 (results out). Both are needed, so a stray variable in a user's shell cannot turn an ordinary
@@ -16,23 +12,65 @@ enum WorkerEnvironment {
     static let initializerArgumentKey = "OFFLOAD_WORKER_INITIALIZER_ARGUMENT"
     /// Largest frame payload the worker accepts.
     static let maxFrameKey = "OFFLOAD_WORKER_MAX_FRAME"
+    /// Swift's backtracer setting (see ``ProcessPool/Configuration/fullBacktraces``).
+    static let backtraceKey = "SWIFT_BACKTRACE"
+    /// The fast setting: no backtracer process. A crashing worker then ends in milliseconds, still printing the
+    /// runtime's one-line fatal error message.
+    static let fastBacktrace = "enable=no"
     static let commandFD: Int32 = 3
     static let resultFD: Int32 = 4
     /// Exit status of an executable that reached `ProcessPool.init` in worker mode (EX_CONFIG).
     static let entryPointMissingStatus: Int32 = 78
 
     static func value(_ key: String) -> String? {
-        guard let raw = getenv(key) else { return nil }
-        return String(cString: raw)
+        Syscalls.environmentValue(key)
     }
 
     /// Whether this process was started as a worker and has not yet entered the worker loop.
     static var isWorkerRequested: Bool {
         guard value(parentKey) != nil else { return false }
-        return fcntl(commandFD, F_GETFD) >= 0 && fcntl(resultFD, F_GETFD) >= 0
+        return Syscalls.isOpen(commandFD) && Syscalls.isOpen(resultFD)
     }
 
     static func clear() {
-        for key in [parentKey, initializerKey, initializerArgumentKey, maxFrameKey] { unsetenv(key) }
+        for key in [parentKey, initializerKey, initializerArgumentKey, maxFrameKey] {
+            Syscalls.removeEnvironmentValue(key)
+        }
+    }
+
+    /// `KEY=value` strings for a worker: the configured or inherited environment without stale worker keys, the
+    /// overrides, the backtracer setting, then this worker's keys.
+    static func build(_ configuration: ProcessPool.Configuration, inherited: [String], parentPID: Int32) -> [String] {
+        var values: [String: String] = [:]
+        var order: [String] = []
+        func set(_ key: String, _ value: String) {
+            if values.updateValue(value, forKey: key) == nil { order.append(key) }
+        }
+        if let environment = configuration.environment {
+            for key in environment.keys.sorted() { set(key, environment[key] ?? "") }
+        } else {
+            for entry in inherited {
+                guard let equals = entry.firstIndex(of: "=") else { continue }
+                set(String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+            }
+        }
+        for key in configuration.environmentOverrides.keys.sorted() {
+            set(key, configuration.environmentOverrides[key] ?? "")
+        }
+        if !configuration.fullBacktraces, configuration.environmentOverrides[backtraceKey] == nil,
+            configuration.environment?[backtraceKey] == nil
+        {
+            set(backtraceKey, fastBacktrace)
+        }
+        var pairs = order.filter { !$0.hasPrefix("OFFLOAD_WORKER_") }.map { "\($0)=\(values[$0] ?? "")" }
+        pairs.append("\(parentKey)=\(parentPID)")
+        pairs.append("\(maxFrameKey)=\(configuration.maxFramePayload)")
+        if let initializer = configuration.initializer {
+            pairs.append("\(initializerKey)=\(initializer)")
+        }
+        if let argument = configuration.initializerArgument {
+            pairs.append("\(initializerArgumentKey)=\(argument)")
+        }
+        return pairs
     }
 }

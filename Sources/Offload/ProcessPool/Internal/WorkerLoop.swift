@@ -1,14 +1,12 @@
+import OffloadCore
+import OffloadSystem
+import OffloadWire
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// The worker side: say hello, then read `run` frames, run them through the registry and send results, until the
-/// parent says `shutdown` or closes the pipe. Commands are read in large chunks (many frames per `read`); each result
-/// is written before the next job starts, so a crash is always attributed to the task that caused it.
+/// The worker side: say hello, then read `run` frames and run them through the registry in order, until the parent
+/// says `shutdown` or closes the pipe. Commands are read in large chunks (many frames per `read`). A single job's
+/// result is written before the next task starts; a batch's items are recorded in the journal as they finish (see
+/// ``WorkerJournal``), so a crash is always attributed to the item that caused it and no finished item is lost.
 enum WorkerLoop {
     /// Test hook: when ≥ 0, the worker writes only this many bytes of its next flush, then kills itself with SIGKILL
     /// ("worker dies while writing a payload larger than the pipe buffer").
@@ -17,7 +15,7 @@ enum WorkerLoop {
     static let inWorker = Atomic<Bool>(false)
 
     static func run(registry: JobRegistry) -> Never {
-        let parent = pid_t(WorkerEnvironment.value(WorkerEnvironment.parentKey).flatMap { Int32($0) } ?? 0)
+        let parent = WorkerEnvironment.value(WorkerEnvironment.parentKey).flatMap { Int32($0) } ?? 0
         let initializer = WorkerEnvironment.value(WorkerEnvironment.initializerKey)
         let initializerArgument = WorkerEnvironment.value(WorkerEnvironment.initializerArgumentKey)
         let maxFrame = WorkerEnvironment.value(WorkerEnvironment.maxFrameKey).flatMap { Int($0) } ?? (1 << 30)
@@ -27,15 +25,15 @@ enum WorkerLoop {
         inWorker.store(true, ordering: .releasing)
 
         let input = WorkerEnvironment.commandFD
-        let output = WorkerEnvironment.resultFD
-        var writer = FrameWriter()
-        var hello = Message.Hello(formatVersion: JobCodec.formatVersion, pid: getpid())
+        let output = Output(fd: WorkerEnvironment.resultFD)
+        let journal = WorkerJournal.openInWorker()
+        var hello = Message.Hello(formatVersion: JobCodec.formatVersion, pid: Syscalls.processID)
         if let initializer {
             hello.initializerFailure = registry.runInitializer(initializer, argument: initializerArgument)
         }
-        Message.hello(hello).append(to: &writer)
-        flush(&writer, to: output)
-        if hello.initializerFailure != nil { exit(3) }
+        Message.hello(hello).append(to: &output.writer)
+        output.flush()
+        if hello.initializerFailure != nil { Syscalls.exitProcess(3) }
 
         var reader = FrameReader(maxPayload: maxFrame)
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -43,54 +41,184 @@ enum WorkerLoop {
             do {
                 while let frame = try reader.next() {
                     switch try Message(frame) {
-                    case .run(let taskID, let jobName, let isBatch, let job):
-                        switch registry.handle(jobName: jobName, payload: job, isBatch: isBatch) {
-                        case .success(let bytes, let nanoseconds):
-                            Message.result(taskID: taskID, isBatch: isBatch, runNanoseconds: nanoseconds, output: bytes)
-                                .append(to: &writer)
-                        case .failure(let failure):
-                            Message.failure(taskID: taskID, failure).append(to: &writer)
+                    case .run(let taskID, let jobName, let isBatch, let firstItem, let job):
+                        if let journal, !journal.begin(taskID: taskID, firstItem: firstItem) {
+                            Message.cancelled(taskID: taskID).append(to: &output.writer)
+                            continue
                         }
-                        // Every result is written before the next job starts: if that job crashes the worker, the
-                        // parent must know exactly which task was running (only it fails; the rest are requeued).
-                        flush(&writer, to: output)
+                        if isBatch {
+                            runBatch(taskID, jobName, job, firstItem, registry, journal, output)
+                        } else {
+                            journal?.itemStarted(0)
+                            switch registry.handle(jobName: jobName, payload: job) {
+                            case .success(let bytes, let nanoseconds):
+                                Message.result(
+                                    taskID: taskID,
+                                    isBatch: false,
+                                    runNanoseconds: nanoseconds,
+                                    firstItem: 0,
+                                    count: 1,
+                                    output: bytes
+                                ).append(to: &output.writer)
+                            case .failure(let failure):
+                                Message.failure(taskID: taskID, failure).append(to: &output.writer)
+                            }
+                            journal?.itemEnded()
+                        }
+                        // Every result is written before the next task starts: if that task crashes the worker, the
+                        // parent must have everything before it.
+                        output.flush()
                     case .shutdown:
-                        flush(&writer, to: output)
-                        exit(0)
-                    case .hello, .result, .failure:
+                        output.flush()
+                        Syscalls.exitProcess(0)
+                    case .hello, .result, .partial, .itemFailure, .failure, .cancelled:
                         throw OffloadError(.protocolViolation, "worker received a frame meant for the parent")
                     }
                 }
             } catch {
-                writeStderr("offload worker \(getpid()): \(error); exiting\n")
-                exit(65)
+                Syscalls.writeToStandardError("offload worker \(Syscalls.processID): \(error); exiting\n")
+                Syscalls.exitProcess(65)
             }
-            flush(&writer, to: output)
+            output.flush()
             let outcome = chunk.withUnsafeMutableBytes { Syscalls.read(input, into: $0) }
             switch outcome {
             case .transferred(let count):
                 chunk.withUnsafeBytes { reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            case .endOfFile: exit(0)
+            case .endOfFile: Syscalls.exitProcess(0)
             case .wouldBlock: continue
-            case .failed: exit(1)
+            case .failed: Syscalls.exitProcess(1)
             }
         }
     }
 
-    private static func flush(_ writer: inout FrameWriter, to fd: Int32) {
-        guard writer.hasPendingBytes else { return }
-        let bytes = writer.take()
-        let limit = dieAfterWritingBytes.load(ordering: .relaxed)
-        if limit >= 0, bytes.count > limit {
-            _ = bytes.withUnsafeBytes { Syscalls.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[..<limit])) }
-            raise(SIGKILL)
+    private static func runBatch(
+        _ taskID: UInt64,
+        _ jobName: String,
+        _ payload: [UInt8],
+        _ firstItem: Int,
+        _ registry: JobRegistry,
+        _ journal: WorkerJournal?,
+        _ output: Output
+    ) {
+        let recorder = BatchRecorder(taskID: taskID, firstItem: firstItem, journal: journal, output: output)
+        switch registry.runBatch(jobName: jobName, payload: payload, firstItem: firstItem, observer: recorder) {
+        case .finished(_, let nanoseconds):
+            let (first, count, outputs) = recorder.unsent()
+            Message.result(
+                taskID: taskID,
+                isBatch: true,
+                runNanoseconds: nanoseconds,
+                firstItem: first,
+                count: count,
+                output: outputs
+            ).append(to: &output.writer)
+        case .stopped:
+            // Cancelled between two items: what finished is dropped with the task.
+            Message.cancelled(taskID: taskID).append(to: &output.writer)
+        case .failed(let failure):
+            Message.failure(taskID: taskID, failure).append(to: &output.writer)
         }
-        // EPIPE: the parent is gone or gave up on us; nothing left to do.
-        if bytes.withUnsafeBytes({ Syscalls.writeAll(fd, $0) }) != nil { exit(0) }
     }
 
-    static func writeStderr(_ text: String) {
-        var text = text
-        text.withUTF8 { _ = Syscalls.writeAll(2, UnsafeRawBufferPointer($0)) }
+    /// The result pipe, written blocking; `writer` coalesces frames until ``flush()``.
+    final class Output {
+        let fd: Int32
+        var writer = FrameWriter()
+
+        init(fd: Int32) { self.fd = fd }
+
+        func flush() {
+            guard writer.hasPendingBytes else { return }
+            let bytes = writer.take()
+            let limit = WorkerLoop.dieAfterWritingBytes.load(ordering: .relaxed)
+            if limit >= 0, bytes.count > limit {
+                _ = bytes.withUnsafeBytes { Syscalls.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[..<limit])) }
+                Syscalls.raiseSignal(Signals.kill)
+            }
+            // EPIPE: the parent is gone or gave up on us; nothing left to do.
+            if bytes.withUnsafeBytes({ Syscalls.writeAll(fd, $0) }) != nil { Syscalls.exitProcess(0) }
+        }
+    }
+
+    /// Records each item's outcome of one batch in the journal (or, without one, in memory).
+    final class BatchRecorder: BatchObserver {
+        let taskID: UInt64
+        let journal: WorkerJournal?
+        let output: Output
+        /// The first item not sent yet, how many items after it have an outcome recorded, and their output bytes.
+        var firstUnsent: Int
+        var recordedCount = 0
+        var usedBytes = 0
+        /// Without a journal: the outputs kept in memory.
+        var buffered: [UInt8] = []
+
+        init(taskID: UInt64, firstItem: Int, journal: WorkerJournal?, output: Output) {
+            self.taskID = taskID
+            self.journal = journal
+            self.output = output
+            self.firstUnsent = firstItem
+        }
+
+        func willRun(item index: Int) -> Bool {
+            guard let journal else { return true }
+            if journal.isCancelled(taskID) { return false }
+            journal.itemStarted(index)
+            return true
+        }
+
+        func succeeded(item index: Int, output bytes: UnsafeRawBufferPointer) {
+            guard let journal else {
+                buffered.append(contentsOf: bytes)
+                recordedCount += 1
+                return
+            }
+            if !journal.record(output: bytes, used: usedBytes, resolved: recordedCount) {
+                sendRecorded()
+                if !journal.record(output: bytes, used: 0, resolved: 0) {
+                    // Larger than the whole output area: send it on its own.
+                    Message.partial(taskID: taskID, firstItem: index, count: 1, outputs: Array(bytes))
+                        .append(to: &output.writer)
+                    output.flush()
+                    firstUnsent = index + 1
+                    journal.reset(firstItem: firstUnsent)
+                    journal.itemEnded()
+                    return
+                }
+            }
+            recordedCount += 1
+            usedBytes += bytes.count
+            journal.itemEnded()
+        }
+
+        func failed(item index: Int, _ failure: RemoteFailure) {
+            // Outcomes reach the parent in item order: what finished before this item goes first.
+            sendRecorded()
+            Message.itemFailure(taskID: taskID, index: index, failure).append(to: &output.writer)
+            output.flush()
+            firstUnsent = index + 1
+            if let journal {
+                journal.reset(firstItem: firstUnsent)
+                journal.itemEnded()
+            }
+        }
+
+        /// Sends the recorded outputs as a `partial` frame and empties the record.
+        private func sendRecorded() {
+            let (first, count, outputs) = unsent()
+            guard count > 0 else { return }
+            Message.partial(taskID: taskID, firstItem: first, count: count, outputs: outputs).append(to: &output.writer)
+            output.flush()
+            firstUnsent = first + count
+            recordedCount = 0
+            usedBytes = 0
+            buffered.removeAll(keepingCapacity: true)
+            journal?.reset(firstItem: firstUnsent)
+        }
+
+        /// The outputs recorded and not yet sent: first item, item count, bytes.
+        func unsent() -> (Int, Int, [UInt8]) {
+            guard let journal else { return (firstUnsent, recordedCount, buffered) }
+            return (firstUnsent, recordedCount, journal.recordedOutputs(used: usedBytes))
+        }
     }
 }

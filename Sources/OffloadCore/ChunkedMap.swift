@@ -1,0 +1,128 @@
+import DequeModule
+
+/// Helpers of every pool's maps: validating windows, cutting the next chunk, applying a transform to a chunk. The
+/// chunk size itself is ``ChunkPolicy``'s; the ordered driver is ``OrderedChunks``, the unordered one
+/// ``UnorderedResults``.
+@usableFromInline
+package enum ChunkedMap {
+    /// Chunks per worker when the chunk size is chosen automatically: CPython's `multiprocessing.Pool.map` uses 4 —
+    /// enough chunks to balance uneven items across workers, few enough that per-chunk overhead is negligible.
+    @usableFromInline static let chunksPerWorker = 4
+
+    /// The chunk size for `count` items on `workers` workers: `ceil(count / (workers * 4))`, at least 1.
+    @usableFromInline
+    package static func automaticChunkSize(count: Int, workers: Int) -> Int {
+        let chunks = max(1, workers * chunksPerWorker)
+        return max(1, (count + chunks - 1) / chunks)
+    }
+
+    /// Validates a requested chunk size or picks one.
+    @usableFromInline
+    package static func resolveChunkSize(_ requested: Int?, count: Int?, workers: Int) throws(OffloadError) -> Int {
+        if let requested {
+            guard requested >= 1 else {
+                throw OffloadError.invalidArgument("chunk size must be at least 1, got \(requested)")
+            }
+            return requested
+        }
+        guard let count else { return 1 }
+        return automaticChunkSize(count: count, workers: workers)
+    }
+
+    /// The default number of chunks in flight: enough to keep every worker busy while finished chunks wait to be
+    /// consumed.
+    @usableFromInline
+    package static func defaultWindow(workers: Int) -> Int {
+        max(16, workers * chunksPerWorker * 2)
+    }
+
+    @usableFromInline
+    package static func resolveWindow(_ requested: Int?, workers: Int) throws(OffloadError) -> Int {
+        if let requested {
+            guard requested >= 1 else {
+                throw OffloadError.invalidArgument("maxInFlight must be at least 1, got \(requested)")
+            }
+            return requested
+        }
+        return defaultWindow(workers: workers)
+    }
+
+    @inlinable
+    package static func nextChunk<I: IteratorProtocol>(from iterator: inout I, size: Int) -> [I.Element] {
+        var chunk: [I.Element] = []
+        chunk.reserveCapacity(size)
+        while chunk.count < size, let element = iterator.next() {
+            chunk.append(element)
+        }
+        return chunk
+    }
+
+    /// The number of items when `items` is a collection.
+    @inlinable
+    package static func count<S: Sequence>(of items: S) -> Int? {
+        (items as? any Collection)?.count
+    }
+
+    /// `transform` over one chunk.
+    @inlinable
+    package static func apply<E, T>(_ transform: (E) throws -> T, to chunk: [E]) rethrows -> [T] {
+        var results: [T] = []
+        results.reserveCapacity(chunk.count)
+        for item in chunk { results.append(try transform(item)) }
+        return results
+    }
+
+    /// `transform` over one chunk, timed (the run time feeds ``ChunkPolicy``).
+    @inlinable
+    package static func applyTimed<E, T>(_ transform: (E) throws -> T, to chunk: [E]) rethrows -> BatchResults<T> {
+        let start = ContinuousClock.now
+        let values = try apply(transform, to: chunk)
+        return BatchResults(values: values, runDuration: start.duration(to: .now))
+    }
+
+    /// `transform` over one chunk with a worker's state, timed.
+    @inlinable
+    package static func applyTimed<State, E, T>(
+        _ transform: (inout State, E) throws -> T,
+        to chunk: [E],
+        state: inout State
+    ) rethrows -> BatchResults<T> {
+        let start = ContinuousClock.now
+        let values = try apply(transform, to: chunk, state: &state)
+        return BatchResults(values: values, runDuration: start.duration(to: .now))
+    }
+
+    /// `transform` over one chunk, one outcome per item: an item that throws fails alone (its error travels as the
+    /// cause of a ``OffloadError/Code/jobFailed``).
+    @inlinable
+    package static func applyEach<E, T>(_ transform: (E) throws -> T, to chunk: [E]) -> BatchResults<T> {
+        let start = ContinuousClock.now
+        var outcomes: [Result<T, OffloadError>] = []
+        outcomes.reserveCapacity(chunk.count)
+        var failed = false
+        for (offset, item) in chunk.enumerated() {
+            do {
+                outcomes.append(.success(try transform(item)))
+            } catch {
+                failed = true
+                outcomes.append(.failure(.jobThrew(error, job: nil, index: offset)))
+            }
+        }
+        let elapsed = start.duration(to: .now)
+        if !failed { return BatchResults(values: outcomes.map { try! $0.get() }, runDuration: elapsed) }
+        return BatchResults(outcomes: outcomes, runDuration: elapsed)
+    }
+
+    /// `transform` over one chunk with a worker's state.
+    @inlinable
+    package static func apply<State, E, T>(
+        _ transform: (inout State, E) throws -> T,
+        to chunk: [E],
+        state: inout State
+    ) rethrows -> [T] {
+        var results: [T] = []
+        results.reserveCapacity(chunk.count)
+        for item in chunk { results.append(try transform(&state, item)) }
+        return results
+    }
+}

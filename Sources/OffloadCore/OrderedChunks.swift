@@ -1,0 +1,141 @@
+import DequeModule
+import Synchronization
+
+/// The ordered maps of every executor: chunks submitted lazily through `submit`, at most `window` in flight, results
+/// collected in input order.
+@usableFromInline
+package enum OrderedChunks {
+    /// All-or-nothing: the outputs in input order, or the first failure in input order (attributed to its input;
+    /// every chunk still in flight is cancelled). An error a chunk's task throws (an in-process closure's own error,
+    /// `CancellationError`) is rethrown unchanged.
+    @inlinable
+    package static func collectValues<S: Sequence, Output: Sendable>(
+        _ items: S,
+        policy: ChunkPolicy,
+        window: Int,
+        submit: (_ chunk: [S.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+    ) async throws -> [Output] {
+        var results: [Output] = []
+        results.reserveCapacity(items.underestimatedCount)
+        try await drive(items, policy: policy, window: window, submit: submit) { start, chunk, batch throws(OffloadError) in
+            if case .values(let values) = batch.storage {
+                results.append(contentsOf: values)
+                return
+            }
+            for offset in batch.indices {
+                switch batch[offset] {
+                case .success(let value): results.append(value)
+                case .failure(let error):
+                    throw error.attributed(toIndex: start + offset, job: describe(chunk[offset]))
+                }
+            }
+        }
+        return results
+    }
+
+    /// Per item: one `Result` per input, in input order; failures do not stop the map.
+    @inlinable
+    package static func collectOutcomes<S: Sequence, Output: Sendable>(
+        _ items: S,
+        policy: ChunkPolicy,
+        window: Int,
+        submit: (_ chunk: [S.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+    ) async throws -> [Result<Output, OffloadError>] {
+        var results: [Result<Output, OffloadError>] = []
+        results.reserveCapacity(items.underestimatedCount)
+        try await drive(items, policy: policy, window: window, submit: submit) { start, chunk, batch in
+            if case .values(let values) = batch.storage {
+                for value in values { results.append(.success(value)) }
+                return
+            }
+            for offset in batch.indices {
+                results.append(
+                    batch[offset].mapError { $0.attributed(toIndex: start + offset, job: describe(chunk[offset])) }
+                )
+            }
+        }
+        return results
+    }
+
+    /// The loop both ordered maps share. `consume` sees each finished chunk in input order.
+    @inlinable
+    package static func drive<S: Sequence, Output: Sendable>(
+        _ items: S,
+        policy: ChunkPolicy,
+        window: Int,
+        submit: (_ chunk: [S.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>,
+        consume: (_ start: Int, _ chunk: [S.Element], _ batch: BatchResults<Output>) throws(OffloadError) -> Void
+    ) async throws {
+        var policy = policy
+        var iterator = items.makeIterator()
+        var exhausted = false
+        var nextStart = 0
+        var queue = Deque<(start: Int, chunk: [S.Element], handle: TaskHandle<BatchResults<Output>>)>()
+        let inFlight = InFlightHandles<BatchResults<Output>>()
+        do {
+            try await withTaskCancellationHandler {
+                while true {
+                    while !exhausted && queue.count < window {
+                        let chunk = ChunkedMap.nextChunk(from: &iterator, size: policy.current)
+                        if chunk.isEmpty {
+                            exhausted = true
+                        } else {
+                            let handle = try submit(chunk)
+                            inFlight.insert(handle, at: nextStart)
+                            queue.append((nextStart, chunk, handle))
+                            nextStart += chunk.count
+                        }
+                    }
+                    guard let oldest = queue.popFirst() else { return }
+                    let batch = try await oldest.handle.value
+                    inFlight.remove(at: oldest.start)
+                    policy.record(items: oldest.chunk.count, runDuration: batch.runDuration)
+                    try consume(oldest.start, oldest.chunk, batch)
+                }
+            } onCancel: {
+                inFlight.cancelAll()
+            }
+        } catch {
+            inFlight.cancelAll()
+            throw error
+        }
+    }
+
+    /// A short description of an input for error messages (jobs describe themselves; other inputs are not shown).
+    @usableFromInline
+    package static func describe<Element>(_ element: Element) -> String? {
+        guard element is any Job else { return nil }
+        var text = String(describing: element)
+        if text.count > 200 { text = String(text.prefix(200)) + "…" }
+        return text
+    }
+}
+
+/// The handles of a map's chunks in flight, so that cancelling the awaiting task (which may happen on any thread)
+/// cancels all of them.
+@usableFromInline
+package final class InFlightHandles<Value: Sendable>: Sendable {
+    @usableFromInline let handles = Mutex<[Int: TaskHandle<Value>]>([:])
+
+    @usableFromInline
+    package init() {}
+
+    @usableFromInline
+    package func insert(_ handle: TaskHandle<Value>, at start: Int) {
+        handles.withLock(self) { $0[start] = handle }
+    }
+
+    @usableFromInline
+    package func remove(at start: Int) {
+        _ = handles.withLock(self) { $0.removeValue(forKey: start) }
+    }
+
+    @usableFromInline
+    package func cancelAll() {
+        let all = handles.withLock(self) { handles in
+            defer { handles.removeAll() }
+            return Array(handles.values)
+        }
+        for handle in all { handle.cancel() }
+    }
+}

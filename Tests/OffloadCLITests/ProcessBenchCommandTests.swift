@@ -1,0 +1,41 @@
+import Testing
+
+@Suite("offload bench-processes", .serialized, .timeLimit(.minutes(2)))
+struct ProcessBenchCommandTests {
+    @Test("--json keeps the section fields and lists every lane the harness ran, interleaved")
+    func jsonContract() throws {
+        let result = try OffloadBinary.run([
+            "bench-processes", "--quick", "--no-python", "--workers", "2", "--sections", "codec,roundtrip", "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        #expect(json.int("workers") == 2)
+        #expect(json.bool("quick") == true)
+        #expect(json.string("schedule") == "interleaved")
+        let codec = json.objects("codec")
+        #expect(codec.count == 3)
+        for figures in codec {
+            #expect((figures.double("jsonMicroseconds") ?? 0) > 0)
+            #expect((figures.double("binaryMicroseconds") ?? 0) > 0)
+            #expect((figures.int("binaryBytes") ?? 0) > 0 && (figures.int("jsonBytes") ?? 0) > 0)
+        }
+        let roundTrip = try #require(json["roundTrip"] as? [String: Any])
+        for key in ["rawPipeMicroseconds", "rawPipeSameCPUMicroseconds", "poolAwaitMicroseconds",
+                    "poolBlockingWaitMicroseconds", "ratio"]
+        {
+            #expect((roundTrip.double(key) ?? 0) > 0, "\(key)")
+        }
+        let lanes = json.objects("lanes")
+        #expect(lanes.filter { $0.string("section") == "codec" }.count == 6)
+        let roundTripLanes = lanes.filter { $0.string("section") == "roundtrip" }
+        #expect(roundTripLanes.count == 4)
+        // Five measured blocks per lane after the warm-up round.
+        #expect(roundTripLanes.allSatisfy { ($0["runs"] as? [Any])?.count == 5 })
+        #expect(json["sumOfSquares"] == nil && json["startup"] == nil)
+    }
+
+    @Test("an unknown --sections name is refused in one line")
+    func unknownSection() throws {
+        try OffloadBinary.expectOneLineFailure(["bench-processes", "--sections", "gpu"], mentioning: "gpu")
+    }
+}

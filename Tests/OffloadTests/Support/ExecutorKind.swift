@@ -1,0 +1,27 @@
+import Offload
+import OffloadTestJobs
+import Testing
+
+/// Every executor that runs ``Job``s, for behaviour written once against ``JobExecutor`` (CPython's
+/// `create_executor_tests`). Two workers each.
+enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case threadPool
+    case workerPoolThreads
+    case processPool
+    case workerPoolProcesses
+
+    var testDescription: String { rawValue }
+
+    func make() throws -> any JobExecutor {
+        switch self {
+        case .threadPool: return try ThreadPool(workers: 2)
+        case .workerPoolThreads: return try WorkerPool(mode: .threads(workers: 2))
+        case .processPool: return try ProcessPool(configuration: TestWorker.configuration(workers: 2))
+        case .workerPoolProcesses: return try WorkerPool(processes: TestWorker.configuration(workers: 2))
+        }
+    }
+
+    /// Whether a job's error arrives as a ``OffloadError/Code/jobFailed`` naming the remote error (processes) rather
+    /// than carrying the original error as its cause (in-process).
+    var isRemote: Bool { self == .processPool || self == .workerPoolProcesses }
+}
