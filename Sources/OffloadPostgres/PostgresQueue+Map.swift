@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 
 extension PostgresQueue {
     /// Runs every job with the default options and returns the outputs in the order of the jobs.

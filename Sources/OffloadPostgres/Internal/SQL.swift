@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 import PostgresNIO
 
 /// Every statement the queue runs, with the schema name filled in. The schema name is checked by
