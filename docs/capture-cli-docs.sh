@@ -33,7 +33,7 @@ out = pathlib.Path(sys.argv[1])
 template = pathlib.Path("docs/cli.md.in").read_text()
 loads = out.joinpath("load").read_text().split()
 values = {p.name: p.read_text().rstrip("\n") for p in out.iterdir()}
-values["load"] = f"{min(loads)}–{max(loads)}"
+values["load"] = f"{min(loads, key=float)}–{max(loads, key=float)}"
 values["machine"] = "Linux, " + values["machine"].split(",")[0] + ", Offload " + values["machine"].split(", ")[-1]
 page = re.sub(r"\{\{([a-z-]+)\}\}", lambda m: values[m.group(1)], template)
 pathlib.Path("docs/cli.md").write_text(page)

@@ -29,9 +29,10 @@ public struct JobRegistry: Sendable {
     }
 
     package typealias Handler = @Sendable (_ payload: [UInt8]) -> Outcome
-    package typealias BatchHandler = @Sendable (
-        _ payload: [UInt8], _ firstItem: Int, _ observer: any BatchObserver
-    ) -> BatchOutcome
+    package typealias BatchHandler =
+        @Sendable (
+            _ payload: [UInt8], _ firstItem: Int, _ observer: any BatchObserver
+        ) -> BatchOutcome
 
     private var handlers: [String: Handler] = [:]
     private var batchHandlers: [String: BatchHandler] = [:]
@@ -205,8 +206,9 @@ public struct JobRegistry: Sendable {
     }
 }
 
-/// Receives the outcome of each item of a batch as it runs (``JobRegistry/runBatch(jobName:payload:firstItem:observer:)``):
-/// a process pool's worker records them where its parent finds them even if a later item crashes the process.
+/// Receives the outcome of each item of a batch as it runs
+/// (``JobRegistry/runBatch(jobName:payload:firstItem:observer:)``): a process pool's worker records them where its
+/// parent finds them even if a later item crashes the process.
 package protocol BatchObserver: AnyObject {
     /// Called before item `index` runs. Returning `false` stops the batch there (it was cancelled).
     func willRun(item index: Int) -> Bool

@@ -12,7 +12,9 @@ package protocol TaskSink: AnyObject, Sendable {
     /// Decodes a single job's output. Returns whether decoding succeeded and a closure that delivers the outcome;
     /// the pool counts the outcome between the two, so that awakened callers see it already counted. A failure names
     /// the job and the worker, and carries the `DecodingError` as its cause.
-    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (succeeded: Bool, finish: @Sendable () -> Void)
+    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (
+        succeeded: Bool, finish: @Sendable () -> Void
+    )
     /// Assembles a batch's per-item outcomes: `outputs` is an encoded `[Output]` holding, in order, the outputs of the
     /// `count` items not in `failures`. `succeeded` is `false` when any item failed.
     func decodeBatch(
@@ -172,7 +174,9 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
             do throws(OffloadError) {
                 outcomes.append(.success(try JobCodec.decode(Output.self, from: elements[position])))
             } catch {
-                outcomes.append(.failure(undecodable(error, job: job, workerPID: pid).attributed(toIndex: index, job: job)))
+                outcomes.append(
+                    .failure(undecodable(error, job: job, workerPID: pid).attributed(toIndex: index, job: job))
+                )
             }
         }
         return BatchResults(outcomes: outcomes)

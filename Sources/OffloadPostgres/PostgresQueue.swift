@@ -471,6 +471,22 @@ public final class PostgresQueue: Sendable {
         }
     }
 
+    /// Waits for every ID; calls `done` once with one outcome per job, in order, when all are final.
+    func awaitOutcomes<Output: Codable & Sendable>(
+        _ type: Output.Type,
+        ids: [Int64],
+        done: @escaping @Sendable (BatchResults<Output>) -> Void
+    ) {
+        let gather = OutcomeGather<Output>(count: ids.count, done: done)
+        for (index, id) in ids.enumerated() {
+            waiter.wait(for: id) { [self] row in
+                let outcome = Self.decode(row, as: Output.self)
+                countFinished(outcome.map { _ in () }, jobs: 1)
+                gather.set(index, outcome)
+            }
+        }
+    }
+
     static func decode<Output: Codable & Sendable>(_ row: FinishedRow, as type: Output.Type) -> Result<Output, any Error>
     {
         switch row.state {

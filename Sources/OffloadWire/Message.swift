@@ -4,12 +4,13 @@ import OffloadCore
 ///
 /// Payload layouts (little-endian):
 /// - `hello`: ``Hello`` in the ``JobCodec`` encoding.
-/// - `run`: UInt16 job-name length, job name (UTF-8), then — with the batch flag — UInt32 index of the first item to
-///   run, then the job (or `[Job]`) encoded by ``JobCodec``. A batch re-sent after a crash starts past the items that
-///   already have an outcome.
+/// - `run`: UInt16 job-name length, job name (UTF-8), then — with the batch flag — UInt32 index of the first item
+///   to run, then the job (or `[Job]`) encoded by ``JobCodec``. A batch re-sent after a crash starts past the items
+///   that already have an outcome.
 /// - `result`: UInt64 nanoseconds the job(s) ran; with the batch flag UInt32 first item and UInt32 item count; then
 ///   the output (single job) or the concatenated encodings of the successful items' outputs (batch).
-/// - `partial`: UInt32 first item, UInt32 item count, concatenated outputs (batch progress, see ``Frame/Kind/partial``).
+/// - `partial`: UInt32 first item, UInt32 item count, concatenated outputs (batch progress, see
+///   ``Frame/Kind/partial``).
 /// - `itemFailure`: UInt32 item index, then ``RemoteFailure``.
 /// - `failure`: ``RemoteFailure`` in the ``JobCodec`` encoding (the whole task failed).
 /// - `cancelled`, `shutdown`: empty.
@@ -109,7 +110,13 @@ package enum Message: Sendable, Equatable {
         case .itemFailure(let taskID, let index, let failure):
             var prefix: [UInt8] = []
             prefix.appendLittleEndian(UInt64(index), bytes: 4)
-            writer.append(kind: .itemFailure, flags: 0, taskID: taskID, parts: prefix, (try? JobCodec.encode(failure)) ?? [])
+            writer.append(
+                kind: .itemFailure,
+                flags: 0,
+                taskID: taskID,
+                parts: prefix,
+                (try? JobCodec.encode(failure)) ?? []
+            )
         case .failure(let taskID, let failure):
             writer.append(Frame(kind: .failure, taskID: taskID, payload: (try? JobCodec.encode(failure)) ?? []))
         case .cancelled(let taskID):

@@ -1,6 +1,7 @@
-@testable import Offload
 import OffloadTestJobs
 import Testing
+
+@testable import Offload
 
 #if canImport(Glibc)
     import Glibc
@@ -12,9 +13,13 @@ import Testing
 struct ProcessPoolSemanticsTests {
     // MARK: Per-item outcomes
 
-    @Test("a 10,000-input mapResults with faults of every kind: every good result present, every bad one names its input")
+    @Test(
+        "a 10,000-input mapResults with faults of every kind: every good result present, every bad one names its input"
+    )
     func faultSoakThroughAutomaticBatches() async throws {
-        let faults: [Int: FaultMix.Fault] = [17: .throw, 2_500: .fatalError, 5_001: .sigsegv, 7_777: .exit, 9_999: .throw]
+        let faults: [Int: FaultMix.Fault] = [
+            17: .throw, 2_500: .fatalError, 5_001: .sigsegv, 7_777: .exit, 9_999: .throw,
+        ]
         let inputs = (0..<10_000).map { FaultMix(index: $0, fault: faults[$0] ?? .none) }
         let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 2))
         let results = try await pool.mapResults(inputs)
@@ -35,7 +40,9 @@ struct ProcessPoolSemanticsTests {
         #expect(pool.stats.isConsistent && pool.stats.workersReplaced >= 3)
     }
 
-    @Test("a crash inside a batch fails only the item running; the items after it run on the replacement, idempotent or not")
+    @Test(
+        "a crash inside a batch fails only the item running; the items after it run on the replacement, idempotent or not"
+    )
     func crashInsideBatchFailsOnlyItsItem() async throws {
         let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 1))
         let jobs = (0..<50).map { FaultMix(index: $0, fault: $0 == 20 ? .sigsegv : .none) }
@@ -61,7 +68,10 @@ struct ProcessPoolSemanticsTests {
             for (index, result) in results.enumerated() {
                 if index % 3 == 1 {
                     guard case .failure(let error) = result else { Issue.record("\(index)"); continue }
-                    #expect(error.code == .jobFailed && error.index == index && error.message.contains("input \(index) is bad"))
+                    #expect(
+                        error.code == .jobFailed && error.index == index
+                            && error.message.contains("input \(index) is bad")
+                    )
                     #expect(error.remoteErrorType?.hasSuffix("TestJobError") == true)
                 } else {
                     #expect((try? result.get()) == index * 2)
@@ -73,7 +83,9 @@ struct ProcessPoolSemanticsTests {
 
     // MARK: Timeouts
 
-    @Test("a batch whose jobs each stay under the timeout succeeds although the batch exceeds it; a hung job times out alone")
+    @Test(
+        "a batch whose jobs each stay under the timeout succeeds although the batch exceeds it; a hung job times out alone"
+    )
     func perJobTimeoutInsideBatch() async throws {
         try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
             let naps = (0..<8).map { _ in NapPID(milliseconds: 50) }
@@ -140,7 +152,9 @@ struct ProcessPoolSemanticsTests {
 
     @Test("jobs a worker prefetched are withdrawn by cancellation: the worker skips them")
     func prefetchedJobsAreWithdrawn() async throws {
-        let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 1) { $0.prefetchWindow = .seconds(1) })
+        let pool = try ProcessPool(
+            configuration: TestWorker.configuration(workers: 1) { $0.prefetchWindow = .seconds(1) }
+        )
         let warmCounter = try SharedCounter()
         let warmGate = try FIFOGate()
         warmGate.open()
@@ -217,7 +231,9 @@ struct ProcessPoolSemanticsTests {
         #expect(pool.workerPIDs.count == 2)
         await pool.shutdown()
 
-        let broken = try ProcessPool(configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--skip-entry"] })
+        let broken = try ProcessPool(
+            configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--skip-entry"] }
+        )
         let error = await #expect(throws: OffloadError.self) { try await broken.waitUntilReady() }
         #expect(error?.code == .workerEntryPointMissing)
         await broken.shutdown()
@@ -229,7 +245,9 @@ struct ProcessPoolSemanticsTests {
     func workerEnvironmentSettings() async throws {
         setenv("OFFLOAD_TEST_INHERITED", "inherited", 1)
         defer { unsetenv("OFFLOAD_TEST_INHERITED") }
-        let configuration = TestWorker.configuration(workers: 1) { $0.environmentOverrides = ["OFFLOAD_TEST_VALUE": "added"] }
+        let configuration = TestWorker.configuration(workers: 1) {
+            $0.environmentOverrides = ["OFFLOAD_TEST_VALUE": "added"]
+        }
         try await withProcessPool(configuration) { pool async throws in
             #expect(try await pool.run(Environment(key: "SWIFT_BACKTRACE"))[0] == "enable=no")
             #expect(try await pool.run(Environment(key: "OFFLOAD_TEST_VALUE"))[0] == "added")
@@ -247,9 +265,14 @@ struct ProcessPoolSemanticsTests {
     @Test("a fatalError's error keeps the runtime's message in its stderr tail")
     func crashTailIsUseful() async throws {
         try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
-            let error = await #expect(throws: OffloadError.self) { try await pool.run(FaultMix(index: 3, fault: .fatalError)) }
+            let error = await #expect(throws: OffloadError.self) {
+                try await pool.run(FaultMix(index: 3, fault: .fatalError))
+            }
             #expect(error?.code == .workerCrashed)
-            #expect(error?.workerStderr.contains { $0.contains("input 3 is fatal") } == true, "\(error?.workerStderr ?? [])")
+            #expect(
+                error?.workerStderr.contains { $0.contains("input 3 is fatal") } == true,
+                "\(error?.workerStderr ?? [])"
+            )
             #expect((error?.workerStderr.count ?? 99) <= 20)
         }
     }
@@ -258,7 +281,9 @@ struct ProcessPoolSemanticsTests {
 
     @Test("garbage from a worker before its hello is workerStartFailed, not a SIGKILL spawn failure")
     func garbageBeforeHello() async throws {
-        let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--garbage-before-hello"] })
+        let pool = try ProcessPool(
+            configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--garbage-before-hello"] }
+        )
         let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
         #expect(error?.code == .workerStartFailed, "\(String(describing: error))")
         #expect(error?.termination == nil, "the SIGKILL was the pool's own")
@@ -268,7 +293,9 @@ struct ProcessPoolSemanticsTests {
 
     @Test("a worker that crashes before its hello is workerStartFailed with the signal")
     func crashBeforeHello() async throws {
-        let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--crash-before-hello"] })
+        let pool = try ProcessPool(
+            configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--crash-before-hello"] }
+        )
         let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
         if TestWorker.underThreadSanitizer {
             // TSan's runtime turns the SIGSEGV into an exit: an exit before hello.
@@ -311,7 +338,8 @@ struct ProcessPoolSemanticsTests {
     @Test("the tail kept for an error ends where a stack trace begins, so the fatal error line stays")
     func tailStopsAtTheTrace() {
         var tail = StderrTail(keep: 3)
-        let text = "job output\nmain.swift:1: Fatal error: boom\nCurrent stack trace:\n"
+        let text =
+            "job output\nmain.swift:1: Fatal error: boom\nCurrent stack trace:\n"
             + (0..<40).map { "\($0) frame" }.joined(separator: "\n") + "\n"
         var bytes = Array(text.utf8)
         _ = bytes.withUnsafeMutableBytes { tail.append(UnsafeRawBufferPointer($0)) }

@@ -9,7 +9,9 @@ import Testing
 /// A task's end as the state machine sees it: no decoding, no handle.
 private final class FakeSink: TaskSink {
     let cell = CompletionCell()
-    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (succeeded: Bool, finish: @Sendable () -> Void) {
+    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (
+        succeeded: Bool, finish: @Sendable () -> Void
+    ) {
         (true, {})
     }
     func decodeBatch(
@@ -37,6 +39,7 @@ private struct Harness {
     var closed: [Int32] = []
     var terminated = false
     var readiness: [Bool] = []
+    var memoryRequests: [(slot: Int, generation: Int)] = []
 
     init(workers: Int = 2, _ adjust: (inout ProcessPoolStateMachine.Settings) -> Void = { _ in }) {
         var settings = ProcessPoolStateMachine.Settings(
@@ -59,7 +62,14 @@ private struct Harness {
     }
 
     static func handles(_ slot: Int) -> WorkerHandles {
-        WorkerHandles(generation: 0, pid: Int32(1000 + slot), pidfd: -1, commandFD: Int32(10 + slot), resultFD: -1, stderrFD: -1)
+        WorkerHandles(
+            generation: 0,
+            pid: Int32(1000 + slot),
+            pidfd: -1,
+            commandFD: Int32(10 + slot),
+            resultFD: -1,
+            stderrFD: -1
+        )
     }
 
     mutating func perform(_ actions: [ProcessPoolStateMachine.Action]) {
@@ -78,7 +88,14 @@ private struct Harness {
                     default: break
                     }
                 }
-                machine.wrote(slot: slot, generation: generation, bytes: bytes, written: bytes.count, failed: false, actions: &more)
+                machine.wrote(
+                    slot: slot,
+                    generation: generation,
+                    bytes: bytes,
+                    written: bytes.count,
+                    failed: false,
+                    actions: &more
+                )
             case .spawn(let slot):
                 spawnRequests.append(slot)
             case .signal(_, _, let pid, _, let signal):
@@ -95,7 +112,9 @@ private struct Harness {
                 closed.append(handles.commandFD)
             case .readiness(let result):
                 readiness.append((try? result.get()) != nil)
-            case .measureMemory, .wakeManager:
+            case .measureMemory(let slot, let generation, _):
+                memoryRequests.append((slot, generation))
+            case .wakeManager:
                 break
             case .terminate:
                 terminated = true
@@ -113,7 +132,12 @@ private struct Harness {
             var actions: [ProcessPoolStateMachine.Action] = []
             machine.spawned(slot: slot, handles: Harness.handles(slot), now: now, actions: &actions)
             perform(actions)
-            if hello { receive(.hello(Message.Hello(formatVersion: JobCodec.formatVersion, pid: Int32(1000 + slot))), from: slot) }
+            if hello {
+                receive(
+                    .hello(Message.Hello(formatVersion: JobCodec.formatVersion, pid: Int32(1000 + slot))),
+                    from: slot
+                )
+            }
         }
     }
 
@@ -147,7 +171,10 @@ private struct Harness {
     }
 
     mutating func result(_ taskID: UInt64, from slot: Int, nanoseconds: UInt64 = 1_000) {
-        receive(.result(taskID: taskID, isBatch: false, runNanoseconds: nanoseconds, firstItem: 0, count: 1, output: [1]), from: slot)
+        receive(
+            .result(taskID: taskID, isBatch: false, runNanoseconds: nanoseconds, firstItem: 0, count: 1, output: [1]),
+            from: slot
+        )
     }
 
     mutating func exit(
@@ -156,7 +183,14 @@ private struct Harness {
         journal: JournalSnapshot? = nil
     ) {
         var actions: [ProcessPoolStateMachine.Action] = []
-        machine.exited(slot: slot, termination: termination, journal: journal, stderr: ["last words"], now: now, actions: &actions)
+        machine.exited(
+            slot: slot,
+            termination: termination,
+            journal: journal,
+            stderr: ["last words"],
+            now: now,
+            actions: &actions
+        )
         perform(actions)
     }
 
@@ -176,7 +210,11 @@ private struct Harness {
 
     var batches: [(failures: [Int: OffloadError], outputs: [UInt8], count: Int)] {
         deliveries.compactMap {
-            if case .batch(_, let outputs, let failures, let count, _) = $0 { return (failures, outputs, count) } else { return nil }
+            if case .batch(_, let outputs, let failures, let count, _) = $0 {
+                return (failures, outputs, count)
+            } else {
+                return nil
+            }
         }
     }
 
@@ -248,7 +286,15 @@ private struct Harness {
         pool.result(warm.id, from: 0, nanoseconds: 1_000)
         let held = (0..<3).map { _ in pool.submit("Short") }
         #expect(pool.sent[0].suffix(3) == held.map(\.id)[...])
-        pool.exit(0, journal: JournalSnapshot(progress: Harness.progress(held[0].id, item: 0, start: 0), firstItem: 0, resolved: 0, outputs: []))
+        pool.exit(
+            0,
+            journal: JournalSnapshot(
+                progress: Harness.progress(held[0].id, item: 0, start: 0),
+                firstItem: 0,
+                resolved: 0,
+                outputs: []
+            )
+        )
         #expect(pool.failures.count == 1 && pool.failures[0].code == .workerCrashed && pool.failures[0].job == "Short")
         #expect(pool.waiting.map(\.id) == [held[1].id, held[2].id])
         #expect(pool.spawnRequests == [0])
@@ -262,7 +308,15 @@ private struct Harness {
         var pool = Harness(workers: 1)
         pool.startWorkers()
         let task = pool.submit()
-        pool.exit(0, journal: JournalSnapshot(progress: Harness.progress(0, item: nil, start: 0), firstItem: 0, resolved: 0, outputs: []))
+        pool.exit(
+            0,
+            journal: JournalSnapshot(
+                progress: Harness.progress(0, item: nil, start: 0),
+                firstItem: 0,
+                resolved: 0,
+                outputs: []
+            )
+        )
         #expect(pool.failures.isEmpty)
         #expect(pool.waiting.map(\.id) == [task.id])
     }
@@ -302,7 +356,10 @@ private struct Harness {
         #expect(requeued?.id == batch.id && requeued?.nextItem == 5 && requeued?.failures[4]?.code == .workerCrashed)
         #expect(requeued?.failures[4]?.index == 4 && requeued?.failures[4]?.job == "Item#4")
         pool.startWorkers()
-        pool.receive(.result(taskID: batch.id, isBatch: true, runNanoseconds: 10, firstItem: 5, count: 1, output: [7]), from: 0)
+        pool.receive(
+            .result(taskID: batch.id, isBatch: true, runNanoseconds: 10, firstItem: 5, count: 1, output: [7]),
+            from: 0
+        )
         #expect(pool.batches.count == 1)
         #expect(pool.batches[0].outputs == [BinaryTag.unkeyed, 3, 4, 5, 6, 7, BinaryTag.end])
         #expect(Array(pool.batches[0].failures.keys) == [4])
@@ -326,7 +383,15 @@ private struct Harness {
         pool.now = hangStart + 200_000_000
         pool.tick(progress: [Harness.progress(batch.id, item: 9, start: hangStart)])
         #expect(pool.signals.map(\.signal) == [Signals.kill])
-        pool.exit(0, journal: JournalSnapshot(progress: Harness.progress(batch.id, item: 9, start: hangStart), firstItem: 0, resolved: 9, outputs: Array(repeating: 1, count: 9)))
+        pool.exit(
+            0,
+            journal: JournalSnapshot(
+                progress: Harness.progress(batch.id, item: 9, start: hangStart),
+                firstItem: 0,
+                resolved: 9,
+                outputs: Array(repeating: 1, count: 9)
+            )
+        )
         #expect(pool.batches.count == 1)
         #expect(pool.batches[0].failures[9]?.code == .taskTimedOut && pool.batches[0].failures[9]?.index == 9)
     }
@@ -360,7 +425,15 @@ private struct Harness {
         var actions: [ProcessPoolStateMachine.Action] = []
         let found = pool.machine.locateInFlight { $0 === queued.sink }
         #expect(found?.isHead == false)
-        #expect(pool.machine.cancelInFlight(slot: 0, taskID: queued.id, mode: .stopRunning, started: false, actions: &actions))
+        #expect(
+            pool.machine.cancelInFlight(
+                slot: 0,
+                taskID: queued.id,
+                mode: .stopRunning,
+                started: false,
+                actions: &actions
+            )
+        )
         pool.perform(actions)
         #expect(pool.cancelledCount == 1 && pool.signals.isEmpty)
         pool.result(running.id, from: 0)
@@ -414,14 +487,24 @@ private struct Harness {
             }
             pool.exit(0, termination)
             #expect(pool.failures.map(\.code) == [code, code], "\(termination) \(String(describing: reason))")
-            if reason != nil { #expect(pool.failures.first?.termination == nil, "the pool's own kill is not the cause") }
+            if reason != nil {
+                #expect(pool.failures.first?.termination == nil, "the pool's own kill is not the cause")
+            }
             _ = (task, other)
             #expect(pool.spawnRequests.isEmpty, "a broken pool does not respawn")
             var actions: [ProcessPoolStateMachine.Action] = []
             let sink = FakeSink()
             #expect(throws: OffloadError.self) {
                 _ = try pool.machine.submit(
-                    PoolTask(jobName: "J", payload: [], itemCount: nil, isIdempotent: false, timeout: nil, sink: sink, describe: { _ in "J" }),
+                    PoolTask(
+                        jobName: "J",
+                        payload: [],
+                        itemCount: nil,
+                        isIdempotent: false,
+                        timeout: nil,
+                        sink: sink,
+                        describe: { _ in "J" }
+                    ),
                     now: pool.now,
                     actions: &actions
                 )
@@ -436,7 +519,10 @@ private struct Harness {
         pool.startWorkers(hello: false)
         _ = pool.submit()
         let failure = RemoteFailure(code: .workerInitializationFailed, errorType: "E", message: "no cache")
-        pool.receive(.hello(Message.Hello(formatVersion: JobCodec.formatVersion, pid: 1000, initializerFailure: failure)), from: 0)
+        pool.receive(
+            .hello(Message.Hello(formatVersion: JobCodec.formatVersion, pid: 1000, initializerFailure: failure)),
+            from: 0
+        )
         #expect(pool.failures.map(\.code) == [.workerInitializationFailed])
 
         var spawn = Harness(workers: 1)
@@ -454,7 +540,15 @@ private struct Harness {
         let task = pool.submit()
         pool.result(task.id + 99, from: 0)
         #expect(pool.signals.map(\.signal) == [Signals.kill])
-        pool.exit(0, journal: JournalSnapshot(progress: Harness.progress(task.id, item: 0, start: 0), firstItem: 0, resolved: 0, outputs: []))
+        pool.exit(
+            0,
+            journal: JournalSnapshot(
+                progress: Harness.progress(task.id, item: 0, start: 0),
+                firstItem: 0,
+                resolved: 0,
+                outputs: []
+            )
+        )
         #expect(pool.failures.first?.code == .protocolViolation)
     }
 
@@ -536,5 +630,32 @@ private struct Harness {
         reader.append(rest)
         #expect(try reader.next()?.kind == .run)
         #expect(try reader.next()?.kind == .shutdown)
+    }
+
+    @Test("memory readings are requested on schedule for busy workers; one over the limit kills the worker")
+    func memoryLimit() {
+        var pool = Harness(workers: 1) {
+            $0.memoryLimit = 100
+            $0.memoryPollInterval = 5_000_000
+        }
+        pool.startWorkers()
+        pool.tick()
+        #expect(pool.memoryRequests.isEmpty, "an idle worker is not measured")
+        let task = pool.submit("Big", idempotent: true)
+        pool.tick()
+        #expect(pool.memoryRequests.count == 1)
+        pool.now += 1_000_000
+        pool.tick()
+        #expect(pool.memoryRequests.count == 1, "not before the poll interval")
+        var actions: [ProcessPoolStateMachine.Action] = []
+        let (slot, generation) = pool.memoryRequests[0]
+        pool.machine.memoryMeasured(slot: slot, generation: generation, bytes: 50, actions: &actions)
+        #expect(actions.isEmpty)
+        pool.machine.memoryMeasured(slot: slot, generation: generation, bytes: 500, actions: &actions)
+        pool.perform(actions)
+        #expect(pool.signals.map(\.signal) == [Signals.kill])
+        pool.exit(0, journal: JournalSnapshot(progress: Harness.progress(task.id, item: 0, start: 0), firstItem: 0, resolved: 0, outputs: []))
+        #expect(pool.failures.first?.code == .memoryLimitExceeded)
+        #expect(pool.failures.first?.message.contains("500 bytes") == true)
     }
 }

@@ -14,7 +14,14 @@ import Testing
             .run(taskID: 7, jobName: "Square", isBatch: false, firstItem: 0, job: [1, 2, 3]),
             .run(taskID: 9, jobName: "Square", isBatch: true, firstItem: 12, job: [4, 5]),
             .result(taskID: 7, isBatch: false, runNanoseconds: 5, firstItem: 0, count: 1, output: [7]),
-            .result(taskID: 9, isBatch: true, runNanoseconds: 1234, firstItem: 12, count: 3, output: Array(repeating: 9, count: 300)),
+            .result(
+                taskID: 9,
+                isBatch: true,
+                runNanoseconds: 1234,
+                firstItem: 12,
+                count: 3,
+                output: Array(repeating: 9, count: 300)
+            ),
             .partial(taskID: 9, firstItem: 2, count: 10, outputs: [1, 2, 3]),
             .itemFailure(taskID: 9, index: 15, RemoteFailure(code: .jobFailed, errorType: "E", message: "item")),
             .failure(taskID: 8, RemoteFailure(code: .jobFailed, errorType: "E", message: "boom", index: 3)),
@@ -71,7 +78,14 @@ import Testing
     @Test("random, garbled and truncated bytes never crash the decoder: frames or protocolViolation")
     func fuzzFrameDecoder() {
         var generator = SplitMix64(seed: 0x0FF1_0AD)
-        let valid = Message.result(taskID: 5, isBatch: true, runNanoseconds: 9, firstItem: 0, count: 2, output: [1, 2, 3])
+        let valid = Message.result(
+            taskID: 5,
+            isBatch: true,
+            runNanoseconds: 9,
+            firstItem: 0,
+            count: 2,
+            output: [1, 2, 3]
+        )
         var validWriter = FrameWriter()
         valid.append(to: &validWriter)
         let validBytes = validWriter.take()

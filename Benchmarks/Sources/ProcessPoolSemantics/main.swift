@@ -25,7 +25,8 @@ func time(_ body: () async throws -> Void) async rethrows -> Double {
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func describe(_ values: [Double], scale: Double, unit: String) -> String {
@@ -34,7 +35,8 @@ func describe(_ values: [Double], scale: Double, unit: String) -> String {
         let rounded = (value * 100).rounded() / 100
         return "\(rounded)"
     }
-    return "median \(fixed(median(scaled))) \(unit)  (min \(fixed(scaled.min() ?? 0)), max \(fixed(scaled.max() ?? 0)), n=\(scaled.count))"
+    return
+        "median \(fixed(median(scaled))) \(unit)  (min \(fixed(scaled.min() ?? 0)), max \(fixed(scaled.max() ?? 0)), n=\(scaled.count))"
 }
 
 /// A FIFO the benchmark reads: a job writes one byte when it starts.
@@ -124,54 +126,54 @@ var fatalCost: [Double] = []
 var segvCost: [Double] = []
 var fullCost: [Double] = []
 if runs("crash") {
-for _ in 0..<rounds {
-    fatalCost.append(try await crashCost(.fatalError, fullBacktraces: false, crashes: 20))
-    segvCost.append(try await crashCost(.sigsegv, fullBacktraces: false, crashes: 20))
-    fullCost.append(try await crashCost(.fatalError, fullBacktraces: true, crashes: 2))
-}
-print("cost per crash, replacement included (target ≤ 10 ms):")
-print("  fatalError, backtracer off (default)  " + describe(fatalCost, scale: 1e3, unit: "ms"))
-print("  SIGSEGV,    backtracer off (default)  " + describe(segvCost, scale: 1e3, unit: "ms"))
-print("  fatalError, fullBacktraces = true     " + describe(fullCost, scale: 1e3, unit: "ms"))
+    for _ in 0..<rounds {
+        fatalCost.append(try await crashCost(.fatalError, fullBacktraces: false, crashes: 20))
+        segvCost.append(try await crashCost(.sigsegv, fullBacktraces: false, crashes: 20))
+        fullCost.append(try await crashCost(.fatalError, fullBacktraces: true, crashes: 2))
+    }
+    print("cost per crash, replacement included (target ≤ 10 ms):")
+    print("  fatalError, backtracer off (default)  " + describe(fatalCost, scale: 1e3, unit: "ms"))
+    print("  SIGSEGV,    backtracer off (default)  " + describe(segvCost, scale: 1e3, unit: "ms"))
+    print("  fatalError, fullBacktraces = true     " + describe(fullCost, scale: 1e3, unit: "ms"))
 }
 
 var handleReturn: [Double] = []
 var handleFree: [Double] = []
 var mapReturn: [Double] = []
 if runs("cancel") {
-for _ in 0..<rounds {
-    let (returned, free) = try await cancelHandle()
-    handleReturn.append(returned)
-    handleFree.append(free)
-    mapReturn.append(try await cancelMap())
-}
-print("cancel → return in .stopRunning mode (target ≤ 20 ms):")
-print("  handle.cancel(mode:) → value throws   " + describe(handleReturn, scale: 1e3, unit: "ms"))
-print("  … → next job done on the replacement  " + describe(handleFree, scale: 1e3, unit: "ms"))
-print("  task awaiting map cancelled → returns " + describe(mapReturn, scale: 1e3, unit: "ms"))
+    for _ in 0..<rounds {
+        let (returned, free) = try await cancelHandle()
+        handleReturn.append(returned)
+        handleFree.append(free)
+        mapReturn.append(try await cancelMap())
+    }
+    print("cancel → return in .stopRunning mode (target ≤ 20 ms):")
+    print("  handle.cancel(mode:) → value throws   " + describe(handleReturn, scale: 1e3, unit: "ms"))
+    print("  … → next job done on the replacement  " + describe(handleFree, scale: 1e3, unit: "ms"))
+    print("  task awaiting map cancelled → returns " + describe(mapReturn, scale: 1e3, unit: "ms"))
 }
 
 if runs("throughput") {
-let count = 100_000
-let jobs = (0..<count).map { Trivial(x: $0) }
-var configuration = ProcessPool.Configuration(workers: 2)
-configuration.forwardWorkerStderr = false
-let pool = try ProcessPool(configuration: configuration)
-try await pool.waitUntilReady()
-_ = try await pool.map(jobs.prefix(10_000))
-var mapRates: [Double] = []
-var resultRates: [Double] = []
-var ratios: [Double] = []
-for _ in 0..<rounds {
-    let a = try await time { _ = try await pool.map(jobs) }
-    let b = try await time { _ = try await pool.mapResults(jobs) }
-    mapRates.append(Double(count) / a)
-    resultRates.append(Double(count) / b)
-    ratios.append(a / b)
-}
-await pool.shutdown()
-print("throughput, \(count) trivial jobs, 2 workers, automatic chunks (target mapResults ≥ 0.9 × map):")
-print("  map         " + describe(mapRates, scale: 1e-3, unit: "k jobs/s"))
-print("  mapResults  " + describe(resultRates, scale: 1e-3, unit: "k jobs/s"))
-print("  ratio mapResults / map (per round)  " + describe(ratios, scale: 1, unit: "×"))
+    let count = 100_000
+    let jobs = (0..<count).map { Trivial(x: $0) }
+    var configuration = ProcessPool.Configuration(workers: 2)
+    configuration.forwardWorkerStderr = false
+    let pool = try ProcessPool(configuration: configuration)
+    try await pool.waitUntilReady()
+    _ = try await pool.map(jobs.prefix(10_000))
+    var mapRates: [Double] = []
+    var resultRates: [Double] = []
+    var ratios: [Double] = []
+    for _ in 0..<rounds {
+        let a = try await time { _ = try await pool.map(jobs) }
+        let b = try await time { _ = try await pool.mapResults(jobs) }
+        mapRates.append(Double(count) / a)
+        resultRates.append(Double(count) / b)
+        ratios.append(a / b)
+    }
+    await pool.shutdown()
+    print("throughput, \(count) trivial jobs, 2 workers, automatic chunks (target mapResults ≥ 0.9 × map):")
+    print("  map         " + describe(mapRates, scale: 1e-3, unit: "k jobs/s"))
+    print("  mapResults  " + describe(resultRates, scale: 1e-3, unit: "k jobs/s"))
+    print("  ratio mapResults / map (per round)  " + describe(ratios, scale: 1, unit: "×"))
 }

@@ -147,7 +147,10 @@ extension ProcessPool {
             try require(stderrLinesKept >= 0, "stderrLinesKept must not be negative")
             try require(stderrForwardLinesPerSecond >= 1, "stderrForwardLinesPerSecond must be at least 1")
             for key in environmentOverrides.keys {
-                try require(!key.isEmpty && !key.contains("="), "environment variable name '\(key)' is empty or has '='")
+                try require(
+                    !key.isEmpty && !key.contains("="),
+                    "environment variable name '\(key)' is empty or has '='"
+                )
             }
         }
     }

@@ -49,12 +49,7 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
     private(set) var spinning = 0
     private(set) var liveWorkers: Int
 
-    private var submitted = 0
-    private var completed = 0
-    private var failed = 0
-    private var cancelled = 0
-    private var pending = 0
-    private var running = 0
+    private var accounting = TaskAccounting()
     private let workers: Int
 
     init(workers: Int) {
@@ -74,10 +69,7 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
             return .rejected
         }
         queue.append(entry)
-        if entry.isTask {
-            submitted += 1
-            pending += 1
-        }
+        if entry.isTask { accounting.submit() }
         // A polling worker takes the next entry without being woken; wake a sleeper only for what it cannot take.
         if spinning > 0 && queue.count <= spinning { return .queued }
         if let worker = sleeping.popLast() { return .wake(worker) }
@@ -104,8 +96,7 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
             if entry.isTask {
                 // Cancelled while queued: the canceller moves it from pending to cancelled via `taskCancelled()`.
                 guard entry.start() else { continue }
-                pending -= 1
-                running += 1
+                accounting.start()
             }
             batch.append(entry)
         }
@@ -129,15 +120,13 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
     /// Tasks that `next` handed out have ended (reported in bulk: workers count them in their own atomics and fold
     /// them in here at their next visit to the lock).
     mutating func tasksFinished(completed newlyCompleted: Int, failed newlyFailed: Int) {
-        running -= newlyCompleted + newlyFailed
-        completed += newlyCompleted
-        failed += newlyFailed
+        accounting.complete(newlyCompleted)
+        accounting.fail(newlyFailed)
     }
 
     /// A queued task was withdrawn before it started.
     mutating func taskCancelled() {
-        pending -= 1
-        cancelled += 1
+        accounting.cancel()
     }
 
     /// Begins shutdown. Returns the sleeping workers to wake (they will exit once the queue is empty) and, when
@@ -159,14 +148,6 @@ struct WorkerScheduler<Entry: SchedulerEntry> {
 
     /// The counters as of the last bulk report (the core adds what workers have not reported yet).
     func stats() -> PoolStats {
-        PoolStats(
-            workers: workers,
-            submitted: submitted,
-            completed: completed,
-            failed: failed,
-            cancelled: cancelled,
-            pending: pending,
-            running: running
-        )
+        accounting.stats(workers: workers)
     }
 }

@@ -75,9 +75,8 @@ struct BenchTable {
             lines.append("")
             lines.append("claims of the Python texts, tested by this run:")
             if let control = report.parallelControl {
-                lines.append("  (parallelism available during the run: a CPU-bound control ran "
-                             + "\(Format.fixed(control.speedup, 2))× faster on a ThreadPool of \(control.workers) "
-                             + "workers than sequentially)")
+                lines.append("  (parallelism the machine gave during the run: a CPU-bound control reached a speed-up of "
+                             + "\(Format.fixed(control.speedup, 2))× on a ThreadPool of \(control.workers) workers)")
             }
             for claim in claims { lines += claim.render() }
         }

@@ -86,3 +86,36 @@ final class ResultGather<Output: Sendable>: Sendable {
         if let report { done(report) }
     }
 }
+
+/// Collects one outcome per job of a batch — failures included — and reports them all once every job is final.
+final class OutcomeGather<Output: Sendable>: Sendable {
+    private struct State {
+        var outcomes: [Result<Output, OffloadError>?]
+        var remaining: Int
+    }
+
+    private let state: Mutex<State>
+    private let done: @Sendable (BatchResults<Output>) -> Void
+
+    init(count: Int, done: @escaping @Sendable (BatchResults<Output>) -> Void) {
+        state = Mutex(State(outcomes: Array(repeating: nil, count: count), remaining: count))
+        self.done = done
+    }
+
+    func set(_ index: Int, _ result: Result<Output, any Error>) {
+        let report = state.withLock { state -> BatchResults<Output>? in
+            guard state.outcomes[index] == nil else { return nil }
+            state.outcomes[index] = result.mapError { error in
+                (error as? OffloadError) ?? .jobThrew(error, job: nil, index: index)
+            }
+            state.remaining -= 1
+            guard state.remaining == 0 else { return nil }
+            let outcomes = state.outcomes.map { $0! }
+            if outcomes.allSatisfy({ if case .success = $0 { true } else { false } }) {
+                return BatchResults(values: outcomes.map { try! $0.get() })
+            }
+            return BatchResults(outcomes: outcomes)
+        }
+        if let report { done(report) }
+    }
+}

@@ -110,7 +110,14 @@ final class ProcessPoolCore: Sendable {
                 case .write(let slot, let generation, let fd, let bytes):
                     let (written, failed) = ProcessPoolCore.write(fd, bytes)
                     state.withLock(self) { machine in
-                        machine.wrote(slot: slot, generation: generation, bytes: bytes, written: written, failed: failed, actions: &queue)
+                        machine.wrote(
+                            slot: slot,
+                            generation: generation,
+                            bytes: bytes,
+                            written: written,
+                            failed: failed,
+                            actions: &queue
+                        )
                     }
                 case .spawn, .close, .measureMemory, .signal:
                     // Only the manager closes a worker's descriptors, so only it may signal through a pidfd: from
@@ -119,7 +126,11 @@ final class ProcessPoolCore: Sendable {
                 case .deliver(let delivery):
                     switch delivery {
                     case .value(let sink, let output, let context):
-                        let (ok, finish) = sink.decodeValue(output, job: context.describe(nil), workerPID: context.workerPID)
+                        let (ok, finish) = sink.decodeValue(
+                            output,
+                            job: context.describe(nil),
+                            workerPID: context.workerPID
+                        )
                         if ok { decoded.completed += 1 } else { decoded.failed += 1 }
                         finishers.append(finish)
                     case .batch(let sink, let outputs, let failures, let count, let context):
@@ -225,7 +236,13 @@ final class ProcessPoolCore: Sendable {
                     guard let journal = machine.slots[slot].handles?.journal, !journal.cancel(taskID: taskID) else {
                         continue
                     }
-                    _ = machine.cancelInFlight(slot: slot, taskID: taskID, mode: .finishRunning, started: false, actions: &actions)
+                    _ = machine.cancelInFlight(
+                        slot: slot,
+                        taskID: taskID,
+                        mode: .finishRunning,
+                        started: false,
+                        actions: &actions
+                    )
                 }
                 machine.advanceLifecycle(now: Syscalls.monotonicNanoseconds(), actions: &actions)
             }

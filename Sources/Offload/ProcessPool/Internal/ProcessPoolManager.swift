@@ -29,7 +29,10 @@ extension ProcessPoolCore {
 
     func runManager() {
         var local = (0..<workerCount).map { _ in
-            ManagerSlot(reader: FrameReader(maxPayload: configuration.maxFramePayload), tail: StderrTail(keep: configuration.stderrLinesKept))
+            ManagerSlot(
+                reader: FrameReader(maxPayload: configuration.maxFramePayload),
+                tail: StderrTail(keep: configuration.stderrLinesKept)
+            )
         }
         var forwarder = StderrForwarder(linesPerSecond: configuration.stderrForwardLinesPerSecond)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -123,11 +126,16 @@ extension ProcessPoolCore {
     }
 
     /// Actions only the manager performs.
-    func performOnManager(_ action: ProcessPoolStateMachine.Action, into queue: inout [ProcessPoolStateMachine.Action]) {
+    func performOnManager(_ action: ProcessPoolStateMachine.Action, into queue: inout [ProcessPoolStateMachine.Action])
+    {
         switch action {
         case .spawn(let slot):
             do {
-                let handles = try WorkerSpawner.spawn(configuration: configuration, executable: executablePath, generation: 0)
+                let handles = try WorkerSpawner.spawn(
+                    configuration: configuration,
+                    executable: executablePath,
+                    generation: 0
+                )
                 state.withLock(self) { machine in
                     machine.spawned(slot: slot, handles: handles, now: Syscalls.monotonicNanoseconds(), actions: &queue)
                 }
@@ -138,7 +146,9 @@ extension ProcessPoolCore {
             }
         case .signal(let slot, let generation, let pid, let pidfd, let signal):
             // Exits are reaped on this thread, so a slot that still holds this generation still holds this process.
-            let current = state.withLock(self) { $0.slots[slot].generation == generation && $0.slots[slot].handles != nil }
+            let current = state.withLock(self) {
+                $0.slots[slot].generation == generation && $0.slots[slot].handles != nil
+            }
             if current { Syscalls.signal(pid: pid, pidfd: pidfd, signal) }
         case .close(let handles):
             for fd in [handles.commandFD, handles.resultFD, handles.stderrFD, handles.pidfd] { Syscalls.close(fd) }
@@ -173,7 +183,9 @@ extension ProcessPoolCore {
                 state.withLock(self) { machine in
                     let now = Syscalls.monotonicNanoseconds()
                     for message in messages { machine.received(message, slot: index, now: now, actions: &actions) }
-                    if let violation { machine.kill(slot: index, reason: .protocolViolation(violation), actions: &actions) }
+                    if let violation {
+                        machine.kill(slot: index, reason: .protocolViolation(violation), actions: &actions)
+                    }
                 }
                 apply(actions, onManager: true)
                 if violation != nil || count < buffer.count { return }

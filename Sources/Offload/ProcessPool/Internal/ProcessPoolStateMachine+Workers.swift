@@ -64,7 +64,9 @@ extension ProcessPoolStateMachine {
         }
     }
 
-    private mutating func handle(_ message: Message, slot index: Int, now: UInt64, actions: inout [Action]) throws(OffloadError) {
+    private mutating func handle(_ message: Message, slot index: Int, now: UInt64, actions: inout [Action])
+        throws(OffloadError)
+    {
         let pid = slots[index].handles?.pid
         switch message {
         case .hello(let hello):
@@ -81,7 +83,10 @@ extension ProcessPoolStateMachine {
                 return
             }
             if let failure = hello.initializerFailure {
-                markBroken(OffloadError.remote(failure, job: "the worker initializer").withWorkerPID(hello.pid), actions: &actions)
+                markBroken(
+                    OffloadError.remote(failure, job: "the worker initializer").withWorkerPID(hello.pid),
+                    actions: &actions
+                )
                 return
             }
             withSlot(index) { slot in
@@ -91,18 +96,34 @@ extension ProcessPoolStateMachine {
             reportReadinessIfReady(actions: &actions)
         case .result(let taskID, let isBatch, let nanoseconds, let firstItem, let count, let output):
             var task = try head(index, taskID)
-            guard task.isBatch == isBatch else { throw .protocolViolation("worker answered task \(taskID) in the wrong shape") }
+            guard task.isBatch == isBatch else {
+                throw .protocolViolation("worker answered task \(taskID) in the wrong shape")
+            }
             addBusy(slot: index, nanoseconds)
-            recordDuration(jobName: task.jobName, nanoseconds: nanoseconds, items: isBatch ? count + task.failures.count : 1)
+            recordDuration(
+                jobName: task.jobName,
+                nanoseconds: nanoseconds,
+                items: isBatch ? count + task.failures.count : 1
+            )
             if isBatch { try merge(&task, firstItem: firstItem, count: count, outputs: output) }
-            guard !isBatch || task.isComplete else { throw .protocolViolation("worker ended batch task \(taskID) early") }
+            guard !isBatch || task.isComplete else {
+                throw .protocolViolation("worker ended batch task \(taskID) early")
+            }
             popHead(index, now: now)
             guard !task.cancelled else { break }
             let context = DecodeContext(workerPID: pid, describe: task.describe)
             if isBatch {
                 task.outputs.append(BinaryTag.end)
                 actions.append(
-                    .deliver(.batch(task.sink, outputs: task.outputs, failures: task.failures, count: task.itemCount ?? 0, context: context))
+                    .deliver(
+                        .batch(
+                            task.sink,
+                            outputs: task.outputs,
+                            failures: task.failures,
+                            count: task.itemCount ?? 0,
+                            context: context
+                        )
+                    )
                 )
             } else {
                 actions.append(.deliver(.value(task.sink, output: output, context: context)))
@@ -135,7 +156,15 @@ extension ProcessPoolStateMachine {
                 task.outputs.append(BinaryTag.end)
                 let context = DecodeContext(workerPID: pid, describe: task.describe)
                 actions.append(
-                    .deliver(.batch(task.sink, outputs: task.outputs, failures: task.failures, count: task.itemCount ?? 0, context: context))
+                    .deliver(
+                        .batch(
+                            task.sink,
+                            outputs: task.outputs,
+                            failures: task.failures,
+                            count: task.itemCount ?? 0,
+                            context: context
+                        )
+                    )
                 )
             } else {
                 countFailure()
@@ -179,10 +208,13 @@ extension ProcessPoolStateMachine {
     private func merge(_ task: inout PoolTask, firstItem: Int, count: Int, outputs: [UInt8]) throws(OffloadError) {
         guard firstItem == task.nextItem, count >= 0, task.nextItem + count <= (task.itemCount ?? 0) else {
             throw .protocolViolation(
-                "worker reported items \(firstItem)..<\(firstItem + count) of task \(task.id), expected item \(task.nextItem)"
+                "worker reported items \(firstItem)..<\(firstItem + count) of task \(task.id), "
+                    + "expected item \(task.nextItem)"
             )
         }
-        if task.outputs.isEmpty { task.outputs.reserveCapacity(outputs.count + 2); task.outputs.append(BinaryTag.unkeyed) }
+        if task.outputs.isEmpty {
+            task.outputs.reserveCapacity(outputs.count + 2); task.outputs.append(BinaryTag.unkeyed)
+        }
         task.outputs.append(contentsOf: outputs)
         task.nextItem += count
     }
@@ -277,7 +309,15 @@ extension ProcessPoolStateMachine {
                     head.outputs.append(BinaryTag.end)
                     let context = DecodeContext(workerPID: handles.pid, describe: head.describe)
                     actions.append(
-                        .deliver(.batch(head.sink, outputs: head.outputs, failures: head.failures, count: head.itemCount ?? 0, context: context))
+                        .deliver(
+                            .batch(
+                                head.sink,
+                                outputs: head.outputs,
+                                failures: head.failures,
+                                count: head.itemCount ?? 0,
+                                context: context
+                            )
+                        )
                     )
                 } else {
                     queue.insert(head, at: 0)  // the rest of the batch never started: it runs again, from its next item
@@ -330,9 +370,22 @@ extension ProcessPoolStateMachine {
         let error: OffloadError
         switch slot.killReason {
         case .taskTimeout(_, _, let timeout):
-            error = .taskTimedOut(job: job, pid: pid, timeout: .nanoseconds(Int64(clamping: timeout)), termination: termination, stderr: stderr)
+            error = .taskTimedOut(
+                job: job,
+                pid: pid,
+                timeout: .nanoseconds(Int64(clamping: timeout)),
+                termination: termination,
+                stderr: stderr
+            )
         case .memory(let resident, let limit):
-            error = .memoryLimitExceeded(job: job, pid: pid, resident: resident, limit: limit, termination: termination, stderr: stderr)
+            error = .memoryLimitExceeded(
+                job: job,
+                pid: pid,
+                resident: resident,
+                limit: limit,
+                termination: termination,
+                stderr: stderr
+            )
         case .protocolViolation(let violation):
             error = OffloadError(
                 violation.code,
@@ -349,21 +402,37 @@ extension ProcessPoolStateMachine {
     }
 
     /// Why a worker that never said hello could not start.
-    private func startError(_ slot: SlotState, termination: OffloadError.Termination, stderr: [String]) -> OffloadError {
+    private func startError(_ slot: SlotState, termination: OffloadError.Termination, stderr: [String]) -> OffloadError
+    {
         let pid = slot.handles?.pid ?? 0
         switch slot.killReason {
         case .startTimeout:
             return .entryPointMissing(executable: settings.executableName, pid: pid, termination: nil, stderr: stderr)
         case .protocolViolation(let violation):
-            return .workerStartGarbled(executable: settings.executableName, pid: pid, violation: violation, stderr: stderr)
+            return .workerStartGarbled(
+                executable: settings.executableName,
+                pid: pid,
+                violation: violation,
+                stderr: stderr
+            )
         default:
             break
         }
         switch termination {
         case .exited:
-            return .entryPointMissing(executable: settings.executableName, pid: pid, termination: termination, stderr: stderr)
+            return .entryPointMissing(
+                executable: settings.executableName,
+                pid: pid,
+                termination: termination,
+                stderr: stderr
+            )
         case .signaled:
-            return .workerStartCrashed(executable: settings.executableName, pid: pid, termination: termination, stderr: stderr)
+            return .workerStartCrashed(
+                executable: settings.executableName,
+                pid: pid,
+                termination: termination,
+                stderr: stderr
+            )
         }
     }
 
@@ -373,7 +442,9 @@ extension ProcessPoolStateMachine {
     /// schedule and the shutdown escalation. Returns when to tick again (`nil`: only on events).
     mutating func tick(now: UInt64, progress: [WorkerProgress?], actions: inout [Action]) -> UInt64? {
         var next = UInt64.max
-        let checkMemory = memoryCheckDue(now: now)
+        let checkMemory = settings.memoryLimit != nil && now >= nextMemoryCheckTime
+        var measured = false
+        var busyWorkers = false
         for index in slots.indices {
             let slot = slots[index]
             guard slot.killReason == nil, let handles = slot.handles else { continue }
@@ -386,8 +457,11 @@ extension ProcessPoolStateMachine {
                 }
             case .ready, .retiring:
                 guard let head = slot.inFlight.first else { continue }
-                if checkMemory { actions.append(.measureMemory(slot: index, generation: slot.generation, pid: handles.pid)) }
-                if settings.memoryLimit != nil { next = min(next, nextMemoryCheckTime) }
+                busyWorkers = true
+                if checkMemory {
+                    actions.append(.measureMemory(slot: index, generation: slot.generation, pid: handles.pid))
+                    measured = true
+                }
                 guard let timeout = head.timeout else { continue }
                 let observed = index < progress.count ? progress[index] : nil
                 if let observed {
@@ -396,12 +470,20 @@ extension ProcessPoolStateMachine {
                         continue
                     }
                     if now &- observed.itemStart >= timeout {
-                        kill(slot: index, reason: .taskTimeout(taskID: head.id, item: item, timeout: timeout), actions: &actions)
+                        kill(
+                            slot: index,
+                            reason: .taskTimeout(taskID: head.id, item: item, timeout: timeout),
+                            actions: &actions
+                        )
                     } else {
                         next = min(next, observed.itemStart &+ timeout)
                     }
                 } else if now &- slot.headSince >= timeout {
-                    kill(slot: index, reason: .taskTimeout(taskID: head.id, item: nil, timeout: timeout), actions: &actions)
+                    kill(
+                        slot: index,
+                        reason: .taskTimeout(taskID: head.id, item: nil, timeout: timeout),
+                        actions: &actions
+                    )
                 } else {
                     next = min(next, slot.headSince &+ timeout)
                 }
@@ -409,6 +491,10 @@ extension ProcessPoolStateMachine {
                 continue
             }
         }
+        // The polling schedule advances only when a worker was measured: the first check of a newly busy worker is
+        // never pushed back by idle time.
+        if measured { scheduleMemoryCheck(after: now) }
+        if busyWorkers, settings.memoryLimit != nil { next = min(next, nextMemoryCheckTime) }
         advanceLifecycle(now: now, actions: &actions)
         if case .stopping(_, let deadline) = lifecycle { next = min(next, deadline) }
         return next == .max ? nil : next

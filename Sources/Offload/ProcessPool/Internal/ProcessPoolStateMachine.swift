@@ -45,7 +45,7 @@ struct ProcessPoolStateMachine {
     }
 
     enum Action {
-        /// Write `bytes` to the worker's command pipe, then report ``ProcessPoolStateMachine/wrote(slot:generation:bytes:written:failed:)``.
+        /// Write `bytes` to the worker's command pipe, then report how much went out (`wrote(slot:…)`).
         case write(slot: Int, generation: Int, fd: Int32, bytes: [UInt8])
         /// Launch a worker for `slot`, then report ``spawned(slot:handles:now:)`` or ``spawnFailed(slot:error:)``.
         case spawn(slot: Int)
@@ -271,14 +271,23 @@ struct ProcessPoolStateMachine {
     /// pipe in order, and only one thread may write to it at a time).
     mutating func flush(slot index: Int, actions: inout [Action]) {
         let slot = slots[index]
-        guard !slot.writing, !slot.commandBroken, slot.outbox.hasPendingBytes, let handles = slot.handles else { return }
+        guard !slot.writing, !slot.commandBroken, slot.outbox.hasPendingBytes, let handles = slot.handles else {
+            return
+        }
         slots[index].writing = true
         let bytes = slots[index].outbox.take()
         actions.append(.write(slot: index, generation: slot.generation, fd: handles.commandFD, bytes: bytes))
     }
 
     /// A write action finished: `written` of `bytes` went out; `failed` when the pipe is broken (the worker died).
-    mutating func wrote(slot index: Int, generation: Int, bytes: [UInt8], written: Int, failed: Bool, actions: inout [Action]) {
+    mutating func wrote(
+        slot index: Int,
+        generation: Int,
+        bytes: [UInt8],
+        written: Int,
+        failed: Bool,
+        actions: inout [Action]
+    ) {
         if let handles = slots[index].closeAfterWrite, handles.generation == generation {
             // The worker died while this write was in progress: its descriptors can be closed now.
             slots[index].closeAfterWrite = nil
@@ -431,7 +440,13 @@ struct ProcessPoolStateMachine {
         }
         if let handles = slots[index].handles {
             actions.append(
-                .signal(slot: index, generation: slots[index].generation, pid: handles.pid, pidfd: handles.pidfd, signal: Signals.kill)
+                .signal(
+                    slot: index,
+                    generation: slots[index].generation,
+                    pid: handles.pid,
+                    pidfd: handles.pidfd,
+                    signal: Signals.kill
+                )
             )
         }
     }
@@ -490,10 +505,8 @@ struct ProcessPoolStateMachine {
     mutating func accountingComplete(_ count: Int) { accounting.complete(count) }
     mutating func countReplacement() { workersReplaced += 1 }
     mutating func addBusy(slot: Int, _ nanoseconds: UInt64) { busy[slot] &+= nanoseconds }
-    mutating func memoryCheckDue(now: UInt64) -> Bool {
-        guard settings.memoryLimit != nil, now >= nextMemoryCheck else { return false }
+    mutating func scheduleMemoryCheck(after now: UInt64) {
         nextMemoryCheck = now &+ settings.memoryPollInterval
-        return true
     }
     var nextMemoryCheckTime: UInt64 { nextMemoryCheck }
     mutating func finishLifecycleIfDone(actions: inout [Action]) { terminateIfDone(actions: &actions) }

@@ -84,7 +84,9 @@ final class WorkerJournal: Sendable {
         let task = mapping.load(Word.task)
         let item = mapping.load(Word.item)
         let start = mapping.load(Word.itemStart)
-        guard mapping.load(Word.task) == task else { return WorkerProgress(taskID: task, runningItem: nil, itemStart: 0) }
+        guard mapping.load(Word.task) == task else {
+            return WorkerProgress(taskID: task, runningItem: nil, itemStart: 0)
+        }
         return WorkerProgress(taskID: task, runningItem: item == 0 ? nil : Int(item - 1), itemStart: start)
     }
 

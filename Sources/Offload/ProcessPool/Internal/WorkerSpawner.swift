@@ -30,7 +30,8 @@ enum WorkerSpawner {
             Syscalls.setNonBlocking(command.write, true)
             Syscalls.setNonBlocking(result.read, true)
             Syscalls.setNonBlocking(stderr.read, true)
-            let name = executable == "/proc/self/exe" ? Syscalls.currentExecutablePath() ?? "offload-worker" : executable
+            let name =
+                executable == "/proc/self/exe" ? Syscalls.currentExecutablePath() ?? "offload-worker" : executable
             var request = Syscalls.SpawnRequest(
                 executable: executable,
                 arguments: [name] + configuration.arguments,
