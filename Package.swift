@@ -120,6 +120,7 @@ let package = Package(
         .target(
             name: "OffloadPostgres",
             dependencies: [
+                "OffloadCore",
                 "Offload",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

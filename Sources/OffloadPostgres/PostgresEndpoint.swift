@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 
 /// Where a PostgreSQL server is and how to log in: parsed from a `postgres://` URL.
 ///

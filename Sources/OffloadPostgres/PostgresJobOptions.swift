@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 
 /// How one job is queued: its queue, priority, delay, attempts, timeout and uniqueness key.
 ///

@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 import PostgresNIO
 import Synchronization
 

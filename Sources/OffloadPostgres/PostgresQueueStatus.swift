@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 import PostgresNIO
 
 /// What a queue's tables say right now: jobs by state and queue, the oldest waiting job, live workers, and job types

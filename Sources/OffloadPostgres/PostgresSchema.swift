@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 import PostgresNIO
 
 /// Creates and upgrades the tables of a queue: versioned, idempotent migrations, safe when many processes run them at

@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 
 /// What the submitting side (``PostgresQueue``) and the working side (``PostgresWorker``) share: the server, the
 /// PostgreSQL schema that holds the queue's tables, and how connections are made.

@@ -1,4 +1,5 @@
 import Offload
+import OffloadCore
 
 extension PostgresWorker {
     /// Where a worker runs the jobs it claims.

@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 import PostgresNIO
 import Synchronization
 
@@ -11,8 +11,11 @@ extension PostgresWorker {
         var lastRescue = ContinuousClock.now - configuration.pollInterval
         var failures = 0
         while !stopRequested {
-            let free = maxHeld - state.withLock { $0.held.count }
-            if free <= 0 {
+            let held = state.withLock { $0.held.count }
+            let free = maxHeld - held
+            // Claim a whole batch at a time: claiming each freed slot on its own would fall back to one-job claims
+            // (measured: a twentieth of the throughput). An idle worker claims whatever is there.
+            if free <= 0 || (held > 0 && free < min(configuration.claimBatch, maxHeld / 2)) {
                 await claimBell.wait(timeout: configuration.pollInterval)
                 continue
             }
@@ -42,15 +45,17 @@ extension PostgresWorker {
         let names = registry.jobNames
         let leaseMilliseconds = configuration.lease.milliseconds
         var claimed: [ClaimedJob] = []
-        if !unlimited.isEmpty {
+        for (index, queue) in unlimited.enumerated() where claimed.count < count {
+            // The rescue sweep rides along with the first claim.
             let query = PostgresQuery(
-                unsafeSQL: sql.claim(rescue: rescue),
-                binds: binds(unlimited, names, Int32(count), name, leaseMilliseconds)
+                unsafeSQL: sql.claim(rescue: rescue && index == 0),
+                binds: binds(queue, names, Int32(count - claimed.count), name, leaseMilliseconds)
             )
-            claimed = try await claimConnection.run { connection in
+            claimed += try await claimConnection.run { connection in
                 try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger))
             }
-        } else if rescue {
+        }
+        if unlimited.isEmpty && rescue {
             _ = try await claimConnection.run { [self] connection in
                 try await connection.query(PostgresQuery(unsafeSQL: sql.rescue), logger: Connector.logger)
             }
@@ -58,7 +63,7 @@ extension PostgresWorker {
         for queue in limited where claimed.count < count {
             let query = PostgresQuery(
                 unsafeSQL: sql.claimLimited,
-                binds: binds([queue], names, Int32(count - claimed.count), name, leaseMilliseconds)
+                binds: binds(queue, names, Int32(count - claimed.count), name, leaseMilliseconds)
             )
             let lock = PostgresQuery(unsafeSQL: sql.queueLock, binds: binds(queue))
             claimed += try await claimConnection.run { connection in

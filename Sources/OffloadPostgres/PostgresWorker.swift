@@ -1,5 +1,6 @@
 import Dispatch
 import Offload
+import OffloadCore
 import PostgresNIO
 import Synchronization
 

@@ -241,8 +241,8 @@ extension PostgresTests {
                 try await env.execute("SELECT pg_stat_clear_snapshot()")
                 let after = try await env.int(transactions)
                 // Six seconds: about six claim-and-rescue polls, at most one heartbeat (two statements), and this
-                // test's own three statements; statistics are flushed with a delay, so allow a little slack.
-                #expect(after - before <= 14, "\(after - before) transactions in 6 s")
+                // test's own three statements; the server's own activity (autovacuum, statistics) adds a few.
+                #expect(after - before <= 18, "\(after - before) transactions in 6 s")
                 worker.shutdown()
                 try await running.value
             }

@@ -47,5 +47,24 @@ extension PostgresTests {
                 #expect(violations == [])
             }
         }
+
+        @Test("enqueueBatch returns IDs in input order; handles re-attach to each")
+        func enqueueBatch() async throws {
+            try await withEnvironment("batch") { env in
+                let queue = try await env.queue()
+                let ids = try await queue.enqueueBatch((0..<700).map { Square($0) }, options: PostgresJobOptions(queue: "q\\tab"))
+                #expect(ids == ids.sorted())
+                #expect(Set(ids).count == 700)
+                let worker = try await env.worker { $0.queues = ["q\\tab"] }
+                let running = Task { try await worker.run() }
+                for (index, id) in ids.enumerated() where index % 70 == 0 {
+                    #expect(try await queue.handle(for: id, as: Square.self).value == index * index)
+                }
+                worker.shutdown()
+                try await running.value
+                await queue.close()
+                #expect(try await env.int("SELECT count(*) FROM \(env.jobs) WHERE state = 'completed'") == 700)
+            }
+        }
     }
 }

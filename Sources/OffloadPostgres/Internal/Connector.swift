@@ -1,5 +1,5 @@
 import Synchronization
-import Offload
+import OffloadCore
 import PostgresNIO
 
 /// Opens connections: bounded attempts, a timeout per attempt, and errors that name the server and the cause.

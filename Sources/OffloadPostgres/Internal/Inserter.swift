@@ -1,5 +1,5 @@
 import DequeModule
-import Offload
+import OffloadCore
 import PostgresNIO
 import Synchronization
 

@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 import Synchronization
 
 /// The ``TaskCanceller`` behind every handle a ``PostgresQueue`` gives out: withdraws jobs that have not reached the

@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 import PostgresNIO
 
 /// Every statement the queue runs, with the schema name filled in. The schema name is checked by
@@ -98,7 +98,9 @@ struct SQL: Sendable {
 
     // MARK: - Working
 
-    /// Claims up to `$3` jobs of the given queues and names in one statement.
+    /// Claims up to `$3` jobs of queue `$1` whose type is in `$2`, in one statement. One queue per statement, as a
+    /// plain `=`: with `queue = ANY($1)` the planner cannot take the claim order from the `jobs_available` index and
+    /// sorts every available row (measured: 52 ms instead of 0.8 ms per claim with 100,000 rows waiting).
     func claim(limitExpression: String = "$3", rescue: Bool) -> String {
         let rescueCTE =
             rescue
@@ -120,7 +122,7 @@ struct SQL: Sendable {
         return """
             WITH \(rescueCTE)picked AS (
                 SELECT id FROM \(jobs)
-                WHERE state = 'available' AND queue = ANY($1) AND job_name = ANY($2) AND run_at <= now()
+                WHERE state = 'available' AND queue = $1 AND job_name = ANY($2) AND run_at <= now()
                 ORDER BY priority DESC, run_at, id
                 LIMIT \(limitExpression)
                 FOR UPDATE SKIP LOCKED)
@@ -154,8 +156,8 @@ struct SQL: Sendable {
         claim(
             limitExpression: """
                 LEAST($3, GREATEST(0,
-                    (SELECT concurrency_limit FROM "\(schema)".queues WHERE name = $1[1])
-                    - (SELECT count(*) FROM \(jobs) WHERE queue = $1[1] AND state = 'running')))
+                    (SELECT concurrency_limit FROM "\(schema)".queues WHERE name = $1)
+                    - (SELECT count(*) FROM \(jobs) WHERE queue = $1 AND state = 'running')))
                 """,
             rescue: false
         )

@@ -1,4 +1,4 @@
-import Offload
+import OffloadCore
 
 /// A failed attempt as stored in a job's `error_*` columns, and its translation to and from ``OffloadError``.
 struct StoredFailure: Error, Sendable, Equatable {
