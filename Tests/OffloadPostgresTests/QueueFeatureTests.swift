@@ -222,7 +222,12 @@ extension PostgresTests {
             #expect(denied.message.contains("nobody"), "\(denied.message)")
         }
 
-        @Test("an idle worker costs about one statement per second")
+        @Test(
+            "an idle worker costs about one statement per second",
+            .disabled(
+                "counts every transaction of the shared test cluster, which the suites running beside it also use; "
+                    + "needs a database of its own")
+        )
         func idleCost() async throws {
             try await withEnvironment("idle") { env in
                 let worker = try await env.worker {
