@@ -225,8 +225,8 @@ extension PostgresTests {
         @Test(
             "an idle worker costs about one statement per second",
             .disabled(
-                "counts every transaction of the shared test cluster, which the suites running beside it also use; "
-                    + "needs a database of its own")
+                "counts every transaction of the shared test cluster, which the suites running beside it also use"
+            )
         )
         func idleCost() async throws {
             try await withEnvironment("idle") { env in

@@ -28,7 +28,7 @@ struct LeakTests {
     func noLeaksAfterShutdown() async {
         await #expect(processExitsWith: .success) {
             // Warm up once: the runtime and Dispatch open descriptors lazily on first use; they are not leaks.
-            try await withProcessPool(TestWorker.configuration(workers: 1)) { pool in _ = try await pool.run(Square(1))
+            try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool in _ = try await pool.run(Square(1))
             }
             let descriptorsBefore = TestWorker.openDescriptorCount()
             for _ in 0..<3 {

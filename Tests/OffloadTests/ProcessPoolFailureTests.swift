@@ -11,7 +11,7 @@ import Testing
 struct ProcessPoolFailureTests {
     @Test("a job that throws reports the error's type and message, and its worker stays")
     func throwingJobKeepsWorker() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let before = try await pool.run(WorkerPID())
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Fail("bad input 42")) }
             #expect(error?.code == .jobFailed)
@@ -58,7 +58,7 @@ struct ProcessPoolFailureTests {
     @Test("a task over its timeout is stopped: its worker is killed and replaced")
     func timeoutKillsAndReplaces() async throws {
         let configuration = TestWorker.configuration(workers: 1) { $0.taskTimeout = .milliseconds(300) }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let before = try await pool.run(WorkerPID())
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Sleep(milliseconds: 30_000)) }
             #expect(error?.code == .taskTimedOut)
@@ -71,7 +71,7 @@ struct ProcessPoolFailureTests {
     @Test("a worker over its memory limit fails like a crash, with the reason")
     func memoryLimitExceeded() async throws {
         let configuration = TestWorker.configuration(workers: 1) { $0.memoryLimitBytes = 96 << 20 }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Allocate(megabytes: 512)) }
             #expect(error?.code == .memoryLimitExceeded)
             #expect(error?.message.contains("VmRSS") == true)
@@ -81,7 +81,7 @@ struct ProcessPoolFailureTests {
 
     @Test("an unregistered job type is a typed error, not a hang")
     func unregisteredJob() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Unregistered()) }
             #expect(error?.code == .unregisteredJob)
             #expect(error?.message.contains("Unregistered") == true)
@@ -99,7 +99,7 @@ struct ProcessPoolFailureTests {
 
     @Test("failure matrix: every step × {throw, exit, crash} ends in a typed error", arguments: matrix)
     func failureMatrix(step: Misbehave.Step, mode: Misbehave.Mode) async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let expected: OffloadError.Code
             switch (step, mode) {
             case (.encodeJob, _): expected = .encodingFailed
@@ -119,7 +119,7 @@ struct ProcessPoolFailureTests {
 
     @Test("a worker that breaks the framing is killed and replaced; its task fails with protocolViolation")
     func garbageFromWorker() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Garbage()) }
             #expect(error?.code == .protocolViolation)
             #expect(error?.termination == .signaled(SIGKILL))
@@ -130,7 +130,7 @@ struct ProcessPoolFailureTests {
 
     @Test("a result larger than the pipe buffer arrives whole")
     func bigResultArrives() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let output = try await pool.run(BigOutput(bytes: 8 << 20))
             #expect(output.count == 8 << 20 && output.allSatisfy { $0 == 7 })
         }
@@ -138,7 +138,7 @@ struct ProcessPoolFailureTests {
 
     @Test("a worker dying while writing a payload larger than the pipe buffer is a crash, not a hang")
     func deathWhileWritingBigPayload() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let error = await #expect(throws: OffloadError.self) {
                 try await pool.run(BigOutput(bytes: 4 << 20, dieAfterWriting: 200_000))
             }
@@ -151,7 +151,7 @@ struct ProcessPoolFailureTests {
     @Test("an idempotent job is retried after its worker crashed; a non-idempotent one is not")
     func retriesOnlyIdempotentJobs() async throws {
         let configuration = TestWorker.configuration(workers: 1) { $0.retries = 1 }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let first = try SharedCounter()
             #expect(try await pool.run(CrashOnce(counter: first.handle)) == 42)
             #expect(first.load() == 2)

@@ -30,7 +30,7 @@ struct ProcessPoolLifecycleTests {
             $0.arguments = ["--idle-without-entry"]
             $0.startTimeout = .milliseconds(300)
         }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
             #expect(error?.code == .workerEntryPointMissing)
         }
@@ -64,7 +64,7 @@ struct ProcessPoolLifecycleTests {
             $0.initializer = "mark-initialized"
             $0.initializerArgument = "42"
         }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let states = try await pool.map(Array(repeating: InitializerState(), count: 8), chunkSize: 1)
             #expect(states.allSatisfy { $0 == "initialized with 42" })
         }
@@ -73,7 +73,7 @@ struct ProcessPoolLifecycleTests {
     @Test("a failing initializer breaks the pool with workerInitializationFailed")
     func initializerFailure() async throws {
         let configuration = TestWorker.configuration(workers: 1) { $0.initializer = "fail" }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
             #expect(error?.code == .workerInitializationFailed)
             #expect(error?.message.contains("initializer refuses") == true)
@@ -83,7 +83,7 @@ struct ProcessPoolLifecycleTests {
     @Test("workers are recycled after maxTasksPerWorker tasks")
     func recycling() async throws {
         let configuration = TestWorker.configuration(workers: 1) { $0.maxTasksPerWorker = 2 }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             var pids: [Int32] = []
             for _ in 0..<6 { pids.append(try await pool.run(WorkerPID())) }
             #expect(Set(pids).count == 3)
@@ -98,7 +98,7 @@ struct ProcessPoolLifecycleTests {
             $0.environment = ["OFFLOAD_TEST_VALUE": "from the parent"]
             $0.workingDirectory = "/tmp"
         }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let values = try await pool.run(Environment(key: "OFFLOAD_TEST_VALUE"))
             #expect(values == ["from the parent", "/tmp"])
         }

@@ -62,7 +62,7 @@ struct ProcessPoolSemanticsTests {
 
     @Test("an item that throws inside a batch fails alone; the batch goes on in the same worker")
     func throwInsideBatch() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let jobs = (0..<10).map { FaultMix(index: $0, fault: $0 % 3 == 1 ? .throw : .none) }
             let results = try await pool.submitBatch(jobs, options: .default).value
             for (index, result) in results.enumerated() {
@@ -87,7 +87,7 @@ struct ProcessPoolSemanticsTests {
         "a batch whose jobs each stay under the timeout succeeds although the batch exceeds it; a hung job times out alone"
     )
     func perJobTimeoutInsideBatch() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let naps = (0..<8).map { _ in NapPID(milliseconds: 50) }
             let results = try await pool.submitBatch(naps, options: JobOptions(timeout: .milliseconds(200))).value
             #expect(results.values?.count == 8, "400 ms of 50 ms jobs under a 200 ms per-job timeout")
@@ -106,7 +106,7 @@ struct ProcessPoolSemanticsTests {
     @Test("JobOptions.timeout overrides the pool's taskTimeout per call")
     func perCallTimeoutOverride() async throws {
         let configuration = TestWorker.configuration(workers: 1) { $0.taskTimeout = .milliseconds(100) }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let longer = try await pool.run(Sleep(milliseconds: 300), options: JobOptions(timeout: .seconds(5)))
             #expect(longer == 300)
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Sleep(milliseconds: 5_000)) }
@@ -248,7 +248,7 @@ struct ProcessPoolSemanticsTests {
         let configuration = TestWorker.configuration(workers: 1) {
             $0.environmentOverrides = ["OFFLOAD_TEST_VALUE": "added"]
         }
-        try await withProcessPool(configuration) { pool async throws in
+        try await withProcessPool(configuration: configuration) { pool async throws in
             #expect(try await pool.run(Environment(key: "SWIFT_BACKTRACE"))[0] == "enable=no")
             #expect(try await pool.run(Environment(key: "OFFLOAD_TEST_VALUE"))[0] == "added")
             #expect(try await pool.run(Environment(key: "OFFLOAD_TEST_INHERITED"))[0] == "inherited")
@@ -257,14 +257,14 @@ struct ProcessPoolSemanticsTests {
             $0.fullBacktraces = true
             $0.environmentOverrides = ["SWIFT_BACKTRACE": "enable=yes,interactive=no"]
         }
-        try await withProcessPool(full) { pool async throws in
+        try await withProcessPool(configuration: full) { pool async throws in
             #expect(try await pool.run(Environment(key: "SWIFT_BACKTRACE"))[0] == "enable=yes,interactive=no")
         }
     }
 
     @Test("a fatalError's error keeps the runtime's message in its stderr tail")
     func crashTailIsUseful() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let error = await #expect(throws: OffloadError.self) {
                 try await pool.run(FaultMix(index: 3, fault: .fatalError))
             }
@@ -309,7 +309,7 @@ struct ProcessPoolSemanticsTests {
 
     @Test("an output the parent cannot decode names the job and the worker, and is not a remote error")
     func undecodableResultAttribution() async throws {
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let error = await #expect(throws: OffloadError.self) {
                 try await pool.run(Misbehave(step: .decodeResultInParent, mode: .throw))
             }

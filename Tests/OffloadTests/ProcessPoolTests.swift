@@ -22,7 +22,7 @@ struct ProcessPoolTests {
 
     @Test("map returns outputs in job order, batched or not", arguments: [nil, 1, 7] as [Int?])
     func mapKeepsOrder(chunkSize: Int?) async throws {
-        let outputs = try await withProcessPool(TestWorker.configuration()) { pool async throws in
+        let outputs = try await withProcessPool(configuration: TestWorker.configuration()) { pool async throws in
             try await pool.map((0..<500).map(Square.init), chunkSize: chunkSize)
         }
         #expect(outputs == (0..<500).map { $0 * $0 })
@@ -30,7 +30,7 @@ struct ProcessPoolTests {
 
     @Test("mapUnordered delivers every index exactly once")
     func mapUnorderedDeliversAll() async throws {
-        try await withProcessPool(TestWorker.configuration()) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration()) { pool async throws in
             var seen: [Int: Int] = [:]
             for try await (index, value) in try pool.mapUnordered((0..<300).map(Square.init), chunkSize: 10) {
                 #expect(seen[index] == nil)

@@ -32,7 +32,7 @@ struct SharedBufferTests {
         buffer.withUnsafeMutableBufferPointer { values in
             for index in values.indices { values[index] = Double(index) }
         }
-        try await withProcessPool(TestWorker.configuration()) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration()) { pool async throws in
             let sum = try await pool.run(SharedSum(input: buffer.handle))
             #expect(sum == Double(99_999 * 100_000 / 2))
             let sampled = try await pool.run(SharedSum(input: buffer.handle, stride: 1_000))
@@ -44,7 +44,7 @@ struct SharedBufferTests {
     func workersWriteBack() async throws {
         let output = try SharedBuffer<Int>(count: 200)
         let counter = try SharedCounter()
-        try await withProcessPool(TestWorker.configuration()) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration()) { pool async throws in
             let jobs = (0..<200).map { SharedWrite(output: output.handle, counter: counter.handle, index: $0) }
             let counts = try await pool.map(jobs, chunkSize: 1)
             #expect(Set(counts) == Set(1...200))
@@ -64,7 +64,7 @@ struct SharedBufferTests {
             let buffer = try SharedBuffer<UInt8>(count: 4096)
             name = buffer.segmentName
             #expect(Self.segmentExists(name))
-            try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+            try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
                 await #expect(throws: OffloadError.self) { try await pool.run(Die(.sigkill)) }
                 #expect(try await pool.run(Square(2)) == 4)
             }
@@ -86,7 +86,7 @@ struct SharedBufferTests {
             let buffer = try SharedBuffer<Double>(count: 10)
             handle = buffer.handle
         }
-        try await withProcessPool(TestWorker.configuration(workers: 1)) { pool async throws in
+        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(SharedSum(input: handle)) }
             #expect(error?.code == .jobFailed)
             #expect(error?.message.contains("sharedMemoryFailed") == true)

@@ -47,7 +47,7 @@ import OffloadSystem
 /// Cancellation (``CancellationMode``, default ``Configuration/cancellationMode``): queued jobs, and jobs a worker
 /// holds but has not started, are withdrawn at once; a running job is left to finish (`.finishRunning`) or stopped by
 /// killing its worker, which is replaced (`.stopRunning`). Either way the handle ends with `CancellationError` at once.
-/// Shut the pool down explicitly (``shutdown(cancelPending:)``) or use ``withProcessPool(_:_:)``; a pool released
+/// Shut the pool down explicitly (``shutdown(cancelPending:)``) or use ``withProcessPool(configuration: _:_:)``; a pool released
 /// without shutdown starts a graceful shutdown from `deinit`.
 ///
 /// Python mapping: `concurrent.futures.ProcessPoolExecutor` / `multiprocessing.Pool`.
