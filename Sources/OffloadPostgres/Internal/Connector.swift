@@ -230,6 +230,12 @@ actor ManagedConnection {
             try? await fresh.close()
             throw OffloadError(.poolShutDown, "the PostgreSQL connection for \(purpose) was closed")
         }
+        // Another caller may have reconnected while this one awaited (actor reentrancy): keep one connection, and
+        // close the other (postgres-nio asserts that every connection is closed before it is released).
+        if let current = connection, !current.isClosed {
+            try? await fresh.close()
+            return current
+        }
         opened += 1
         if opened > 1 { reconnects += 1 }
         connection = fresh
