@@ -16,19 +16,6 @@ package enum ChunkedMap {
         return max(1, (count + chunks - 1) / chunks)
     }
 
-    /// Validates a requested chunk size or picks one.
-    @usableFromInline
-    package static func resolveChunkSize(_ requested: Int?, count: Int?, workers: Int) throws(OffloadError) -> Int {
-        if let requested {
-            guard requested >= 1 else {
-                throw OffloadError.invalidArgument("chunk size must be at least 1, got \(requested)")
-            }
-            return requested
-        }
-        guard let count else { return 1 }
-        return automaticChunkSize(count: count, workers: workers)
-    }
-
     /// The default number of chunks in flight: enough to keep every worker busy while finished chunks wait to be
     /// consumed.
     @usableFromInline
@@ -55,12 +42,6 @@ package enum ChunkedMap {
             chunk.append(element)
         }
         return chunk
-    }
-
-    /// The number of items when `items` is a collection.
-    @inlinable
-    package static func count<S: Sequence>(of items: S) -> Int? {
-        (items as? any Collection)?.count
     }
 
     /// `transform` over one chunk.
