@@ -69,6 +69,8 @@ public final class PostgresQueue: Sendable {
         var cancelled = 0
         var pending = 0
         var shutDown = false
+        /// Shutdowns waiting for `pending` to reach 0; resumed by the call that brings it there.
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// The configuration.
@@ -385,9 +387,7 @@ public final class PostgresQueue: Sendable {
                 }
             }
         }
-        while counters.withLock({ $0.pending }) > 0 {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await waitUntilNothingPending()
         await waiter.stop()
         await commands.close()
     }
@@ -426,13 +426,30 @@ public final class PostgresQueue: Sendable {
     }
 
     func countFinished(_ result: Result<Void, any Error>, jobs: Int) {
-        counters.withLock { counters in
+        let drained = counters.withLock { counters -> [CheckedContinuation<Void, Never>] in
             counters.pending -= jobs
             switch result {
             case .success: counters.completed += jobs
             case .failure(let error) where error is CancellationError: counters.cancelled += jobs
             case .failure: counters.failed += jobs
             }
+            guard counters.pending == 0 else { return [] }
+            defer { counters.drainWaiters = [] }
+            return counters.drainWaiters
+        }
+        for waiter in drained { waiter.resume() }
+    }
+
+    /// Returns once every handle this object gave out has ended (at once if none is pending). Resumed by the
+    /// ``countFinished(_:jobs:)`` call that ends the last one: no polling.
+    func waitUntilNothingPending() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = counters.withLock { counters -> Bool in
+                guard counters.pending > 0 else { return true }
+                counters.drainWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
         }
     }
 

@@ -140,6 +140,9 @@ extension PostgresWorker {
         public var rejected = 0
         /// Results dropped because the job was cancelled or its lease lost before it finished.
         public var abandoned = 0
+        /// Running jobs stopped because they were cancelled or their lease was lost (a process-backed worker kills
+        /// the local process running the job; a thread-backed one cannot stop a job and only drops its result).
+        public var stopped = 0
         /// Jobs handed back at shutdown.
         public var released = 0
         /// Connections re-established after a failure.
