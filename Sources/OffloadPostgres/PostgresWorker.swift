@@ -171,7 +171,10 @@ public final class PostgresWorker: Sendable {
         let listen = Task { await listenLoop() }
         let heartbeat = Task { await heartbeatLoop() }
         let completer = Task { await completerLoop() }
+        let retention = Task { await retentionLoop() }
         await fetchLoop()
+        retention.cancel()
+        await retention.value
         await drainAndRelease()
         state.withLock { $0.completerFinishing = true }
         completerBell.ring()

@@ -223,5 +223,34 @@ struct SQL: Sendable {
         """
     }
 
+    // MARK: - Retention
+
+    /// Claims this interval's cleanup for the calling worker: returns a row only if no worker ran it within the last
+    /// `$1` milliseconds. The row lock of the upsert makes concurrent claimers take turns, and the second sees the
+    /// first one's `last_run`: at most one cleanup per interval across all workers.
+    var claimCleanup: String {
+        """
+        INSERT INTO "\(schema)".maintenance AS m (task, last_run) VALUES ('cleanup', now())
+        ON CONFLICT (task) DO UPDATE SET last_run = now(), runs = m.runs + 1
+            WHERE m.last_run <= now() - $1 * interval '1 millisecond'
+        RETURNING m.runs
+        """
+    }
+
+    /// Deletes up to `$2` finished rows that finished more than `$1` milliseconds ago (oldest first, through the
+    /// `jobs_finished` index); returns how many.
+    var deleteFinished: String {
+        """
+        WITH old AS (
+            SELECT id FROM \(jobs)
+            WHERE state IN \(Self.finalStates) AND finished_at < now() - $1 * interval '1 millisecond'
+            ORDER BY finished_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED),
+        gone AS (DELETE FROM \(jobs) j USING old WHERE j.id = old.id RETURNING 1)
+        SELECT count(*)::int8 FROM gone
+        """
+    }
+
     var deleteWorker: String { "DELETE FROM \"\(schema)\".workers WHERE id = $1" }
 }
