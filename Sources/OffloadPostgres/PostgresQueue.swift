@@ -228,13 +228,35 @@ public final class PostgresQueue: Sendable {
         for job in jobs { rows.append(try makeRow(job, options: options)) }
         var ids: [Int64] = []
         ids.reserveCapacity(jobs.count)
+        // One statement at a time (IDs stay in input order), but the next statement's parameters are encoded while
+        // the server runs the previous one.
+        var inFlight: Task<[Int64], any Error>?
         var start = 0
         while start < rows.count {
             let end = min(rows.count, start + configuration.insertBatchRows)
-            ids += try await Inserter.insertPlain(Array(rows[start..<end]), sql: sql, connection: commands)
+            let chunk = Array(rows[start..<end])
+            let query = Inserter.plainQuery(chunk, sql: sql)
             start = end
+            if let previous = inFlight { ids += try await Self.insertResult(previous, connection: commands) }
+            inFlight = Task { [commands] in
+                try await commands.run { connection in
+                    try await Inserter.insertPlain(query, count: chunk.count, on: connection)
+                }
+            }
         }
+        if let last = inFlight { ids += try await Self.insertResult(last, connection: commands) }
         return ids
+    }
+
+    private static func insertResult(
+        _ task: Task<[Int64], any Error>,
+        connection: ManagedConnection
+    ) async throws(OffloadError) -> [Int64] {
+        do {
+            return try await task.value
+        } catch {
+            throw Inserter.insertFailed(error, connection: connection)
+        }
     }
 
     /// Inserts a job on the caller's connection — inside the caller's transaction, if one is open — so that the job

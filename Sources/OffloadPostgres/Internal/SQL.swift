@@ -54,6 +54,19 @@ struct SQL: Sendable {
         """
     }
 
+    /// Batched insert of jobs of one type with one set of options: the payloads are the only array (measured: see
+    /// "Submitting" in docs/design/postgres-queue.md). IDs in input order when sorted ascending, as for
+    /// ``insertBatch``.
+    var insertUniform: String {
+        """
+        INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms)
+        SELECT $1, $2, p, $3, now() + $4 * interval '1 millisecond', $5, NULLIF($6, -1)
+        FROM unnest($7::bytea[]) WITH ORDINALITY AS u(p, ord)
+        ORDER BY ord
+        RETURNING id
+        """
+    }
+
     /// Insert of one job with a uniqueness key: returns `(id, inserted)`; no row when a concurrent insert of the same
     /// key committed after this statement's snapshot (the caller runs it again).
     var insertUnique: String {
