@@ -45,7 +45,7 @@ actor PythonLaneServer {
             PythonLaneScripts.workloadsModuleName: PythonLaneScripts.workloadsModule,
         ])
         guard let executable = ProcessRunner.resolve(interpreter.command) else {
-            throw CLIError("'\(interpreter.command)' not found on PATH")
+            throw CLIError(ProcessRunner.notFound(interpreter.command))
         }
         let toServer = Pipe()
         let fromServer = Pipe()

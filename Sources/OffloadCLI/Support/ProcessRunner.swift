@@ -29,7 +29,7 @@ enum ProcessRunner {
         currentDirectory: String? = nil
     ) throws(ProcessRunnerError) -> ProcessOutput {
         guard let path = resolve(command) else {
-            throw ProcessRunnerError(message: "'\(command)' not found on PATH")
+            throw ProcessRunnerError(message: notFound(command))
         }
         let fileManager = FileManager.default
         let base = fileManager.temporaryDirectory.appendingPathComponent("offload-run-\(UUID().uuidString)")
@@ -67,6 +67,13 @@ enum ProcessRunner {
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus
             : process.terminationStatus
         return ProcessOutput(stdout: stdout, stderr: stderr, status: status)
+    }
+
+    /// Why `command` could not be resolved, in words: a path that is not an executable file, or a name not on PATH.
+    static func notFound(_ command: String) -> String {
+        guard command.contains("/") else { return "'\(command)' not found on PATH" }
+        return FileManager.default.fileExists(atPath: command)
+            ? "'\(command)' is not an executable file" : "'\(command)' does not exist"
     }
 
     /// `command` as an executable path: itself if it contains a slash, else the first match on PATH.
