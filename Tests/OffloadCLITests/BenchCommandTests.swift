@@ -427,14 +427,28 @@ struct BenchCommandTests {
         #expect(notices.contains { $0.contains("/nonexistent/python3") && $0.contains("does not exist") })
     }
 
-    @Test("a --python-exe that is not an executable is named as such in one notice")
-    func nonExecutablePythonIsANotice() throws {
-        let result = try OffloadBinary.run([
-            "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "actor",
-            "--python", "--python-exe", "/etc/hostname", "--json",
-        ])
-        #expect(result.status == 0, "stderr: \(result.stderr)")
-        let notices = (try result.json()["notices"] as? [String]) ?? []
-        #expect(notices.contains { $0.contains("'/etc/hostname' is not an executable file") }, "\(notices)")
+    @Test("a --python-exe that cannot run is named in one notice with the system's reason, not Foundation's dump")
+    func unrunnablePythonIsANotice() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offload-exe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = directory.appendingPathComponent("plain").path
+        let noProgram = directory.appendingPathComponent("no-program").path
+        for (file, mode) in [(plain, 0o644), (noProgram, 0o755)] {
+            try "not a program\n".write(toFile: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
+        }
+        for (file, reason) in [(plain, "'\(plain)' is not an executable file"),
+                               (noProgram, "cannot start \(noProgram): Exec format error")]
+        {
+            let result = try OffloadBinary.run([
+                "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "actor",
+                "--python", "--python-exe", file, "--json",
+            ])
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            let notices = (try result.json()["notices"] as? [String]) ?? []
+            #expect(notices.contains { $0.contains(reason) }, "\(notices)")
+            #expect(!notices.contains { $0.contains("NSCocoaErrorDomain") })
+        }
     }
 }

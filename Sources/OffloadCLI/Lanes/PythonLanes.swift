@@ -65,7 +65,7 @@ actor PythonLaneServer {
             try process.run()
         } catch {
             directory.remove()
-            throw CLIError("cannot start \(executable): \(error.localizedDescription)")
+            throw CLIError(ProcessRunner.startFailure(executable, error))
         }
         var buffer = Data()
         guard let line = Self.readLine(from: output, buffer: &buffer),
