@@ -3,8 +3,8 @@ enum NoiseWarning {
     /// The warning for `baseline`, or `nil` when its noise is within ``Statistics/trustworthyNoise``.
     static func line(baseline: LaneMeasurement) -> String? {
         guard baseline.noise > Statistics.trustworthyNoise else { return nil }
-        return "the baseline \(baseline.name) varied by \(Format.fixed(baseline.noise * 100, 0))% between runs "
-            + "(noise above \(Format.fixed(Statistics.trustworthyNoise * 100, 0))%): ratios against it may be off by as "
-            + "much; prefer the paired per-round ratios, or rerun on a quieter machine"
+        return "baseline \(baseline.name) has a noise of \(Format.fixed(baseline.noise * 100, 0))% "
+            + "(over \(Format.fixed(Statistics.trustworthyNoise * 100, 0))%): ratios to it may be off as much; "
+            + "trust paired ones"
     }
 }
