@@ -56,6 +56,28 @@ struct ProcessBenchCommandTests {
         #expect(json["sumOfSquares"] == nil && json["startup"] == nil)
     }
 
+    @Test("Python's ProcessPoolExecutor takes its turn in the throughput section's interleaved rounds",
+          .enabled(if: InstalledPython.available, "python3 is not installed"))
+    func pythonThroughputIsInterleaved() throws {
+        let result = try OffloadBinary.run([
+            "bench-processes", "--quick", "--workers", "2", "--sections", "throughput", "--seed", "3", "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try result.json()
+        let throughput = try #require(json["throughput"] as? [String: Any])
+        #expect(throughput.bool("pythonInterleaved") == true)
+        let lanes = json.objects("lanes").filter { $0.string("section") == "throughput" }
+        #expect(lanes.compactMap { $0.string("lane") } == [
+            "unbatched", "auto-batched", "python unbatched", "python batched",
+        ])
+        #expect(lanes.allSatisfy { ($0["runs"] as? [Any])?.count == 3 })
+        // Python's rates are its lanes' medians, not a separate run's.
+        let python = try #require(throughput["python"] as? [String: Any])
+        let batched = try #require(lanes.last?.double("medianSeconds"))
+        let jobs = try #require(python.double("batchedJobs"))
+        #expect(abs((python.double("batchedJobsPerSecond") ?? 0) - jobs / batched) < 1e-6 * jobs / batched)
+    }
+
     @Test("an unknown --sections name is refused in one line")
     func unknownSection() throws {
         try OffloadBinary.expectOneLineFailure(["bench-processes", "--sections", "gpu"], mentioning: "gpu")

@@ -26,6 +26,8 @@ actor PythonLaneServer {
         var workload: String?
         var workers: Int?
         var n: Int?
+        /// `python-process` only: `map`'s chunksize (default: len(items) // (4 × workers)).
+        var chunksize: Int?
     }
 
     let hello: Hello
@@ -82,14 +84,16 @@ actor PythonLaneServer {
     }
 
     /// Starts `lane` at size `n` on `workers` workers.
+    /// - Parameter chunksize: `python-process` only: `map`'s chunksize (`nil`: len(items) // (4 × workers)).
     /// - Returns: the lane's session and its start-up seconds, or why it cannot run here (NumPy missing, no
     ///   InterpreterPoolExecutor).
-    func prepare(_ lane: BenchLane, workload: String, workers: Int, n: Int) throws
+    func prepare(_ lane: BenchLane, workload: String, workers: Int, n: Int, chunksize: Int? = nil) throws
         -> Result<(PythonLane, Double), LaneUnavailable>
     {
         nextID += 1
         let reply = try request(
-            Command(op: "prepare", id: nextID, lane: lane.rawValue, workload: workload, workers: workers, n: n))
+            Command(op: "prepare", id: nextID, lane: lane.rawValue, workload: workload, workers: workers, n: n,
+                    chunksize: chunksize))
         if let unavailable = reply.unavailable { return .failure(LaneUnavailable(reason: unavailable)) }
         return .success((PythonLane(server: self, id: nextID), reply.startup_seconds ?? 0))
     }

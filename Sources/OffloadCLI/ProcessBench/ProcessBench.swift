@@ -63,6 +63,8 @@ struct ProcessBench {
             var batchedVersusPython: Double?
             var pythonNotice: String?
             var target = "unbatched >= 10x Python's"
+            /// Whether Python's figures come from lanes run in the same interleaved rounds (else from a separate run).
+            var pythonInterleaved: Bool?
         }
         struct Startup: Codable {
             var workers: Int
@@ -176,9 +178,10 @@ struct ProcessBench {
     }
 
     func run() async throws -> Report {
-        say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes; the lanes of each section "
-            + "run in interleaved rounds, in a shuffled order each round (seed \(seed); --seed repeats it)")
-        say("figures are medians; [min, max, noise] of the runs follow, noise = 1.4826 × MAD / median; "
+        say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes")
+        say("each section's lanes run in interleaved rounds, in a shuffled order each round (seed \(seed); --seed "
+            + "repeats it)")
+        say("figures are medians, then [min, max, noise] of the runs; noise = 1.4826 × MAD / median; "
             + "paired = median of the per-round ratios")
 
         var report = Report(workers: workers, quick: quick)
@@ -331,16 +334,38 @@ struct ProcessBench {
         let pool = try ProcessPool(configuration: configuration(workers: workers))
         _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, chunkSize: 1)
         let input = (0..<jobs).map { TrivialJob(item: $0) }
-        let measured = try await Harness.run(
-            [
-                PreparedLane(name: "unbatched", workers: workers,
-                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: 1))),
-                PreparedLane(name: "auto-batched", workers: workers,
-                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: nil))),
-            ],
-            repetitions: 3,
-            seed: seed
-        )
+        var lanes = [
+            PreparedLane(name: "unbatched", workers: workers,
+                         session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: 1))),
+            PreparedLane(name: "auto-batched", workers: workers,
+                         session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: nil))),
+        ]
+        // Python's executor takes its turn in the same rounds, so the ratios compare runs from the same moments.
+        let pythonJobs = (unbatched: quick ? 5_000 : 20_000, batched: jobs)
+        var server: PythonLaneServer?
+        if (try? python.get()) != nil, let interpreter = try? PythonInterpreter.locate(nil).get() {
+            server = try? PythonLaneServer(interpreter: interpreter)
+        }
+        if let server {
+            for (name, n, chunksize) in [
+                ("python unbatched", pythonJobs.unbatched, 1),
+                ("python batched", pythonJobs.batched, (pythonJobs.batched + 4 * workers - 1) / (4 * workers)),
+            ] {
+                if case .success(let (session, _)) = try await server.prepare(
+                    BenchLane.pythonProcess, workload: Tiny.name, workers: workers, n: n, chunksize: chunksize)
+                {
+                    lanes.append(PreparedLane(name: name, workers: workers, session: session))
+                }
+            }
+        }
+        let measured: [LaneMeasurement]
+        do {
+            measured = try await Harness.run(lanes, repetitions: 3, seed: seed)
+        } catch {
+            await server?.stop()
+            throw error
+        }
+        await server?.stop()
         await pool.shutdown()
         report.lanes += measured.map { Lane(section: "throughput", $0) }
         let (unbatched, batched) = (measured[0], measured[1])
@@ -354,6 +379,16 @@ struct ProcessBench {
             + "\(range(unbatched, Self.milliseconds)) per run")
         say("  auto-batched (map)            \(Format.grouped(Int(figures.batchedJobsPerSecond))) jobs/s "
             + "\(range(batched, Self.milliseconds)) per run")
+        var python = python
+        if measured.count == 4, case .success(var py) = python {
+            // The interleaved Python lanes replace the script's own throughput figures.
+            py.unbatchedJobsPerSecond = Double(pythonJobs.unbatched) / measured[2].median
+            py.batchedJobsPerSecond = Double(pythonJobs.batched) / measured[3].median
+            py.unbatchedJobs = pythonJobs.unbatched
+            py.batchedJobs = pythonJobs.batched
+            python = .success(py)
+            figures.pythonInterleaved = true
+        }
         switch python {
         case .success(let py):
             figures.python = py
@@ -363,6 +398,7 @@ struct ProcessBench {
             let versus = Format.fixed(figures.unbatchedVersusPython ?? 0, 1)
             say(
                 "  Python \(py.version) ProcessPoolExecutor map(chunksize=1)  \(pythonRate) jobs/s"
+                    + (figures.pythonInterleaved == true ? " (interleaved)" : "")
                     + " (\(Format.grouped(py.unbatchedJobs)) jobs) → ProcessPool \(versus)x (target ≥ 10x)"
             )
             say(
