@@ -3,8 +3,9 @@
 /// same kernel).
 ///
 /// A workload is a list of independent items; each lane computes ``run(_:)`` for every item, keeps one result per
-/// item in input order (as `map` does), and folds the results into a checksum with wrapping addition. The checksum is compared across lanes, so the optimiser cannot drop the work and
-/// a lane that skipped or repeated an item is caught.
+/// item in input order (as `map` does), and folds the results into a checksum with wrapping addition. The checksum
+/// is compared across lanes, so the optimiser cannot drop the work and a lane that skipped or repeated an item is
+/// caught.
 public protocol BenchWorkload: Sendable {
     /// One task's input.
     associatedtype Item: Codable & Sendable

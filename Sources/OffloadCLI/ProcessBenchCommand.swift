@@ -12,8 +12,9 @@ struct ProcessBenchCommand: AsyncParsableCommand {
             Build with -c release. Each section's lanes are started first and then run in interleaved rounds, in a \
             fresh shuffled order each round (--seed repeats a run's order); each figure is a median, printed with the \
             runs' min, max and noise (1.4826 x MAD / median), and a one-line warning when a section's baseline is too \
-            noisy (over 10%) to trust a ratio. Round trips report p50 and p99 over every single round trip. Python's ProcessPoolExecutor is run beside it when python3 \
-            is installed (skipped with a notice otherwise).
+            noisy (over 10%) to trust a ratio. Round trips report p50 and p99 over every single round trip. Python's \
+            ProcessPoolExecutor is run beside it, in the same rounds, when python3 is installed (skipped with a \
+            notice otherwise).
             """
     )
 

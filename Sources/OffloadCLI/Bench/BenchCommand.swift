@@ -43,7 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("repeat"),
-        help: "Interleaved rounds: runs per lane and worker count; the median and spread are reported.")
+        help: "Interleaved rounds: runs per lane and worker count; min, median, max and noise are reported.")
     var repetitions = 3
 
     @Option(

@@ -202,11 +202,11 @@ struct BenchRunner: Sendable {
     /// One line for each baseline whose runs are too noisy to divide by, or one for too few rounds to tell.
     static func noiseWarnings(_ measured: [LaneMeasurement], rounds: Int) -> [String] {
         if rounds < 3 {
-            return ["\(rounds) round\(rounds == 1 ? "" : "s") only: too few to measure the noise; run --repeat 3 or more "
-                    + "before trusting a speed-up"]
+            return ["\(rounds) round\(rounds == 1 ? "" : "s") only: too few to measure the noise; "
+                    + "run --repeat 3 or more before trusting a speed-up"]
         }
-        return measured.filter { [BenchLane.sequential.rawValue, BenchLane.pythonSequential.rawValue].contains($0.name) }
-            .compactMap { NoiseWarning.line(baseline: $0) }
+        let baselines = [BenchLane.sequential.rawValue, BenchLane.pythonSequential.rawValue]
+        return measured.filter { baselines.contains($0.name) }.compactMap { NoiseWarning.line(baseline: $0) }
     }
 
     /// Every lane agrees with its baseline, in every run, and materialised as many results as its baseline.

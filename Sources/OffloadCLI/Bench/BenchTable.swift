@@ -18,7 +18,8 @@ struct BenchTable {
                 + "(seed \(report.seed.map(String.init) ?? "?"); --seed repeats it); pools started before the clock"
         )
         lines.append("noise = 1.4826 × MAD / median of the runs (a robust coefficient of variation)")
-        lines.append("speed-up = baseline median / lane median; paired = range of the per-round ratios baseline run / lane run")
+        lines.append(
+            "speed-up = baseline median / lane median; paired = range of the per-round ratios baseline run / lane run")
         lines.append("efficiency = speed-up / min(workers, \(report.cores) cores)")
         if report.versions.build == "debug" {
             lines.append("warning: debug build — timings are not representative; use `swift run -c release offload bench`")

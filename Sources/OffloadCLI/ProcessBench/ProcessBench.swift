@@ -3,8 +3,8 @@ import Offload
 import OffloadBenchJobs
 
 /// The measurements of `offload bench-processes`, in the order they are printed: each section's lanes run through the
-/// one ``Harness`` (started first, then interleaved rounds, medians and spreads), beside the baseline they are judged
-/// against.
+/// one ``Harness`` (started first, then shuffled interleaved rounds, medians and noise), beside the baseline they are
+/// judged against.
 struct ProcessBench {
     let workers: Int
     let quick: Bool
@@ -255,11 +255,11 @@ struct ProcessBench {
         say("  sequential   \(Format.fixed(figures.sequentialSeconds * 1000, 1)) ms \(range(sequential, ms))")
         let threadMs = Format.fixed(figures.threadPoolSeconds * 1000, 1)
         let processMs = Format.fixed(figures.processPoolSeconds * 1000, 1)
-        say("  ThreadPool   \(threadMs) ms \(range(threads, ms))  speed-up \(Format.fixed(figures.threadPoolSpeedup, 2))x"
-            + " (paired \(Format.fixed(figures.threadPoolPairedSpeedup ?? 0, 2))x)")
+        say("  ThreadPool   \(threadMs) ms \(range(threads, ms))  speed-up "
+            + "\(Format.fixed(figures.threadPoolSpeedup, 2))x (paired \(Format.fixed(figures.threadPoolPairedSpeedup ?? 0, 2))x)")
         say("  ProcessPool  \(processMs) ms \(range(processes, ms))  speed-up "
-            + "\(Format.fixed(figures.processPoolSpeedup, 2))x (paired \(Format.fixed(figures.processPoolPairedSpeedup ?? 0, 2))x)"
-            + "  (target ≥ 1.9x)")
+            + "\(Format.fixed(figures.processPoolSpeedup, 2))x "
+            + "(paired \(Format.fixed(figures.processPoolPairedSpeedup ?? 0, 2))x)  (target ≥ 1.9x)")
         return figures
     }
 
@@ -435,7 +435,8 @@ struct ProcessBench {
             executableStartMilliseconds: execMilliseconds
         )
         say("\n[start-up] pool creation to first result, \(startWorkers) workers")
-        say("  ProcessPool relaunching offload  \(Format.fixed(milliseconds, 2)) ms \(range(measured[0], Self.milliseconds))  "
+        say("  ProcessPool relaunching offload  \(Format.fixed(milliseconds, 2)) ms "
+            + "\(range(measured[0], Self.milliseconds))  "
             + "(target ≤ 12 ms)")
         say("  of which starting this executable (spawn → main answers, no pool): \(Format.fixed(execMilliseconds, 2)) ms")
         if measured.count > 2 {
@@ -509,8 +510,10 @@ struct ProcessBench {
             pairedSpeedup: Self.pairedMedian(encoded, over: shared)
         )
         say("\n[shared memory] \(figures.bytes >> 20) MB of Double handed to a job that reads one element per page")
-        say("  SharedBuffer handle  \(Format.fixed(figures.sharedSeconds * 1000, 2)) ms \(range(shared, Self.milliseconds))")
-        say("  encoded in the job   \(Format.fixed(figures.encodedSeconds * 1000, 1)) ms \(range(encoded, Self.milliseconds))")
+        say("  SharedBuffer handle  \(Format.fixed(figures.sharedSeconds * 1000, 2)) ms "
+            + range(shared, Self.milliseconds))
+        say("  encoded in the job   \(Format.fixed(figures.encodedSeconds * 1000, 1)) ms "
+            + range(encoded, Self.milliseconds))
         say("  speed-up \(Format.fixed(figures.speedup, 0))x  (target ≥ 100x)")
         return figures
     }

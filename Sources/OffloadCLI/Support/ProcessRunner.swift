@@ -73,7 +73,9 @@ enum ProcessRunner {
     /// is no program), not Foundation's "The operation could not be completed. (NSCocoaErrorDomain error 256.)".
     static func startFailure(_ path: String, _ error: any Error) -> String {
         let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
+            underlying.domain == NSPOSIXErrorDomain
+        {
             return "cannot start \(path): \(String(cString: strerror(Int32(underlying.code))))"
         }
         return "cannot start \(path): \(nsError.localizedDescription)"
