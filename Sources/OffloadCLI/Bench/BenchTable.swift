@@ -14,9 +14,10 @@ struct BenchTable {
         }
         lines.append("machine: \(report.cores) cores · \(versions)")
         lines.append(
-            "\(report.repeat) interleaved round\(report.repeat == 1 ? "" : "s"), lanes in a shuffled order each round "
-                + "(seed \(report.seed.map(String.init) ?? "?"); --seed repeats it); pools started before the clock"
-        )
+            "\(report.repeat) interleaved round\(report.repeat == 1 ? "" : "s"), the lanes in a shuffled order each "
+                + "round; pools started before the clock")
+        let seed = report.seed.map(String.init) ?? "?"
+        lines.append("seed \(seed) (--seed \(seed) repeats this run's order)")
         lines.append("noise = 1.4826 × MAD / median of the runs (a robust coefficient of variation)")
         lines.append(
             "speed-up = baseline median / lane median; paired = range of the per-round ratios baseline run / lane run")

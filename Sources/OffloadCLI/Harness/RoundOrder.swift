@@ -18,7 +18,7 @@ struct RoundOrder: Sendable {
     /// A seed for a run that was not given one (`--seed` omitted): printed, so that the run can be repeated.
     static func randomSeed() -> UInt64 {
         var system = SystemRandomNumberGenerator()
-        return system.next() >> 16  // 48 bits: short enough to type back into --seed
+        return system.next() >> 32  // 32 bits: short enough to type back into --seed
     }
 
     /// The next round's order of `count` lanes: a Fisher–Yates shuffle of `0..<count`.
