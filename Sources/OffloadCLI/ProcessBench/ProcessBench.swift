@@ -179,8 +179,8 @@ struct ProcessBench {
 
     func run() async throws -> Report {
         say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes")
-        say("each section's lanes run in interleaved rounds, in a shuffled order each round; seed \(seed) "
-            + "(--seed \(seed) repeats this run's order)")
+        say("each section's lanes run in interleaved rounds, shuffled each round; "
+            + "seed \(seed) (--seed \(seed) repeats it)")
         say("figures are medians, then [min, max, noise] of the runs; noise = 1.4826 × MAD / median; "
             + "paired = median of the per-round ratios")
 
