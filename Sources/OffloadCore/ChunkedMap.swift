@@ -34,6 +34,74 @@ package enum ChunkedMap {
         return defaultWindow(workers: workers)
     }
 
+    /// The input's size when it is a collection (known before it is read), `nil` otherwise.
+    @inlinable
+    package static func knownCount<S: Sequence>(_ items: S) -> Int? {
+        if let collection = items as? any Collection { return collection.count }
+        let estimate = items.underestimatedCount
+        return estimate > 0 ? estimate : nil
+    }
+
+    /// Counts a chunk in `progress` as soon as it ends (the map's consumer may see it later, in input order).
+    @inlinable
+    package static func watch<Output>(
+        _ handle: TaskHandle<BatchResults<Output>>,
+        start: Int,
+        items: Int,
+        _ progress: ProgressMonitor
+    ) {
+        handle.completion.onCompletion { result in progress.chunkEnded(start: start, items: items, result: result) }
+    }
+
+    /// `transform` over one chunk, timed, with each item's ``JobProgress`` reports routed to `progress`.
+    @inlinable
+    package static func applyTimed<E, T>(
+        _ transform: (E) throws -> T,
+        to chunk: [E],
+        start: Int,
+        progress: ProgressMonitor?
+    ) throws -> BatchResults<T> {
+        guard let progress else { return try applyTimed(transform, to: chunk) }
+        return try applyTimed({ (entry: (offset: Int, item: E)) in
+            try JobProgress.withSink(MonitorProgressSink(monitor: progress, chunkStart: start, itemOffset: entry.offset)) {
+                try transform(entry.item)
+            }
+        }, to: chunk.enumerated().map { ($0.offset, $0.element) })
+    }
+
+    /// `transform` over one chunk with a worker's state, timed, with ``JobProgress`` reports routed to `progress`.
+    @inlinable
+    package static func applyTimed<State, E, T>(
+        _ transform: (inout State, E) throws -> T,
+        to chunk: [E],
+        state: inout State,
+        start: Int,
+        progress: ProgressMonitor?
+    ) throws -> BatchResults<T> {
+        guard let progress else { return try applyTimed(transform, to: chunk, state: &state) }
+        return try applyTimed({ (state: inout State, entry: (offset: Int, item: E)) in
+            try JobProgress.withSink(MonitorProgressSink(monitor: progress, chunkStart: start, itemOffset: entry.offset)) {
+                try transform(&state, entry.item)
+            }
+        }, to: chunk.enumerated().map { ($0.offset, $0.element) }, state: &state)
+    }
+
+    /// `transform` over one chunk, one outcome per item, with ``JobProgress`` reports routed to `progress`.
+    @inlinable
+    package static func applyEach<E, T>(
+        _ transform: (E) throws -> T,
+        to chunk: [E],
+        start: Int,
+        progress: ProgressMonitor?
+    ) -> BatchResults<T> {
+        guard let progress else { return applyEach(transform, to: chunk) }
+        return applyEach({ (entry: (offset: Int, item: E)) in
+            try JobProgress.withSink(MonitorProgressSink(monitor: progress, chunkStart: start, itemOffset: entry.offset)) {
+                try transform(entry.item)
+            }
+        }, to: chunk.enumerated().map { ($0.offset, $0.element) })
+    }
+
     @inlinable
     package static func nextChunk<I: IteratorProtocol>(from iterator: inout I, size: Int) -> [I.Element] {
         var chunk: [I.Element] = []

@@ -424,7 +424,10 @@ public enum TestJobs {
             Tally.self,
             Announce.self,
             NapPID.self,
-            FaultMix.self
+            FaultMix.self,
+            ReportThenWait.self,
+            IsProgressObserved.self,
+            SpanContextSeen.self
         )
         registry.registerInitializer("mark-initialized") { argument in
             setenv("OFFLOAD_TEST_INITIALIZED", "initialized with \(argument ?? "nothing")", 1)
