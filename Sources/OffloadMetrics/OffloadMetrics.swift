@@ -36,7 +36,7 @@ public enum OffloadMetrics {
         PoolObservation.add(MetricsPoolObserver(factory: factory))
     }
 
-    /// Histogram buckets for durations, from 1 µs to 10 minutes (about three per decade).
+    /// Histogram buckets for durations, from 1 µs to 10 minutes: 1, 2 and 5 of each decade, then 10 minutes.
     public static let durationBuckets: [Duration] = {
         var buckets: [Duration] = []
         var nanoseconds: Int64 = 1_000
@@ -46,6 +46,7 @@ public enum OffloadMetrics {
             }
             nanoseconds *= 10
         }
+        buckets.append(.seconds(600))
         return buckets
     }()
 

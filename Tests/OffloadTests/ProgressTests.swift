@@ -193,6 +193,6 @@ struct ProgressTests {
         let unknown = ProgressSnapshot(completed: 20_000, elapsed: .seconds(1))
         #expect(bar.render(unknown) == "20000 done  20.0k/s")
         let done = ProgressSnapshot(completed: 100, total: 100, elapsed: .seconds(125), isFinished: true)
-        #expect(bar.render(done) == "[##########] 100%  100/100  0.8/s  in 2m05s")
+        #expect(bar.render(done) == "[##########]  100%  100/100  0.8/s  in 2m05s")
     }
 }
