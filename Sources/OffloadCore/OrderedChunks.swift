@@ -86,6 +86,9 @@ package enum OrderedChunks {
                             exhausted = true
                             progress?.inputEnded(total: nextStart)
                         } else {
+                            // A cancellation that arrived while earlier chunks were being submitted cancelled only
+                            // those (reading the input may even have caused it): submit no more.
+                            try Task.checkCancellation()
                             let handle = try submit(chunk, nextStart)
                             if let progress { ChunkedMap.watch(handle, start: nextStart, items: chunk.count, progress) }
                             inFlight.insert(handle, at: nextStart)
