@@ -53,7 +53,8 @@ package enum ChunkedMap {
         handle.completion.onCompletion { result in progress.chunkEnded(start: start, items: items, result: result) }
     }
 
-    /// `transform` over one chunk, timed, with each item's ``JobProgress`` reports routed to `progress`.
+    /// `transform` over one chunk, timed, with each item's ``JobProgress`` reports routed to `progress` (one
+    /// task-local binding per chunk, one relaxed store per item).
     @inlinable
     package static func applyTimed<E, T>(
         _ transform: (E) throws -> T,
@@ -62,11 +63,13 @@ package enum ChunkedMap {
         progress: ProgressMonitor?
     ) throws -> BatchResults<T> {
         guard let progress else { return try applyTimed(transform, to: chunk) }
-        return try applyTimed({ (entry: (offset: Int, item: E)) in
-            try JobProgress.withSink(MonitorProgressSink(monitor: progress, chunkStart: start, itemOffset: entry.offset)) {
-                try transform(entry.item)
-            }
-        }, to: chunk.enumerated().map { ($0.offset, $0.element) })
+        let sink = ChunkProgressSink(monitor: progress, chunkStart: start)
+        return try JobProgress.withSink(sink) {
+            try applyTimed({ (item: E) in
+                defer { sink.advance() }
+                return try transform(item)
+            }, to: chunk)
+        }
     }
 
     /// `transform` over one chunk with a worker's state, timed, with ``JobProgress`` reports routed to `progress`.
@@ -79,11 +82,13 @@ package enum ChunkedMap {
         progress: ProgressMonitor?
     ) throws -> BatchResults<T> {
         guard let progress else { return try applyTimed(transform, to: chunk, state: &state) }
-        return try applyTimed({ (state: inout State, entry: (offset: Int, item: E)) in
-            try JobProgress.withSink(MonitorProgressSink(monitor: progress, chunkStart: start, itemOffset: entry.offset)) {
-                try transform(&state, entry.item)
-            }
-        }, to: chunk.enumerated().map { ($0.offset, $0.element) }, state: &state)
+        let sink = ChunkProgressSink(monitor: progress, chunkStart: start)
+        return try JobProgress.withSink(sink) {
+            try applyTimed({ (state: inout State, item: E) in
+                defer { sink.advance() }
+                return try transform(&state, item)
+            }, to: chunk, state: &state)
+        }
     }
 
     /// `transform` over one chunk, one outcome per item, with ``JobProgress`` reports routed to `progress`.
@@ -95,11 +100,13 @@ package enum ChunkedMap {
         progress: ProgressMonitor?
     ) -> BatchResults<T> {
         guard let progress else { return applyEach(transform, to: chunk) }
-        return applyEach({ (entry: (offset: Int, item: E)) in
-            try JobProgress.withSink(MonitorProgressSink(monitor: progress, chunkStart: start, itemOffset: entry.offset)) {
-                try transform(entry.item)
-            }
-        }, to: chunk.enumerated().map { ($0.offset, $0.element) })
+        let sink = ChunkProgressSink(monitor: progress, chunkStart: start)
+        return JobProgress.withSink(sink) {
+            applyEach({ (item: E) in
+                defer { sink.advance() }
+                return try transform(item)
+            }, to: chunk)
+        }
     }
 
     @inlinable

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// How a running job (or a map's transform) says how far it is, for the ``ProgressMonitor`` of the map that runs it.
 ///
 /// ```swift
@@ -65,5 +67,32 @@ package struct MonitorProgressSink: JobProgressSink {
     package func report(fractionCompleted: Double) {
         let fraction = fractionCompleted.isNaN ? 0 : min(1, max(0, fractionCompleted))
         monitor.jobReported(chunk: chunkStart, fraction: Double(itemOffset) + fraction)
+    }
+}
+
+/// In-process: the reports of the jobs of one chunk, bound once for the whole chunk; the chunk's runner moves
+/// ``offset`` past each item as it ends, so that a report counts the items before it.
+@usableFromInline
+package final class ChunkProgressSink: JobProgressSink {
+    @usableFromInline let monitor: ProgressMonitor
+    @usableFromInline let chunkStart: Int
+    private let offset = Atomic<Int>(0)
+
+    @usableFromInline
+    package init(monitor: ProgressMonitor, chunkStart: Int) {
+        self.monitor = monitor
+        self.chunkStart = chunkStart
+    }
+
+    /// The running item ended: later reports belong to the next one.
+    @usableFromInline
+    package func advance() {
+        offset.add(1, ordering: .relaxed)
+    }
+
+    @usableFromInline
+    package func report(fractionCompleted: Double) {
+        let fraction = fractionCompleted.isNaN ? 0 : min(1, max(0, fractionCompleted))
+        monitor.jobReported(chunk: chunkStart, fraction: Double(offset.load(ordering: .relaxed)) + fraction)
     }
 }

@@ -91,13 +91,16 @@ public final class WorkerPool: Sendable {
                 let start = ContinuousClock.now
                 var results: [T] = []
                 results.reserveCapacity(chunk.count)
-                for (offset, item) in chunk.enumerated() {
-                    if let progress {
-                        let sink = MonitorProgressSink(monitor: progress, chunkStart: first, itemOffset: offset)
-                        results.append(try await JobProgress.$sink.withValue(sink) { try await transform(item) })
-                    } else {
-                        results.append(try await transform(item))
+                if let progress {
+                    let sink = ChunkProgressSink(monitor: progress, chunkStart: first)
+                    try await JobProgress.$sink.withValue(sink) {
+                        for item in chunk {
+                            results.append(try await transform(item))
+                            sink.advance()
+                        }
                     }
+                } else {
+                    for item in chunk { results.append(try await transform(item)) }
                 }
                 return BatchResults(values: results, runDuration: start.duration(to: .now))
             }
