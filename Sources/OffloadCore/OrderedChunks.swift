@@ -78,39 +78,49 @@ package enum OrderedChunks {
         progress?.begin(total: ChunkedMap.knownCount(items))
         defer { progress?.finish() }
         do {
-            try await withTaskCancellationHandler {
-                while true {
-                    while !exhausted && queue.count < window {
-                        let chunk = ChunkedMap.nextChunk(from: &iterator, size: policy.current)
-                        if chunk.isEmpty {
-                            exhausted = true
-                            progress?.inputEnded(total: nextStart)
-                        } else {
-                            // A cancellation that arrived while earlier chunks were being submitted cancelled only
-                            // those (reading the input may even have caused it): submit no more.
-                            try Task.checkCancellation()
-                            let handle = try submit(chunk, nextStart)
-                            if let progress { ChunkedMap.watch(handle, start: nextStart, items: chunk.count, progress) }
-                            inFlight.insert(handle, at: nextStart)
-                            queue.append((nextStart, chunk, handle))
-                            nextStart += chunk.count
-                        }
+            while true {
+                // The input is iterated here, in this function's own context — the caller's executor — and never
+                // inside the cancellation handler's operation closure, which may run elsewhere: an input whose lazy
+                // transform is isolated to the caller's actor (a `lazy.map` written in `main.swift`) must be
+                // iterated on that actor.
+                while !exhausted && queue.count < window {
+                    let chunk = ChunkedMap.nextChunk(from: &iterator, size: policy.current)
+                    if chunk.isEmpty {
+                        exhausted = true
+                        progress?.inputEnded(total: nextStart)
+                    } else {
+                        // A cancellation that arrived while earlier chunks were being submitted (reading the input
+                        // may even have caused it): submit no more.
+                        try Task.checkCancellation()
+                        let handle = try submit(chunk, nextStart)
+                        if let progress { ChunkedMap.watch(handle, start: nextStart, items: chunk.count, progress) }
+                        inFlight.insert(handle, at: nextStart)
+                        queue.append((nextStart, chunk, handle))
+                        nextStart += chunk.count
                     }
-                    guard let oldest = queue.popFirst() else { return }
-                    let batch: BatchResults<Output>
-                    do {
-                        batch = try await oldest.handle.value
-                    } catch {
-                        progress?.chunkEnded(start: oldest.start, items: oldest.chunk.count, result: Result<BatchResults<Output>, any Error>.failure(error))
-                        throw error
-                    }
-                    inFlight.remove(at: oldest.start)
-                    progress?.chunkEnded(start: oldest.start, items: oldest.chunk.count, result: .success(batch))
-                    policy.record(items: oldest.chunk.count, runDuration: batch.runDuration)
-                    try consume(oldest.start, oldest.chunk, batch)
                 }
-            } onCancel: {
-                inFlight.cancelAll()
+                guard let oldest = queue.popFirst() else { return }
+                // Cancelling the awaiting task cancels every chunk in flight (the handler also runs at once when
+                // the task was cancelled while it was submitting).
+                let batch: BatchResults<Output>
+                do {
+                    batch = try await withTaskCancellationHandler {
+                        try await oldest.handle.value
+                    } onCancel: {
+                        inFlight.cancelAll()
+                    }
+                } catch {
+                    progress?.chunkEnded(
+                        start: oldest.start,
+                        items: oldest.chunk.count,
+                        result: Result<BatchResults<Output>, any Error>.failure(error)
+                    )
+                    throw error
+                }
+                inFlight.remove(at: oldest.start)
+                progress?.chunkEnded(start: oldest.start, items: oldest.chunk.count, result: .success(batch))
+                policy.record(items: oldest.chunk.count, runDuration: batch.runDuration)
+                try consume(oldest.start, oldest.chunk, batch)
             }
         } catch {
             inFlight.cancelAll()
