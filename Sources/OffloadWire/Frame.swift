@@ -36,6 +36,9 @@ package struct Frame: Sendable, Equatable {
         case itemFailure = 7
         /// Worker → parent: the task was cancelled before it started, or between two items of a batch; it stopped.
         case cancelled = 8
+        /// Worker → parent, on the result pipe of a worker using the shared-memory transport: "look at the rings"
+        /// (the parent's reader announced it sleeps, or the parent waits for space in the command ring). No payload.
+        case wake = 9
     }
 
     package static let headerSize = 16

@@ -13,7 +13,7 @@ import OffloadCore
 ///   ``Frame/Kind/partial``).
 /// - `itemFailure`: UInt32 item index, then ``RemoteFailure``.
 /// - `failure`: ``RemoteFailure`` in the ``JobCodec`` encoding (the whole task failed).
-/// - `cancelled`, `shutdown`: empty.
+/// - `cancelled`, `shutdown`, `wake`: empty.
 ///
 /// A batch's items resolve strictly in order: every `partial`, `itemFailure` and the final `result` starts where the
 /// previous one ended, so the parent always knows which item a crash interrupted.
@@ -26,6 +26,8 @@ package enum Message: Sendable, Equatable {
     case failure(taskID: UInt64, RemoteFailure)
     case cancelled(taskID: UInt64)
     case shutdown
+    /// The shared-memory transport's doorbell: the worker published bytes in a ring the parent may be sleeping on.
+    case wake
 
     /// The first frame a worker sends, after its initializer ran.
     package struct Hello: Codable, Sendable, Equatable {
@@ -85,6 +87,9 @@ package enum Message: Sendable, Equatable {
         case .shutdown:
             guard frame.payload.isEmpty else { throw Message.violation("shutdown frame with a payload") }
             self = .shutdown
+        case .wake:
+            guard frame.payload.isEmpty else { throw Message.violation("wake frame with a payload") }
+            self = .wake
         }
     }
 
@@ -123,6 +128,8 @@ package enum Message: Sendable, Equatable {
             writer.append(Frame(kind: .cancelled, taskID: taskID))
         case .shutdown:
             writer.append(Frame(kind: .shutdown))
+        case .wake:
+            writer.append(Frame(kind: .wake))
         }
     }
 

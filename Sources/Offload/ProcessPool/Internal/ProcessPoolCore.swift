@@ -25,6 +25,8 @@ final class ProcessPoolCore: Sendable {
     let ready = TaskCompletion<Void>()
     let executablePath: String
     let defaultTimeout: UInt64?
+    /// The longest busy-wait of a worker and of the manager on a shared-memory ring (``SpinPolicy``).
+    let spin: SpinPolicy
 
     init(configuration: ProcessPool.Configuration) throws(OffloadError) {
         try configuration.validate()
@@ -39,6 +41,7 @@ final class ProcessPoolCore: Sendable {
         }
         self.configuration = configuration
         self.workerCount = workers
+        self.spin = SpinPolicy(workers: workers, cores: Syscalls.availableCPUCount())
         self.defaultTimeout = configuration.taskTimeout.map { UInt64(max(1, $0.nanosecondsClamped)) }
         self.wakeFD = try systemCall { () throws(SystemCallError) in try Syscalls.eventFD() }
         let settings = ProcessPoolStateMachine.Settings(
@@ -107,8 +110,11 @@ final class ProcessPoolCore: Sendable {
             queue = []
             for action in batch {
                 switch action {
-                case .write(let slot, let generation, let fd, let bytes):
-                    let (written, failed) = ProcessPoolCore.write(fd, bytes)
+                case .write(let slot, let generation, let fd, let ring, let bytes):
+                    let (written, failed) =
+                        if let ring { bytes.withUnsafeBytes { ring.sendCommands($0) } } else {
+                            ProcessPoolCore.write(fd, bytes)
+                        }
                     state.withLock(self) { machine in
                         machine.wrote(
                             slot: slot,
