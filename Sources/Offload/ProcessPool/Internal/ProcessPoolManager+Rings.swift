@@ -36,6 +36,15 @@ extension ProcessPoolCore {
     /// whether any bytes arrived. A corrupted ring header or frame is a protocol violation: the worker is killed.
     func drainRing(_ local: inout ManagerSlot, slot index: Int, buffer: inout [UInt8]) -> Bool {
         guard let replies = local.handles?.transport?.replies, !local.ringClosed else { return false }
+        if !local.ringStarted {
+            guard replies.availableBytes != 0 else { return false }
+            // What the worker wrote on its result pipe before its first ring frame (its hello) comes first, as it
+            // would on one stream: bytes written to descriptor 4 by code before the entry point are a start-up
+            // failure, not something to read after the hello.
+            local.ringStarted = true
+            readResults(&local, slot: index, buffer: &buffer)
+            if local.ringClosed { return false }
+        }
         var arrived = false
         while true {
             let count = buffer.withUnsafeMutableBytes { replies.read(into: $0) }

@@ -20,6 +20,8 @@ extension ProcessPoolCore {
         /// The frames arriving through the reply ring (shared-memory transport), parsed apart from the pipe's.
         var ringReader: FrameReader
         var ringClosed = false
+        /// Whether the reply ring delivered anything yet (see ``drainRing(_:slot:buffer:)``).
+        var ringStarted = false
     }
 
     private enum PollTarget {
@@ -195,7 +197,7 @@ extension ProcessPoolCore {
 
     // MARK: Reading
 
-    private func readResults(_ local: inout ManagerSlot, slot index: Int, buffer: inout [UInt8]) {
+    func readResults(_ local: inout ManagerSlot, slot index: Int, buffer: inout [UInt8]) {
         guard let handles = local.handles else { return }
         while !local.resultClosed {
             let outcome = buffer.withUnsafeMutableBytes { Syscalls.read(handles.resultFD, into: $0) }
@@ -212,6 +214,7 @@ extension ProcessPoolCore {
                 } catch {
                     violation = error
                     local.resultClosed = true
+                    local.ringClosed = true  // nothing after a broken frame on the pipe counts, in the rings either
                 }
                 var actions: [ProcessPoolStateMachine.Action] = []
                 state.withLock(self) { machine in
