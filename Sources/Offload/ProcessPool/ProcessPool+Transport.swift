@@ -7,8 +7,10 @@ extension ProcessPool {
     /// Python mapping: `ProcessPoolExecutor` always sends calls and results through pipes (`multiprocessing.Queue`);
     /// ``sharedMemory`` is closer to the rings of Aeron or iceoryx2.
     public enum Transport: Sendable, Hashable, CaseIterable, CustomStringConvertible {
-        /// Shared memory where it helps, pipes elsewhere: currently ``sharedMemory`` for every worker whose rings
-        /// can be created (its spinning is switched off when workers outnumber the CPUs), ``pipes`` otherwise.
+        /// The transport measured best for the pool's shape on this kind of machine: currently ``pipes``.
+        /// On a 2-CPU machine shared with other heavy processes, busy-waiting readers took CPU time from the very
+        /// threads they waited for, and the shared-memory transport measured no faster than pipes (see the
+        /// design notes); choose ``sharedMemory`` explicitly where cores are to spare.
         case automatic
         /// Every frame through the worker's pipes; both sides sleep in the kernel between frames.
         case pipes
@@ -39,5 +41,5 @@ extension ProcessPool.Configuration {
     }
 
     /// Whether workers get shared-memory rings.
-    var usesSharedMemory: Bool { transport != .pipes }
+    var usesSharedMemory: Bool { transport == .sharedMemory }
 }

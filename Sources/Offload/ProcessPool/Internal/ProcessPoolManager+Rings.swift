@@ -38,9 +38,8 @@ extension ProcessPoolCore {
         guard let replies = local.handles?.transport?.replies, !local.ringClosed else { return false }
         if !local.ringStarted {
             guard replies.availableBytes != 0 else { return false }
-            // What the worker wrote on its result pipe before its first ring frame (its hello) comes first, as it
-            // would on one stream: bytes written to descriptor 4 by code before the entry point are a start-up
-            // failure, not something to read after the hello.
+            // The worker's hello and anything written to descriptor 4 before it travel on the result pipe, before
+            // the worker's first ring frame: read them first, as one stream would deliver them.
             local.ringStarted = true
             readResults(&local, slot: index, buffer: &buffer)
             if local.ringClosed { return false }

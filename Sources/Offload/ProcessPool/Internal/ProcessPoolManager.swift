@@ -214,17 +214,25 @@ extension ProcessPoolCore {
                 } catch {
                     violation = error
                     local.resultClosed = true
-                    local.ringClosed = true  // nothing after a broken frame on the pipe counts, in the rings either
                 }
                 var actions: [ProcessPoolStateMachine.Action] = []
                 state.withLock(self) { machine in
                     let now = Syscalls.monotonicNanoseconds()
                     for message in messages { machine.received(message, slot: index, now: now, actions: &actions) }
-                    if let violation {
-                        machine.kill(slot: index, reason: .protocolViolation(violation), actions: &actions)
-                    }
                 }
                 apply(actions, onManager: true)
+                if let violation {
+                    // With the shared-memory transport, what the worker published in its ring before the broken
+                    // bytes is still its own: delivered first; nothing after them counts.
+                    // (resultClosed is set, so draining cannot come back here.)
+                    if local.handles?.transport != nil { _ = drainRing(&local, slot: index, buffer: &buffer) }
+                    local.ringClosed = true
+                    var kills: [ProcessPoolStateMachine.Action] = []
+                    state.withLock(self) { machine in
+                        machine.kill(slot: index, reason: .protocolViolation(violation), actions: &kills)
+                    }
+                    apply(kills, onManager: true)
+                }
                 if violation != nil || count < buffer.count { return }
             case .wouldBlock:
                 return

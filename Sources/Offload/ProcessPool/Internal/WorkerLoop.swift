@@ -37,8 +37,10 @@ enum WorkerLoop {
         if let initializer {
             hello.initializerFailure = registry.runInitializer(initializer, argument: initializerArgument)
         }
+        // The hello always goes through the result pipe: whatever code before the entry point wrote to descriptor 4
+        // precedes it in one stream, and the parent reads the pipe before the first ring frame.
         Message.hello(hello).append(to: &output.writer)
-        output.flush()
+        output.flush(throughPipe: true)
         if hello.initializerFailure != nil { Syscalls.exitProcess(3) }
 
         var reader = FrameReader(maxPayload: maxFrame)
@@ -147,8 +149,12 @@ enum WorkerLoop {
             self.rings = rings
         }
 
-        func flush() {
+        func flush(throughPipe: Bool = false) {
             guard writer.hasPendingBytes else { return }
+            if throughPipe {
+                if writer.take().withUnsafeBytes({ Syscalls.writeAll(fd, $0) }) != nil { Syscalls.exitProcess(0) }
+                return
+            }
             let bytes = writer.take()
             let limit = WorkerLoop.dieAfterWritingBytes.load(ordering: .relaxed)
             if limit >= 0, bytes.count > limit {
