@@ -16,8 +16,7 @@ enum WorkerLoop {
 
     static func run(registry: JobRegistry) -> Never {
         let parent = WorkerEnvironment.value(WorkerEnvironment.parentKey).flatMap { Int32($0) } ?? 0
-        let initializer = WorkerEnvironment.value(WorkerEnvironment.initializerKey)
-        let initializerArgument = WorkerEnvironment.value(WorkerEnvironment.initializerArgumentKey)
+        let initializer = WorkerEnvironment.requestedInitializer()
         let maxFrame = WorkerEnvironment.value(WorkerEnvironment.maxFrameKey).flatMap { Int($0) } ?? (1 << 30)
         WorkerEnvironment.clear()
         Signals.dieWithParent(expectedParent: parent)
@@ -34,8 +33,10 @@ enum WorkerLoop {
         )
         let output = Output(fd: WorkerEnvironment.resultFD, rings: rings)
         var hello = Message.Hello(formatVersion: JobCodec.formatVersion, pid: Syscalls.processID)
-        if let initializer {
-            hello.initializerFailure = registry.runInitializer(initializer, argument: initializerArgument)
+        switch initializer {
+        case .run(let encoded): hello.initializerFailure = registry.runInitializer(encoded)
+        case .unreadable(let failure): hello.initializerFailure = failure
+        case .none: break
         }
         // The hello always goes through the result pipe: whatever code before the entry point wrote to descriptor 4
         // precedes it in one stream, and the parent reads the pipe before the first ring frame.
