@@ -31,15 +31,17 @@ extension SharedMapping {
         // Little-endian (x86-64, AArch64): the low half of the 64-bit word is the 32-bit word at its address.
         let address = UnsafeMutableRawPointer(wordAddress(index)).assumingMemoryBound(to: UInt32.self)
         let timeout = timeoutNanoseconds.map { Int64(clamping: $0) } ?? -1
-        if coffload_futex_wait(address, expected, timeout) == 0 { return true }
-        return coffload_errno() != ETIMEDOUT
+        // Policy: EINTR and EAGAIN count as a wake-up (the caller re-checks its condition either way), so the
+        // call is not retried here; only a timeout is reported.
+        let (rc, error) = RawSyscalls.futexWait(address, expected: expected, timeoutNanoseconds: timeout)
+        return rc == 0 || error != ETIMEDOUT
     }
 
     /// Wakes every process sleeping in ``futexWait(_:expected:timeoutNanoseconds:)`` on word `index`.
     /// The corresponding system call is `futex(FUTEX_WAKE)`.
     package func futexWake(_ index: Int) {
         let address = UnsafeMutableRawPointer(wordAddress(index)).assumingMemoryBound(to: UInt32.self)
-        _ = coffload_futex_wake(address, Int32.max)
+        _ = RawSyscalls.futexWake(address, count: Int32.max)
     }
 
     /// Copies `count` bytes from `offset` to `destination`.
