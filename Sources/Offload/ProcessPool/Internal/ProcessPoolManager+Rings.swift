@@ -36,14 +36,12 @@ extension ProcessPoolCore {
     /// whether any bytes arrived. A corrupted ring header or frame is a protocol violation: the worker is killed.
     func drainRing(_ local: inout ManagerSlot, slot index: Int, buffer: inout [UInt8]) -> Bool {
         guard let replies = local.handles?.transport?.replies, !local.ringClosed else { return false }
-        if !local.ringStarted {
-            guard replies.availableBytes != 0 else { return false }
-            // The worker's hello and anything written to descriptor 4 before it travel on the result pipe, before
-            // the worker's first ring frame: read them first, as one stream would deliver them.
-            local.ringStarted = true
-            readResults(&local, slot: index, buffer: &buffer)
-            if local.ringClosed { return false }
-        }
+        guard replies.availableBytes != 0 else { return false }
+        // Whatever the worker wrote on its result pipe before publishing these bytes comes first, as one stream
+        // would deliver it: its hello, and anything a program or a job wrote to descriptor 4 (which breaks the
+        // framing there and ends the worker before the ring is read). One non-blocking read per drain.
+        if !local.resultClosed { readResults(&local, slot: index, buffer: &buffer) }
+        if local.ringClosed { return false }
         var arrived = false
         while true {
             let count = buffer.withUnsafeMutableBytes { replies.read(into: $0) }

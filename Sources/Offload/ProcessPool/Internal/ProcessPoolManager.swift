@@ -20,8 +20,6 @@ extension ProcessPoolCore {
         /// The frames arriving through the reply ring (shared-memory transport), parsed apart from the pipe's.
         var ringReader: FrameReader
         var ringClosed = false
-        /// Whether the reply ring delivered anything yet (see ``drainRing(_:slot:buffer:)``).
-        var ringStarted = false
     }
 
     private enum PollTarget {
@@ -222,10 +220,7 @@ extension ProcessPoolCore {
                 }
                 apply(actions, onManager: true)
                 if let violation {
-                    // With the shared-memory transport, what the worker published in its ring before the broken
-                    // bytes is still its own: delivered first; nothing after them counts.
-                    // (resultClosed is set, so draining cannot come back here.)
-                    if local.handles?.transport != nil { _ = drainRing(&local, slot: index, buffer: &buffer) }
+                    // Nothing after broken bytes counts, in the rings either (the rings are read after the pipe).
                     local.ringClosed = true
                     var kills: [ProcessPoolStateMachine.Action] = []
                     state.withLock(self) { machine in
