@@ -244,3 +244,21 @@ void coffload_tsan_release(const void *address) {
     }
 #endif
 }
+
+#include <linux/futex.h>
+#include <time.h>
+
+int coffload_futex_wait(unsigned int *address, unsigned int expected, long long timeout_ns) {
+    struct timespec timeout;
+    struct timespec *limit = NULL;
+    if (timeout_ns >= 0) {
+        timeout.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        timeout.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        limit = &timeout;
+    }
+    return (int)syscall(SYS_futex, address, FUTEX_WAIT, expected, limit, NULL, 0);
+}
+
+int coffload_futex_wake(unsigned int *address, int count) {
+    return (int)syscall(SYS_futex, address, FUTEX_WAKE, count, NULL, NULL, 0);
+}

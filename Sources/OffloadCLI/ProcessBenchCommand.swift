@@ -30,12 +30,26 @@ struct ProcessBenchCommand: AsyncParsableCommand {
     @Option(help: "Sections to run, comma-separated: codec, sum, roundtrip, throughput, startup, shared (default: all).")
     var sections: String?
 
+    @Flag(
+        name: .customLong("compare-transports"),
+        help: "Compare ProcessPool's transports (pipes, shared memory, automatic) instead of the sections."
+    )
+    var compareTransports = false
+
+    @Option(help: "Interleaved rounds for --compare-transports.")
+    var rounds: Int = 7
+
     @OptionGroup var schedule: ScheduleOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let workers = workers ?? WorkerCount.available
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        if compareTransports {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            _ = try await TransportComparison.run(workers: workers, rounds: rounds, quick: quick)
+            return
+        }
         var bench = ProcessBench(workers: workers, quick: quick, python: !noPython, log: !output.json,
                                  seed: schedule.resolvedSeed())
         if let sections {

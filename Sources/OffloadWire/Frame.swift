@@ -44,6 +44,9 @@ package struct Frame: Sendable, Equatable {
         /// Parent → worker: the trace context of task `taskID` (sent just before its `run`), so that the worker's span
         /// of the run is a child of the submitter's span of the task.
         case traceContext = 11
+        /// Worker → parent, on the result pipe of a worker using the shared-memory transport: "look at the rings"
+        /// (the parent's reader announced it sleeps, or the parent waits for space in the command ring). No payload.
+        case wake = 12
     }
 
     package static let headerSize = 16

@@ -13,7 +13,7 @@ import OffloadCore
 ///   ``Frame/Kind/partial``).
 /// - `itemFailure`: UInt32 item index, then ``RemoteFailure``.
 /// - `failure`: ``RemoteFailure`` in the ``JobCodec`` encoding (the whole task failed).
-/// - `cancelled`, `shutdown`, `watch`: empty.
+/// - `cancelled`, `shutdown`, `watch`, `wake`: empty.
 /// - `traceContext`: the context's key-values, `[String: String]` in the ``JobCodec`` encoding.
 /// - `progress`: UInt32 item of the batch (0 for a single job), UInt64 bit pattern of the fraction (a `Double`).
 ///
@@ -31,6 +31,8 @@ package enum Message: Sendable, Equatable {
     case watch(taskID: UInt64)
     case progress(taskID: UInt64, item: Int, fraction: Double)
     case traceContext(taskID: UInt64, [String: String])
+    /// The shared-memory transport's doorbell: the worker published bytes in a ring the parent may be sleeping on.
+    case wake
 
     /// The first frame a worker sends, after its initializer ran.
     package struct Hello: Codable, Sendable, Equatable {
@@ -100,6 +102,9 @@ package enum Message: Sendable, Equatable {
         case .traceContext:
             let carrier = try Message.decodePayload([String: String].self, frame.payload, what: "trace context")
             self = .traceContext(taskID: frame.taskID, carrier)
+        case .wake:
+            guard frame.payload.isEmpty else { throw Message.violation("wake frame with a payload") }
+            self = .wake
         }
     }
 
@@ -147,6 +152,8 @@ package enum Message: Sendable, Equatable {
             writer.append(Frame(kind: .progress, taskID: taskID, payload: payload))
         case .traceContext(let taskID, let carrier):
             writer.append(Frame(kind: .traceContext, taskID: taskID, payload: (try? JobCodec.encode(carrier)) ?? []))
+        case .wake:
+            writer.append(Frame(kind: .wake))
         }
     }
 

@@ -13,6 +13,7 @@ import OffloadTracing
 //   --garbage-before-hello (worker argument) write bytes that are not a frame to the result pipe, then serve
 //   --crash-before-hello   (worker argument) crash with SIGSEGV before reaching the entry point
 //   parent                 start a 2-worker pool of this executable, print "pids <a> <b>", then wait to be killed
+//                          (optionally: parent pipes|sharedMemory [mid-write])
 let arguments = CommandLine.arguments
 if arguments.contains("--skip-entry") {
     _ = try? ProcessPool(configuration: ProcessPool.Configuration(workers: 1))
@@ -34,8 +35,23 @@ OffloadTracing.bootstrap(tracer: InMemoryTracer())
 ProcessPool.runWorkerIfRequested(registry: TestJobs.registry)
 
 if arguments.count > 1, arguments[1] == "parent" {
-    let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: 2))
+    // parent [pipes | sharedMemory] [mid-write]: mid-write leaves each worker's 4 KiB command ring full, with a
+    // large job half written into it behind a long-running one, when the parent is killed.
+    var configuration = ProcessPool.Configuration(workers: 2)
+    if arguments.count > 2 { configuration.transport = arguments[2] == "pipes" ? .pipes : .sharedMemory }
+    let midWrite = arguments.contains("mid-write")
+    if midWrite { configuration.sharedMemoryRingBytes = 4096 }
+    let pool = try ProcessPool(configuration: configuration)
     _ = try await pool.map([Square(1), Square(2), Square(3), Square(4)], chunkSize: 1)
+    if midWrite {
+        // Both job types measured short, so the large job is prefetched behind the sleeping one.
+        for _ in 0..<5 {
+            _ = try await pool.map([Sleep(milliseconds: 1), Sleep(milliseconds: 1)], chunkSize: 1)
+            _ = try await pool.map([InlineSum(values: [1]), InlineSum(values: [2])], chunkSize: 1)
+        }
+        for _ in 0..<2 { _ = try pool.submit(Sleep(milliseconds: 60_000)) }
+        for _ in 0..<2 { _ = try pool.submit(InlineSum(values: [Double](repeating: 1, count: 100_000))) }
+    }
     var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     while true { pause() }

@@ -24,12 +24,14 @@ struct ProcessPoolFailureTests {
 
     @Test(
         "a worker dying mid-task fails only that task, with how it died and its last stderr lines",
-        arguments: Die.Mode.allCases
+        arguments: Die.Mode.allCases, TestWorker.transports
     )
-    func workerDeathFailsOnlyItsTask(mode: Die.Mode) async throws {
+    func workerDeathFailsOnlyItsTask(mode: Die.Mode, transport: ProcessPool.Transport) async throws {
         // Keep enough lines that a stack trace printed after "Fatal error" (as the runtime does when the backtracer
         // is off, e.g. under ThreadSanitizer) cannot push the line this test looks for out of the tail.
-        let pool = try ProcessPool(configuration: TestWorker.configuration { $0.stderrLinesKept = 200 })
+        let pool = try ProcessPool(
+            configuration: TestWorker.configuration(transport: transport) { $0.stderrLinesKept = 200 }
+        )
         let before = try (0..<20).map { try pool.submit(Square($0)) }
         let dying = try pool.submit(Die(mode, lastWords: "last words \(mode)"))
         let after = try (20..<40).map { try pool.submit(Square($0)) }
@@ -97,9 +99,14 @@ struct ProcessPoolFailureTests {
         }
     }
 
-    @Test("failure matrix: every step × {throw, exit, crash} ends in a typed error", arguments: matrix)
-    func failureMatrix(step: Misbehave.Step, mode: Misbehave.Mode) async throws {
-        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
+    @Test(
+        "failure matrix: every step × {throw, exit, crash} ends in a typed error, on each transport",
+        arguments: matrix, TestWorker.transports
+    )
+    func failureMatrix(cell: (Misbehave.Step, Misbehave.Mode), transport: ProcessPool.Transport) async throws {
+        let (step, mode) = cell
+        let configuration = TestWorker.configuration(workers: 1, transport: transport)
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let expected: OffloadError.Code
             switch (step, mode) {
             case (.encodeJob, _): expected = .encodingFailed
@@ -117,9 +124,13 @@ struct ProcessPoolFailureTests {
         }
     }
 
-    @Test("a worker that breaks the framing is killed and replaced; its task fails with protocolViolation")
-    func garbageFromWorker() async throws {
-        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
+    @Test(
+        "a worker that breaks the framing is killed and replaced; its task fails with protocolViolation",
+        arguments: TestWorker.transports
+    )
+    func garbageFromWorker(transport: ProcessPool.Transport) async throws {
+        let configuration = TestWorker.configuration(workers: 1, transport: transport)
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Garbage()) }
             #expect(error?.code == .protocolViolation)
             #expect(error?.termination == .signaled(SIGKILL))
@@ -128,17 +139,22 @@ struct ProcessPoolFailureTests {
         }
     }
 
-    @Test("a result larger than the pipe buffer arrives whole")
-    func bigResultArrives() async throws {
-        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
+    @Test("a result larger than the pipe buffer arrives whole", arguments: TestWorker.transports)
+    func bigResultArrives(transport: ProcessPool.Transport) async throws {
+        let configuration = TestWorker.configuration(workers: 1, transport: transport)
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let output = try await pool.run(BigOutput(bytes: 8 << 20))
             #expect(output.count == 8 << 20 && output.allSatisfy { $0 == 7 })
         }
     }
 
-    @Test("a worker dying while writing a payload larger than the pipe buffer is a crash, not a hang")
-    func deathWhileWritingBigPayload() async throws {
-        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
+    @Test(
+        "a worker dying while writing a payload larger than the pipe buffer is a crash, not a hang",
+        arguments: TestWorker.transports
+    )
+    func deathWhileWritingBigPayload(transport: ProcessPool.Transport) async throws {
+        let configuration = TestWorker.configuration(workers: 1, transport: transport)
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let error = await #expect(throws: OffloadError.self) {
                 try await pool.run(BigOutput(bytes: 4 << 20, dieAfterWriting: 200_000))
             }
@@ -148,9 +164,12 @@ struct ProcessPoolFailureTests {
         }
     }
 
-    @Test("an idempotent job is retried after its worker crashed; a non-idempotent one is not")
-    func retriesOnlyIdempotentJobs() async throws {
-        let configuration = TestWorker.configuration(workers: 1) { $0.retries = 1 }
+    @Test(
+        "an idempotent job is retried after its worker crashed; a non-idempotent one is not",
+        arguments: TestWorker.transports
+    )
+    func retriesOnlyIdempotentJobs(transport: ProcessPool.Transport) async throws {
+        let configuration = TestWorker.configuration(workers: 1, transport: transport) { $0.retries = 1 }
         try await withProcessPool(configuration: configuration) { pool async throws in
             let first = try SharedCounter()
             #expect(try await pool.run(CrashOnce(counter: first.handle)) == 42)

@@ -279,10 +279,15 @@ struct ProcessPoolSemanticsTests {
 
     // MARK: Attribution
 
-    @Test("garbage from a worker before its hello is workerStartFailed, not a SIGKILL spawn failure")
-    func garbageBeforeHello() async throws {
+    @Test(
+        "garbage from a worker before its hello is workerStartFailed, not a SIGKILL spawn failure",
+        arguments: TestWorker.transports
+    )
+    func garbageBeforeHello(transport: ProcessPool.Transport) async throws {
         let pool = try ProcessPool(
-            configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--garbage-before-hello"] }
+            configuration: TestWorker.configuration(workers: 1, transport: transport) {
+                $0.arguments = ["--garbage-before-hello"]
+            }
         )
         let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
         #expect(error?.code == .workerStartFailed, "\(String(describing: error))")

@@ -133,7 +133,7 @@ private final class SilentSink: TaskSink {
         let id = try machine.submit(Self.task(progress: ProgressRoute(monitor: monitor, chunkStart: 40)), now: 2,
                                     actions: &actions)
         var frames: [Message] = []
-        for case .write(_, _, _, let bytes) in actions {
+        for case .write(_, _, _, _, let bytes) in actions {
             var reader = FrameReader(maxPayload: 1 << 20)
             reader.append(bytes)
             while let frame = try reader.next() { frames.append(try Message(frame)) }

@@ -80,7 +80,7 @@ private struct Harness {
             let action = queue.removeFirst()
             var more: [ProcessPoolStateMachine.Action] = []
             switch action {
-            case .write(let slot, let generation, _, let bytes):
+            case .write(let slot, let generation, _, _, let bytes):
                 var reader = FrameReader(maxPayload: 1 << 20)
                 reader.append(bytes)
                 while let frame = try? reader.next(), let message = try? Message(frame) {
@@ -622,7 +622,7 @@ private struct Harness {
         var actions: [ProcessPoolStateMachine.Action] = []
         pool.machine.slots[0].outbox = writer
         pool.machine.flush(slot: 0, actions: &actions)
-        guard case .write(_, let generation, _, let bytes)? = actions.first else {
+        guard case .write(_, let generation, _, _, let bytes)? = actions.first else {
             Issue.record("expected a write")
             return
         }

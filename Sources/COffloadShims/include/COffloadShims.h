@@ -79,4 +79,29 @@ int coffload_set_current_thread_name(const char *name);
 void coffload_tsan_acquire(const void *address);
 void coffload_tsan_release(const void *address);
 
+/// Shared-memory transport: atomics on the 64-bit words of a ring header shared with a worker, and a futex on the
+/// low 32 bits of such a word (little-endian: the low half sits at the word's address).
+static inline unsigned long long coffload_shared_load_acquire(const unsigned long long *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+static inline unsigned long long coffload_shared_exchange(unsigned long long *address, unsigned long long value) {
+    return __atomic_exchange_n(address, value, __ATOMIC_SEQ_CST);
+}
+/// A hint to the CPU that the caller is spinning (`pause` on x86, `yield` on ARM).
+static inline void coffload_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/// `futex(address, FUTEX_WAIT, expected, timeout)` on memory shared between processes (not FUTEX_PRIVATE):
+/// sleeps while `*address == expected`, at most `timeout_ns` (< 0: no limit). Returns 0, or -1 with errno
+/// (`EAGAIN`: the value differed; `ETIMEDOUT`; `EINTR`).
+int coffload_futex_wait(unsigned int *address, unsigned int expected, long long timeout_ns);
+
+/// `futex(address, FUTEX_WAKE, count)` on shared memory. Returns the number woken, or -1 with errno.
+int coffload_futex_wake(unsigned int *address, int count);
+
 #endif

@@ -75,6 +75,12 @@ extension ProcessPool {
         /// At most this many lines per second of all workers' stderr are copied to the parent's stderr (bursts of as
         /// many pass); the rest are counted and announced in one line. Errors keep their last lines either way.
         public var stderrForwardLinesPerSecond: Int
+        /// How jobs and results travel between the pool and each worker: ``Transport/automatic`` (default),
+        /// ``Transport/pipes`` or ``Transport/sharedMemory``. Crashes are detected the same way with each.
+        public var transport: Transport
+        /// Capacity in bytes of each of a worker's two shared-memory rings (with ``Transport/sharedMemory``): a power
+        /// of two from 4 KiB to 64 MiB. Larger jobs and results still work; they go through the ring in pieces.
+        public var sharedMemoryRingBytes: Int
 
         /// Creates a configuration.
         /// - Parameters:
@@ -119,6 +125,8 @@ extension ProcessPool {
             self.forwardWorkerStderr = true
             self.stderrLinesKept = 20
             self.stderrForwardLinesPerSecond = 200
+            self.transport = .automatic
+            self.sharedMemoryRingBytes = 1 << 18
         }
 
         func validate() throws(OffloadError) {
@@ -144,6 +152,7 @@ extension ProcessPool {
             try require(maxPrefetch >= 1, "maxPrefetch must be at least 1, got \(maxPrefetch)")
             try require(stderrLinesKept >= 0, "stderrLinesKept must not be negative")
             try require(stderrForwardLinesPerSecond >= 1, "stderrForwardLinesPerSecond must be at least 1")
+            try validateTransport(require)
             for key in environmentOverrides.keys {
                 try require(
                     !key.isEmpty && !key.contains("="),

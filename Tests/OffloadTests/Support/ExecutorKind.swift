@@ -8,6 +8,7 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case threadPool
     case workerPoolThreads
     case processPool
+    case processPoolSharedMemory
     case workerPoolProcesses
 
     var testDescription: String { rawValue }
@@ -16,12 +17,15 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         switch self {
         case .threadPool: return try ThreadPool(workers: 2)
         case .workerPoolThreads: return try WorkerPool(mode: .threads(workers: 2))
-        case .processPool: return try ProcessPool(configuration: TestWorker.configuration(workers: 2))
+        case .processPool:
+            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .pipes))
+        case .processPoolSharedMemory:
+            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .sharedMemory))
         case .workerPoolProcesses: return try WorkerPool(processes: TestWorker.configuration(workers: 2))
         }
     }
 
     /// Whether a job's error arrives as a ``OffloadError/Code/jobFailed`` naming the remote error (processes) rather
     /// than carrying the original error as its cause (in-process).
-    var isRemote: Bool { self == .processPool || self == .workerPoolProcesses }
+    var isRemote: Bool { self == .processPool || self == .processPoolSharedMemory || self == .workerPoolProcesses }
 }

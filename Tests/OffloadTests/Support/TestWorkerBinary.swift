@@ -17,13 +17,18 @@ enum TestWorker {
         return directory + "/OffloadTestWorker"
     }
 
+    /// The transports every process-pool behaviour is tested on.
+    static let transports: [ProcessPool.Transport] = [.pipes, .sharedMemory]
+
     static func configuration(
         workers: Int = 2,
+        transport: ProcessPool.Transport = .automatic,
         _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
     )
         -> ProcessPool.Configuration
     {
         var configuration = ProcessPool.Configuration(workers: workers, executable: path)
+        configuration.transport = transport
         configuration.forwardWorkerStderr = false
         configuration.shutdownGracePeriod = .seconds(1)
         adjust(&configuration)

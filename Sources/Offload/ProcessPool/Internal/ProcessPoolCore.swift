@@ -27,6 +27,8 @@ final class ProcessPoolCore: Sendable {
     let defaultTimeout: UInt64?
     /// What ``PoolObservation`` is told: bytes over the pipes, and when counters were last reported.
     let observed = ProcessPoolObservedCounters()
+    /// The longest busy-wait of a worker and of the manager on a shared-memory ring (``SpinPolicy``).
+    let spin: SpinPolicy
 
     init(configuration: ProcessPool.Configuration) throws(OffloadError) {
         try configuration.validate()
@@ -41,6 +43,7 @@ final class ProcessPoolCore: Sendable {
         }
         self.configuration = configuration
         self.workerCount = workers
+        self.spin = SpinPolicy(workers: workers, cores: Syscalls.availableCPUCount())
         self.defaultTimeout = configuration.taskTimeout.map { UInt64(max(1, $0.nanosecondsClamped)) }
         self.wakeFD = try systemCall { () throws(SystemCallError) in try Syscalls.eventFD() }
         let settings = ProcessPoolStateMachine.Settings(
@@ -111,8 +114,11 @@ final class ProcessPoolCore: Sendable {
             queue = []
             for action in batch {
                 switch action {
-                case .write(let slot, let generation, let fd, let bytes):
-                    let (written, failed) = ProcessPoolCore.write(fd, bytes)
+                case .write(let slot, let generation, let fd, let ring, let bytes):
+                    let (written, failed) =
+                        if let ring { bytes.withUnsafeBytes { ring.sendCommands($0) } } else {
+                            ProcessPoolCore.write(fd, bytes)
+                        }
                     observed.sent(written)
                     state.withLock(self) { machine in
                         machine.wrote(

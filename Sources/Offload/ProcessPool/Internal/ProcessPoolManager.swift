@@ -17,6 +17,9 @@ extension ProcessPoolCore {
         var tail: StderrTail
         var resultClosed = false
         var stderrClosed = false
+        /// The frames arriving through the reply ring (shared-memory transport), parsed apart from the pipe's.
+        var ringReader: FrameReader
+        var ringClosed = false
     }
 
     private enum PollTarget {
@@ -31,12 +34,15 @@ extension ProcessPoolCore {
         var local = (0..<workerCount).map { _ in
             ManagerSlot(
                 reader: FrameReader(maxPayload: configuration.maxFramePayload),
-                tail: StderrTail(keep: configuration.stderrLinesKept)
+                tail: StderrTail(keep: configuration.stderrLinesKept),
+                ringReader: FrameReader(maxPayload: configuration.maxFramePayload)
             )
         }
         var forwarder = StderrForwarder(linesPerSecond: configuration.stderrForwardLinesPerSecond)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var nextDeadline: UInt64?
+        var ringBudget = SpinBudget(maximum: spin.manager)
+        var lastPoll: UInt64 = 0
         while true {
             let handover = deferred.withLock(self) { pending -> [ProcessPoolStateMachine.Action] in
                 defer { pending = [] }
@@ -48,6 +54,7 @@ extension ProcessPoolCore {
             // The poll set, from the machine's view of the workers.
             var targets: [PollTarget] = [.wake]
             var entries = [Syscalls.PollEntry(fd: wakeFD)]
+            var rings: [RingSlot] = []
             let finished: Bool = state.withLock(self) { machine in
                 if machine.lifecycle == .terminated { return true }
                 for index in machine.slots.indices {
@@ -57,7 +64,8 @@ extension ProcessPoolCore {
                             generation: handles?.generation ?? -1,
                             handles: handles,
                             reader: FrameReader(maxPayload: configuration.maxFramePayload),
-                            tail: StderrTail(keep: configuration.stderrLinesKept)
+                            tail: StderrTail(keep: configuration.stderrLinesKept),
+                            ringReader: FrameReader(maxPayload: configuration.maxFramePayload)
                         )
                     }
                     guard let handles, machine.slots[index].isLive else { continue }
@@ -69,7 +77,9 @@ extension ProcessPoolCore {
                         entries.append(Syscalls.PollEntry(fd: handles.stderrFD))
                         targets.append(.stderr(index))
                     }
-                    if machine.wantsWritable(slot: index) {
+                    if let transport = handles.transport, !local[index].ringClosed {
+                        rings.append(RingSlot(index: index, transport: transport, wantsWritable: machine.wantsWritable(slot: index)))
+                    } else if machine.wantsWritable(slot: index) {
                         entries.append(Syscalls.PollEntry(fd: handles.commandFD, readable: false, writable: true))
                         targets.append(.command(index))
                     }
@@ -86,7 +96,27 @@ extension ProcessPoolCore {
             if let deadline = nextDeadline {
                 timeout = deadline <= now ? 0 : Int32(min((deadline - now + 999_999) / 1_000_000, 60_000))
             }
+            // Shared-memory rings first: while they deliver, the manager makes no system call (it still polls the
+            // descriptors every `busyPollInterval`, for exits and wake-ups); when they are quiet it spins for its
+            // budget, then announces it sleeps and polls — a worker that publishes then rings the doorbell.
+            var armed = false
+            if !rings.isEmpty {
+                if serviceRings(rings, &local, buffer: &buffer) {
+                    if now &- lastPoll < ProcessPoolCore.busyPollInterval { continue }
+                    timeout = 0
+                } else if ringBudget.current > 0, spinForReplies(rings, budget: &ringBudget) {
+                    continue
+                } else {
+                    armed = true
+                    if armRings(rings) { timeout = 0 }
+                }
+            }
             Syscalls.poll(&entries, timeoutMilliseconds: timeout)
+            lastPoll = Syscalls.monotonicNanoseconds()
+            if armed {
+                disarmRings(rings)
+                if timeout != 0 { ringBudget.arrivedAfterSleeping(lastPoll &- now) }
+            }
 
             for (position, entry) in entries.enumerated() where entry.ready {
                 switch targets[position] {
@@ -135,7 +165,8 @@ extension ProcessPoolCore {
                 let handles = try WorkerSpawner.spawn(
                     configuration: configuration,
                     executable: executablePath,
-                    generation: 0
+                    generation: 0,
+                    workerSpin: spin.worker
                 )
                 state.withLock(self) { machine in
                     machine.spawned(slot: slot, handles: handles, now: Syscalls.monotonicNanoseconds(), actions: &queue)
@@ -165,7 +196,7 @@ extension ProcessPoolCore {
 
     // MARK: Reading
 
-    private func readResults(_ local: inout ManagerSlot, slot index: Int, buffer: inout [UInt8]) {
+    func readResults(_ local: inout ManagerSlot, slot index: Int, buffer: inout [UInt8]) {
         guard let handles = local.handles else { return }
         while !local.resultClosed {
             let outcome = buffer.withUnsafeMutableBytes { Syscalls.read(handles.resultFD, into: $0) }
@@ -176,7 +207,10 @@ extension ProcessPoolCore {
                 var messages: [Message] = []
                 var violation: OffloadError?
                 do {
-                    while let frame = try local.reader.next() { messages.append(try Message(frame)) }
+                    while let frame = try local.reader.next() {
+                        let message = try Message(frame)
+                        if message != .wake { messages.append(message) }  // a doorbell: the rings are read next
+                    }
                 } catch {
                     violation = error
                     local.resultClosed = true
@@ -185,11 +219,17 @@ extension ProcessPoolCore {
                 state.withLock(self) { machine in
                     let now = Syscalls.monotonicNanoseconds()
                     for message in messages { machine.received(message, slot: index, now: now, actions: &actions) }
-                    if let violation {
-                        machine.kill(slot: index, reason: .protocolViolation(violation), actions: &actions)
-                    }
                 }
                 apply(actions, onManager: true)
+                if let violation {
+                    // Nothing after broken bytes counts, in the rings either (the rings are read after the pipe).
+                    local.ringClosed = true
+                    var kills: [ProcessPoolStateMachine.Action] = []
+                    state.withLock(self) { machine in
+                        machine.kill(slot: index, reason: .protocolViolation(violation), actions: &kills)
+                    }
+                    apply(kills, onManager: true)
+                }
                 if violation != nil || count < buffer.count { return }
             case .wouldBlock:
                 return
@@ -240,6 +280,7 @@ extension ProcessPoolCore {
         guard let handles = local.handles else { return }
         guard let exit = Syscalls.reap(pid: handles.pid, pidfd: handles.pidfd, noHang: !blocking) else { return }
         readResults(&local, slot: index, buffer: &buffer)
+        _ = drainRing(&local, slot: index, buffer: &buffer)
         readStderr(&local, buffer: &buffer, forwarder: &forwarder)
         if let line = local.tail.endLine() { forward([line], &forwarder) }
         let journal = handles.journal?.snapshot()

@@ -193,6 +193,8 @@ extension ProcessPoolStateMachine {
             return
         case .run, .shutdown, .watch, .traceContext:
             throw .protocolViolation("worker sent a frame meant for workers")
+        case .wake:
+            return  // the transport's doorbell: the manager already looked at the rings
         }
         if case .ready = slots[index].phase {} else if case .retiring = slots[index].phase {} else { return }
         afterProgress(slot: index, now: now, actions: &actions)

@@ -46,7 +46,7 @@ struct ProcessPoolStateMachine {
 
     enum Action {
         /// Write `bytes` to the worker's command pipe, then report how much went out (`wrote(slot:…)`).
-        case write(slot: Int, generation: Int, fd: Int32, bytes: [UInt8])
+        case write(slot: Int, generation: Int, fd: Int32, ring: SharedTransport?, bytes: [UInt8])
         /// Launch a worker for `slot`, then report ``spawned(slot:handles:now:)`` or ``spawnFailed(slot:error:)``.
         case spawn(slot: Int)
         /// Send `signal` to the worker in `slot`, if that slot still holds process `generation` (only the manager
@@ -289,7 +289,9 @@ struct ProcessPoolStateMachine {
         }
         slots[index].writing = true
         let bytes = slots[index].outbox.take()
-        actions.append(.write(slot: index, generation: slot.generation, fd: handles.commandFD, bytes: bytes))
+        actions.append(
+            .write(slot: index, generation: slot.generation, fd: handles.commandFD, ring: handles.transport, bytes: bytes)
+        )
     }
 
     /// A write action finished: `written` of `bytes` went out; `failed` when the pipe is broken (the worker died).
@@ -589,4 +591,6 @@ struct WorkerHandles: Sendable {
     var resultFD: Int32
     var stderrFD: Int32
     var journal: WorkerJournal?
+    /// The shared-memory rings, when this worker uses them (see ``ProcessPool/Transport``).
+    var transport: SharedTransport?
 }

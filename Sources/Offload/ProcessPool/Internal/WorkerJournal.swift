@@ -48,10 +48,11 @@ final class WorkerJournal: Sendable {
     }
 
     /// Parent side: a new journal and the descriptor to hand to the worker (close it after the spawn).
-    static func create() throws(SystemCallError) -> (journal: WorkerJournal, fd: Int32) {
-        let fd = try Syscalls.memoryFile(name: "offload-journal", byteCount: byteCount)
+    /// `extraBytes` are appended after the journal in the same file (the shared-memory transport's rings).
+    static func create(extraBytes: Int = 0) throws(SystemCallError) -> (journal: WorkerJournal, fd: Int32) {
+        let fd = try Syscalls.memoryFile(name: "offload-journal", byteCount: byteCount + extraBytes)
         do {
-            let journal = WorkerJournal(mapping: try SharedMapping(fd: fd, byteCount: byteCount))
+            let journal = WorkerJournal(mapping: try SharedMapping(fd: fd, byteCount: byteCount + extraBytes))
             journal.mapping.store(Word.magic, magic)
             return (journal, fd)
         } catch {
@@ -63,7 +64,7 @@ final class WorkerJournal: Sendable {
     /// Worker side: the journal the parent passed as descriptor 5, or `nil` (an older parent, or none).
     static func openInWorker() -> WorkerJournal? {
         guard Syscalls.isOpen(workerFD), let size = try? Syscalls.fileSize(workerFD), size >= byteCount,
-            let mapping = try? SharedMapping(fd: workerFD, byteCount: byteCount)
+            let mapping = try? SharedMapping(fd: workerFD, byteCount: size)
         else { return nil }
         Syscalls.close(workerFD)
         guard mapping.load(Word.magic) == magic else { return nil }

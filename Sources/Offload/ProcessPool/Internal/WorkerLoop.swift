@@ -24,16 +24,24 @@ enum WorkerLoop {
         inWorker.store(true, ordering: .releasing)
 
         let input = WorkerEnvironment.commandFD
-        let output = Output(fd: WorkerEnvironment.resultFD)
         let journal = WorkerJournal.openInWorker()
+        let rings = WorkerRingEnd.open(
+            journal: journal,
+            doorbellFD: WorkerEnvironment.resultFD,
+            commandFD: input,
+            parent: parent
+        )
+        let output = Output(fd: WorkerEnvironment.resultFD, rings: rings)
         var hello = Message.Hello(formatVersion: JobCodec.formatVersion, pid: Syscalls.processID)
         switch initializer {
         case .run(let encoded): hello.initializerFailure = registry.runInitializer(encoded)
         case .unreadable(let failure): hello.initializerFailure = failure
         case .none: break
         }
+        // The hello always goes through the result pipe: whatever code before the entry point wrote to descriptor 4
+        // precedes it in one stream, and the parent reads the pipe before the first ring frame.
         Message.hello(hello).append(to: &output.writer)
-        output.flush()
+        output.flush(throughPipe: true)
         if hello.initializerFailure != nil { Syscalls.exitProcess(3) }
 
         var reader = FrameReader(maxPayload: maxFrame)
@@ -98,7 +106,7 @@ enum WorkerLoop {
                     case .shutdown:
                         output.flush()
                         Syscalls.exitProcess(0)
-                    case .hello, .result, .partial, .itemFailure, .failure, .cancelled, .progress:
+                    case .hello, .result, .partial, .itemFailure, .failure, .cancelled, .progress, .wake:
                         throw OffloadError(.protocolViolation, "worker received a frame meant for the parent")
                     }
                 }
@@ -107,6 +115,15 @@ enum WorkerLoop {
                 Syscalls.exitProcess(65)
             }
             output.flush()
+            if let rings {
+                switch chunk.withUnsafeMutableBytes({ rings.receive(into: $0) }) {
+                case .bytes(let count):
+                    chunk.withUnsafeBytes { reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                case .endOfFile: Syscalls.exitProcess(0)
+                case .corrupted: Syscalls.exitProcess(65)
+                }
+                continue
+            }
             let outcome = chunk.withUnsafeMutableBytes { Syscalls.read(input, into: $0) }
             switch outcome {
             case .transferred(let count):
@@ -172,23 +189,37 @@ enum WorkerLoop {
         }
     }
 
-    /// The result pipe, written blocking; `writer` coalesces frames until ``flush()``.
+    /// The result pipe, written blocking, or the reply ring of the shared-memory transport; `writer` coalesces
+    /// frames until ``flush()``.
     final class Output {
         let fd: Int32
+        let rings: WorkerRingEnd?
         var writer = FrameWriter()
 
-        init(fd: Int32) { self.fd = fd }
+        init(fd: Int32, rings: WorkerRingEnd? = nil) {
+            self.fd = fd
+            self.rings = rings
+        }
 
-        func flush() {
+        func flush(throughPipe: Bool = false) {
             guard writer.hasPendingBytes else { return }
+            if throughPipe {
+                if writer.take().withUnsafeBytes({ Syscalls.writeAll(fd, $0) }) != nil { Syscalls.exitProcess(0) }
+                return
+            }
             let bytes = writer.take()
             let limit = WorkerLoop.dieAfterWritingBytes.load(ordering: .relaxed)
             if limit >= 0, bytes.count > limit {
-                _ = bytes.withUnsafeBytes { Syscalls.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[..<limit])) }
+                bytes.withUnsafeBytes { _ = send(UnsafeRawBufferPointer(rebasing: $0[..<limit])) }
                 Syscalls.raiseSignal(Signals.kill)
             }
             // EPIPE: the parent is gone or gave up on us; nothing left to do.
-            if bytes.withUnsafeBytes({ Syscalls.writeAll(fd, $0) }) != nil { Syscalls.exitProcess(0) }
+            if !bytes.withUnsafeBytes({ send($0) }) { Syscalls.exitProcess(0) }
+        }
+
+        private func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            if let rings { return rings.send(bytes) }
+            return Syscalls.writeAll(fd, bytes) == nil
         }
     }
 

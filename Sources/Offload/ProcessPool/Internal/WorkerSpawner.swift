@@ -4,14 +4,16 @@ import OffloadSystem
 ///
 /// The child gets exactly six descriptors (see `coffload_spawn_worker`):
 /// 0 = /dev/null, 1 = the parent's stdout, 2 = a pipe the manager reads (last lines kept for error reports),
-/// 3 = the command pipe's read end, 4 = the result pipe's write end, 5 = the progress journal (``WorkerJournal``).
+/// 3 = the command pipe's read end, 4 = the result pipe's write end, 5 = the progress journal (``WorkerJournal``),
+/// followed in the same memory file by the shared-memory rings when the worker uses them (``SharedTransport``).
 /// All pipes are created with `pipe2(O_CLOEXEC)`, so concurrent spawns on other threads never inherit them, and
 /// everything from 6 up is closed in the child.
 enum WorkerSpawner {
     static func spawn(
         configuration: ProcessPool.Configuration,
         executable: String,
-        generation: Int
+        generation: Int,
+        workerSpin: UInt64 = 0
     ) throws(OffloadError) -> WorkerHandles {
         Signals.ignoreSIGPIPE()
         var opened: [Int32] = []
@@ -24,8 +26,31 @@ enum WorkerSpawner {
             let command = try pipe()
             let result = try pipe()
             let stderr = try pipe()
-            let (journal, journalFD) = try systemCall { () throws(SystemCallError) in try WorkerJournal.create() }
+            // With the shared-memory transport the rings follow the journal in the same memory file; if that file
+            // cannot be created, this worker falls back to pipes.
+            let ringBytes = configuration.sharedMemoryRingBytes
+            let journal: WorkerJournal
+            let journalFD: Int32
+            if configuration.usesSharedMemory,
+                let created = try? WorkerJournal.create(extraBytes: SharedTransport.byteCount(ringCapacity: ringBytes))
+            {
+                (journal, journalFD) = created
+            } else {
+                (journal, journalFD) = try systemCall { () throws(SystemCallError) in try WorkerJournal.create() }
+            }
             opened.append(journalFD)
+            var transport: SharedTransport?
+            if journal.mapping.byteCount > WorkerJournal.byteCount {
+                let rings = SharedTransport(
+                    mapping: journal.mapping,
+                    offset: WorkerJournal.byteCount,
+                    ringCapacity: ringBytes,
+                    workerSpin: workerSpin
+                )
+                rings.commands.format()
+                rings.replies.format()
+                transport = rings
+            }
             // The parent's ends are non-blocking (the manager polls them); the child's ends stay blocking.
             Syscalls.setNonBlocking(command.write, true)
             Syscalls.setNonBlocking(result.read, true)
@@ -39,7 +64,7 @@ enum WorkerSpawner {
                     configuration,
                     inherited: Syscalls.environment(),
                     parentPID: Syscalls.processID
-                ),
+                ) + (transport.map { ["\(SharedTransport.environmentKey)=\($0.environmentValue)"] } ?? []),
                 workingDirectory: configuration.workingDirectory,
                 stderrFD: stderr.write,
                 commandFD: command.read,
@@ -60,7 +85,8 @@ enum WorkerSpawner {
                 commandFD: command.write,
                 resultFD: result.read,
                 stderrFD: stderr.read,
-                journal: journal
+                journal: journal,
+                transport: transport
             )
         } catch {
             for fd in opened { Syscalls.close(fd) }

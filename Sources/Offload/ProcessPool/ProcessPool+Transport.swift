@@ -1,0 +1,45 @@
+extension ProcessPool {
+    /// How jobs and results travel between a ``ProcessPool`` and its workers.
+    ///
+    /// Either way each worker keeps its pipes and its pidfd, so a crash is noticed at once and handled the same
+    /// way (the failing task's error, the replacement, retries); only the path of the frames changes.
+    ///
+    /// Python mapping: `ProcessPoolExecutor` always sends calls and results through pipes (`multiprocessing.Queue`);
+    /// ``sharedMemory`` is closer to the rings of Aeron or iceoryx2.
+    public enum Transport: Sendable, Hashable, CaseIterable, CustomStringConvertible {
+        /// The transport measured best for the pool's shape on this kind of machine: currently ``pipes``.
+        /// On a 2-CPU machine shared with other heavy processes, busy-waiting readers took CPU time from the very
+        /// threads they waited for, and the shared-memory transport measured no faster than pipes (see the
+        /// design notes); choose ``sharedMemory`` explicitly where cores are to spare.
+        case automatic
+        /// Every frame through the worker's pipes; both sides sleep in the kernel between frames.
+        case pipes
+        /// Frames through two single-producer, single-consumer rings in memory shared with each worker (a `memfd`:
+        /// nothing named, nothing left behind by a killed process). A reader busy-waits briefly (adapting to how
+        /// often frames arrive, and not at all when the pool is idle or workers outnumber the CPUs), then sleeps;
+        /// a writer makes a system call only to wake a reader that said it sleeps. Falls back to pipes for a worker
+        /// whose memory file cannot be created.
+        case sharedMemory
+
+        public var description: String {
+            switch self {
+            case .automatic: "automatic"
+            case .pipes: "pipes"
+            case .sharedMemory: "sharedMemory"
+            }
+        }
+    }
+}
+
+extension ProcessPool.Configuration {
+    func validateTransport(_ require: (Bool, String) throws(OffloadError) -> Void) throws(OffloadError) {
+        let bytes = sharedMemoryRingBytes
+        try require(
+            bytes >= 4096 && bytes <= 1 << 26 && bytes & (bytes - 1) == 0,
+            "sharedMemoryRingBytes must be a power of two from 4096 to \(1 << 26), got \(bytes)"
+        )
+    }
+
+    /// Whether workers get shared-memory rings.
+    var usesSharedMemory: Bool { transport == .sharedMemory }
+}
