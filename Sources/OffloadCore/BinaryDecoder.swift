@@ -124,6 +124,7 @@ package final class BinaryReader {
         if tag == BinaryTag.fixedArray {
             if T.self == [Double].self { return same(try fixedArray(Double.self, at: position), T.self) }
             if T.self == [Int].self { return same(try fixedArray(Int.self, at: position), T.self) }
+            if T.self == [Bool].self { return same(try fixedArray(Bool.self, at: position), T.self) }
             guard let arrayType = BinaryFixedLayout.arrayCoding(T.self) else {
                 throw Self.corrupted("an array of plain data at offset \(position) cannot be read as \(T.self)")
             }

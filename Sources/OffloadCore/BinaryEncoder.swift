@@ -77,6 +77,7 @@ package final class BinaryEncodingState {
         if T.self == [Int32].self { return writeFixedArray(same(value, [Int32].self), ScalarFingerprint.int32) }
         if T.self == [UInt32].self { return writeFixedArray(same(value, [UInt32].self), ScalarFingerprint.uint32) }
         if T.self == [Int64].self { return writeFixedArray(same(value, [Int64].self), ScalarFingerprint.int64) }
+        if T.self == [Bool].self { return writeFixedArray(same(value, [Bool].self), ScalarFingerprint.bool) }
         let level = open.count
         let before = bytes.count
         let encoder = BinaryValueEncoder(state: self, level: level)

@@ -75,6 +75,7 @@ enum ScalarFingerprint {
     static let float = FixedLayoutFingerprint(of: Float.self)
     static let int32 = FixedLayoutFingerprint(of: Int32.self)
     static let uint32 = FixedLayoutFingerprint(of: UInt32.self)
+    static let bool = FixedLayoutFingerprint(of: Bool.self)
 }
 
 /// The fixed-layout fast path of the binary codec: which types may travel as their bytes, and how.
@@ -93,6 +94,11 @@ package enum BinaryFixedLayout {
 
     /// The fingerprint of `T` (computed once per type: the type name is a string to hash).
     package static func fingerprint<T>(of type: T.Type) -> FixedLayoutFingerprint {
+        // The standard numbers' fingerprints are constants: no lock for `[Double]` or `[Int]`.
+        if T.self == Double.self { return ScalarFingerprint.double }
+        if T.self == Int.self { return ScalarFingerprint.int }
+        if T.self == Bool.self { return ScalarFingerprint.bool }
+        if T.self == UInt64.self { return ScalarFingerprint.uint64 }
         let key = ObjectIdentifier(T.self)
         if let known = fingerprints.withLock(owner, { $0[key] }) { return known }
         let computed = FixedLayoutFingerprint(of: T.self)
@@ -194,7 +200,17 @@ extension Array: BinaryArrayCoding where Element: Codable {
             // The outputs of a batch of plain-data values arrive as one `fixed` value per item: the expected
             // fingerprint is looked up once for the array, not once per item.
             var expected: FixedLayoutFingerprint?
+            // Numbers and strings (a batch's standard outputs) are read in one pass, without skipping them first.
+            let primitive = BinaryFixedLayout.isStandardScalar(Element.self) || Element.self == String.self
             while case let tag = try reader.byte(at: cursor), tag != BinaryTag.end {
+                if primitive {
+                    var next = cursor
+                    if let value = try reader.decodePrimitive(Element.self, at: &next) {
+                        values.append(value)
+                        cursor = next
+                        continue
+                    }
+                }
                 if tag == BinaryTag.fixed {
                     if expected == nil { expected = BinaryFixedLayout.fingerprint(of: Element.self) }
                     var next = cursor

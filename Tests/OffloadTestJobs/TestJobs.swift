@@ -432,6 +432,7 @@ public enum TestJobs {
         registry.registerInitializer("fail") { _ in throw TestJobError("initializer refuses") }
         registry.register(Check.self)
         registry.register(PlainPoint.self)
+        registry.register(HoldSharedBuffer.self)
         return registry
     }
 }

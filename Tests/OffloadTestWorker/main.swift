@@ -11,6 +11,8 @@ import OffloadTestJobs
 //   --garbage-before-hello (worker argument) write bytes that are not a frame to the result pipe, then serve
 //   --crash-before-hello   (worker argument) crash with SIGSEGV before reaching the entry point
 //   parent                 start a 2-worker pool of this executable, print "pids <a> <b>", then wait to be killed
+//   parent-holding-shared  as parent, with both workers inside a job that maps a SharedBuffer and a SharedCounter
+//                          of the default backing, and one named SharedBuffer, when "pids" is printed
 let arguments = CommandLine.arguments
 if arguments.contains("--skip-entry") {
     _ = try? ProcessPool(configuration: ProcessPool.Configuration(workers: 1))
@@ -35,5 +37,20 @@ if arguments.count > 1, arguments[1] == "parent" {
     var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     while true { pause() }
+}
+if arguments.count > 1, arguments[1] == "parent-holding-shared" {
+    let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: 2))
+    let buffer = try SharedBuffer<UInt8>(count: 1 << 20)
+    let mapped = try SharedCounter()
+    let named = try SharedBuffer<UInt8>(count: 4096, backing: .namedSegment)
+    let holds = try (0..<2).map { _ in try pool.submit(HoldSharedBuffer(input: buffer.handle, mapped: mapped.handle)) }
+    // A fixture, not a test: poll the workers' shared announcement (they never finish their jobs).
+    while mapped.load() < 2 { usleep(1_000) }
+    var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
+    line += "named \(named.segment.name ?? "")\n"
+    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    // Everything stays alive until the test kills this process.
+    while mapped.load() >= 0, !holds.isEmpty { pause() }
+    _ = (buffer.count, named.count)
 }
 print("OffloadTestWorker: run me through a ProcessPool (or with 'parent')")
