@@ -9,6 +9,13 @@ import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct SharedBufferTests {
+    /// Where `/proc/self/fd/<fd>` points, or `nil` when the descriptor is closed.
+    static func descriptorTarget(_ fd: Int32) -> String? {
+        var target = [UInt8](repeating: 0, count: 256)
+        let length = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
+        return length < 0 ? nil : String(decoding: target[..<length], as: UTF8.self)
+    }
+
     static func segmentExists(_ name: String) -> Bool {
         access("/dev/shm" + name, F_OK) == 0
     }
@@ -91,25 +98,24 @@ struct SharedBufferTests {
     func anonymousBuffersLeaveNothingNamed() throws {
         let before = Self.offloadSegments()
         let descriptor: Int32
+        let inode: UInt64
         do {
             let buffer = try SharedBuffer<Double>(count: 1_000)
             let counter = try SharedCounter(1)
-            guard case .anonymousFile(let owner, let fd, _, _) = buffer.segment.location else {
+            guard case .anonymousFile(let owner, let fd, _, let fileInode) = buffer.segment.location else {
                 Issue.record("the default backing is not an anonymous file: \(buffer.segment)")
                 return
             }
             descriptor = fd
+            inode = fileInode
             #expect(owner == getpid())
             #expect(buffer.segment.name == nil && counter.handle.segment.name == nil)
             #expect(Self.offloadSegments() == before)
-            var target = [CChar](repeating: 0, count: 256)
-            let length = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
-            #expect(length > 0 && String(cString: target).hasPrefix("/memfd:offload-shared"))
+            #expect(Self.descriptorTarget(fd)?.hasPrefix("/memfd:offload-shared") == true)
         }
         // Released: the descriptor is closed (or already reused by something else: then it is another file).
-        var target = [CChar](repeating: 0, count: 256)
-        let length = readlink("/proc/self/fd/\(descriptor)", &target, target.count - 1)
-        #expect(length < 0 || !String(cString: target).hasPrefix("/memfd:offload-shared"))
+        var info = stat()
+        #expect(stat("/proc/self/fd/\(descriptor)", &info) != 0 || UInt64(info.st_ino) != inode)
     }
 
     @Test("a released anonymous buffer's handle fails, even when its descriptor number now names another buffer")

@@ -23,7 +23,7 @@ let start = ContinuousClock.now
 var total: UInt64 = 0
 var count = 0
 for try await value in try pool.mapUnordered((0..<items).lazy.map { Multiply(x: $0) }) {
-    total &+= value
+    total &+= value.value
     count += 1
 }
 let elapsed = ContinuousClock.now - start
@@ -32,9 +32,17 @@ precondition(count == items, "every item has a result")
 let expected = (0..<items).reduce(UInt64(0)) { $0 &+ UInt64($1) &* 2_654_435_761 }
 precondition(total == expected, "the results are the products")
 var usage = rusage()
-getrusage(RUSAGE_SELF, &usage)
+getrusage(RUSAGE_SELF.rawValue, &usage)
+// The workers were reaped by the shutdown, so their CPU time is in RUSAGE_CHILDREN.
+var children = rusage()
+getrusage(RUSAGE_CHILDREN.rawValue, &children)
+func cpuSeconds(_ usage: rusage) -> Double {
+    Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+func perItem(_ nanoseconds: Double) -> String { "\((nanoseconds / Double(items) * 10).rounded() / 10)" }
 let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
 print(
-    "mapUnordered \(items) trivial items, \(workers) workers: \((nanoseconds / Double(items) * 10).rounded() / 10) ns/item, "
-        + "peak RSS \(usage.ru_maxrss / 1024) MB"
+    "mapUnordered \(items) trivial items, \(workers) workers: \(perItem(nanoseconds)) ns/item wall, "
+        + "CPU \(perItem(cpuSeconds(usage) * 1e9)) ns/item parent + \(perItem(cpuSeconds(children) * 1e9)) ns/item workers, "
+        + "parent peak RSS \(usage.ru_maxrss / 1024) MB"
 )
