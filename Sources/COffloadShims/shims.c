@@ -70,10 +70,7 @@ static void decode_siginfo(const siginfo_t *info, int *exited, int *status) {
 int coffload_wait_pidfd(int pidfd, int nohang, int *reaped, int *exited, int *status) {
     siginfo_t info;
     info.si_pid = 0;
-    int rc;
-    do {
-        rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | (nohang ? WNOHANG : 0));
-    } while (rc == -1 && errno == EINTR);
+    int rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | (nohang ? WNOHANG : 0));
     if (rc != 0) return rc;
     if (info.si_pid == 0) {
         *reaped = 0;
@@ -86,10 +83,7 @@ int coffload_wait_pidfd(int pidfd, int nohang, int *reaped, int *exited, int *st
 
 int coffload_wait_pid(pid_t pid, int nohang, int *exited, int *status) {
     int raw = 0;
-    pid_t rc;
-    do {
-        rc = waitpid(pid, &raw, nohang ? WNOHANG : 0);
-    } while (rc == -1 && errno == EINTR);
+    pid_t rc = waitpid(pid, &raw, nohang ? WNOHANG : 0);
     if (rc > 0) {
         if (WIFEXITED(raw)) {
             *exited = 1;

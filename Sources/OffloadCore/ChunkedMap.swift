@@ -5,16 +5,9 @@ import DequeModule
 /// ``UnorderedResults``.
 @usableFromInline
 package enum ChunkedMap {
-    /// Chunks per worker when the chunk size is chosen automatically: CPython's `multiprocessing.Pool.map` uses 4 —
-    /// enough chunks to balance uneven items across workers, few enough that per-chunk overhead is negligible.
+    /// Chunks per worker the window is sized for: CPython's `multiprocessing.Pool.map` cuts 4 per worker — enough
+    /// to balance uneven items across workers, few enough that per-chunk overhead is negligible.
     @usableFromInline static let chunksPerWorker = 4
-
-    /// The chunk size for `count` items on `workers` workers: `ceil(count / (workers * 4))`, at least 1.
-    @usableFromInline
-    package static func automaticChunkSize(count: Int, workers: Int) -> Int {
-        let chunks = max(1, workers * chunksPerWorker)
-        return max(1, (count + chunks - 1) / chunks)
-    }
 
     /// The default number of chunks in flight: enough to keep every worker busy while finished chunks wait to be
     /// consumed.

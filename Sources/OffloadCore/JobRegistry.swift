@@ -6,7 +6,7 @@
 /// ```swift
 /// var registry = JobRegistry()
 /// registry.register(CountPrimes.self)
-/// registry.registerInitializer("warm-cache") { try Cache.shared.load() }
+/// registry.register(initializer: WarmCache.self)
 /// ProcessPool.runWorkerIfRequested(registry: registry)
 /// ```
 ///
@@ -36,7 +36,7 @@ public struct JobRegistry: Sendable {
 
     private var handlers: [String: Handler] = [:]
     private var batchHandlers: [String: BatchHandler] = [:]
-    private var initializers: [String: @Sendable (String?) throws -> Void] = [:]
+    private var initializers: [String: @Sendable (_ payload: [UInt8]) -> RemoteFailure?] = [:]
 
     /// Creates an empty registry.
     public init() {}
@@ -59,14 +59,12 @@ public struct JobRegistry: Sendable {
         }
     }
 
-    /// Registers an initializer that a pool can ask each worker to run once, before its first job
-    /// (``ProcessPool/Configuration/initializer``).
-    /// - Parameters:
-    ///   - name: the name the pool configuration refers to.
-    ///   - body: the initializer; receives ``ProcessPool/Configuration/initializerArgument``. If it throws, the
-    ///     pool reports ``OffloadError/Code/workerInitializationFailed`` and does not use the worker.
-    public mutating func registerInitializer(_ name: String, _ body: @escaping @Sendable (String?) throws -> Void) {
-        initializers[name] = body
+    /// Registers a ``WorkerInitializer`` type under its ``WorkerInitializer/initializerName``, so a pool whose
+    /// ``ProcessPool/Configuration/initializer`` is a value of that type can have each worker run it once, before its
+    /// first job. Registering a name twice keeps the last type.
+    /// - Parameter type: the initializer type.
+    public mutating func register<I: WorkerInitializer>(initializer type: I.Type) {
+        initializers[I.initializerName] = { payload in JobRegistry.runInitializer(I.self, payload) }
     }
 
     /// Whether `jobName` is registered.
@@ -101,23 +99,38 @@ public struct JobRegistry: Sendable {
         )
     }
 
-    /// Runs the named initializer. Returns a failure to report in the worker's hello, or `nil`.
-    package func runInitializer(_ name: String, argument: String?) -> RemoteFailure? {
-        guard let initializer = initializers[name] else {
+    /// Decodes and runs an initializer. Returns a failure to report in the worker's hello, or `nil`.
+    package func runInitializer(_ initializer: EncodedWorkerInitializer) -> RemoteFailure? {
+        guard let run = initializers[initializer.name] else {
+            let known = initializers.keys.sorted()
             return RemoteFailure(
                 code: .workerInitializationFailed,
-                message: "the worker has no initializer named '\(name)'; register it with "
-                    + "JobRegistry.registerInitializer(_:_:)"
+                message: "the worker has no initializer type named '\(initializer.name)'; register it with "
+                    + "JobRegistry.register(initializer:) before calling ProcessPool.runWorkerIfRequested(registry:)"
+                    + " (registered: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"
             )
         }
+        return run(initializer.payload)
+    }
+
+    private static func runInitializer<I: WorkerInitializer>(_ type: I.Type, _ payload: [UInt8]) -> RemoteFailure? {
         do {
-            try initializer(argument)
-            return nil
+            let initializer = try JobCodec.decode(I.self, from: payload)
+            do {
+                try initializer.initializeWorker()
+                return nil
+            } catch {
+                return RemoteFailure(
+                    code: .workerInitializationFailed,
+                    errorType: String(reflecting: Swift.type(of: error)),
+                    message: String(describing: error)
+                )
+            }
         } catch {
             return RemoteFailure(
                 code: .workerInitializationFailed,
-                errorType: String(reflecting: type(of: error)),
-                message: String(describing: error)
+                errorType: error.causeType,
+                message: "the initializer \(I.initializerName) could not be decoded: \(error.message)"
             )
         }
     }

@@ -73,27 +73,33 @@ package enum OrderedChunks {
         var queue = Deque<(start: Int, chunk: [S.Element], handle: TaskHandle<BatchResults<Output>>)>()
         let inFlight = InFlightHandles<BatchResults<Output>>()
         do {
-            try await withTaskCancellationHandler {
-                while true {
-                    while !exhausted && queue.count < window {
-                        let chunk = ChunkedMap.nextChunk(from: &iterator, size: policy.current)
-                        if chunk.isEmpty {
-                            exhausted = true
-                        } else {
-                            let handle = try submit(chunk)
-                            inFlight.insert(handle, at: nextStart)
-                            queue.append((nextStart, chunk, handle))
-                            nextStart += chunk.count
-                        }
+            while true {
+                // The input is iterated here, in this function's own context — the caller's executor — and never
+                // inside the cancellation handler's operation closure, which may run elsewhere: an input whose lazy
+                // transform is isolated to the caller's actor (a `lazy.map` written in `main.swift`) must be
+                // iterated on that actor.
+                while !exhausted && queue.count < window {
+                    let chunk = ChunkedMap.nextChunk(from: &iterator, size: policy.current)
+                    if chunk.isEmpty {
+                        exhausted = true
+                    } else {
+                        let handle = try submit(chunk)
+                        inFlight.insert(handle, at: nextStart)
+                        queue.append((nextStart, chunk, handle))
+                        nextStart += chunk.count
                     }
-                    guard let oldest = queue.popFirst() else { return }
-                    let batch = try await oldest.handle.value
-                    inFlight.remove(at: oldest.start)
-                    policy.record(items: oldest.chunk.count, runDuration: batch.runDuration)
-                    try consume(oldest.start, oldest.chunk, batch)
                 }
-            } onCancel: {
-                inFlight.cancelAll()
+                guard let oldest = queue.popFirst() else { return }
+                // Cancelling the awaiting task cancels every chunk in flight (the handler also runs at once when
+                // the task was cancelled while it was submitting).
+                let batch = try await withTaskCancellationHandler {
+                    try await oldest.handle.value
+                } onCancel: {
+                    inFlight.cancelAll()
+                }
+                inFlight.remove(at: oldest.start)
+                policy.record(items: oldest.chunk.count, runDuration: batch.runDuration)
+                try consume(oldest.start, oldest.chunk, batch)
             }
         } catch {
             inFlight.cancelAll()

@@ -105,11 +105,15 @@ extension Syscalls {
         var reaped: Int32 = 0
         var exited: Int32 = 0
         var status: Int32 = 0
-        if pidfd >= 0, coffload_wait_pidfd(pidfd, noHang ? 1 : 0, &reaped, &exited, &status) == 0 {
+        if pidfd >= 0,
+            retryingOnInterrupt({
+                RawSyscalls.waitPIDFD(pidfd, noHang: noHang, reaped: &reaped, exited: &exited, status: &status)
+            }).0 == 0
+        {
             guard reaped != 0 else { return nil }
             return exited != 0 ? .exited(status) : .signaled(status)
         }
-        let rc = coffload_wait_pid(pid, noHang ? 1 : 0, &exited, &status)
+        let (rc, _) = retryingOnInterrupt { RawSyscalls.waitPID(pid, noHang: noHang, exited: &exited, status: &status) }
         guard rc > 0 else { return rc == 0 ? nil : .exited(-1) }
         return exited != 0 ? .exited(status) : .signaled(status)
     }

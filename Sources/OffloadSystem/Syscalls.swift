@@ -3,8 +3,9 @@ import Glibc
 
 /// The one system-call layer (swift-system's `Internals/Syscalls.swift` model). Every `read`, `write`, `poll`, pipe,
 /// eventfd, pidfd, spawn, shared-memory, thread and thread-local call Offload makes goes through this module; nothing
-/// above it imports `Glibc` for a call. `EINTR` is retried here, `errno` comes back as a value (``SystemCallError``),
-/// and `SIGPIPE` never fires (the pools ignore it, see ``Signals``).
+/// above it imports `Glibc` for a call. The C calls themselves are in ``RawSyscalls`` (one call each, no policy); this
+/// level applies the policy: `EINTR` is retried (``retryingOnInterrupt(_:)``), `errno` comes back as a value
+/// (``SystemCallError``), and `SIGPIPE` never fires (the pools ignore it, see ``Signals``).
 ///
 /// Linux only: the shims (`pipe2`, `pidfd_open`, `memfd_create`, `prctl`, `close_range`) have no portable equivalent,
 /// and the package declares no other platform.
@@ -22,26 +23,18 @@ package enum Syscalls {
     }
 
     package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
-        while true {
-            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if count > 0 { return .transferred(count) }
-            if count == 0 { return .endOfFile }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
-            return .failed(code)
-        }
+        let (count, code) = retryingOnInterrupt { RawSyscalls.read(fd, buffer) }
+        if count > 0 { return .transferred(count) }
+        if count == 0 { return .endOfFile }
+        if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+        return .failed(code)
     }
 
     package static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> IOResult {
-        while true {
-            let count = Glibc.write(fd, buffer.baseAddress, buffer.count)
-            if count >= 0 { return .transferred(count) }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
-            return .failed(code)
-        }
+        let (count, code) = retryingOnInterrupt { RawSyscalls.write(fd, buffer) }
+        if count >= 0 { return .transferred(count) }
+        if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+        return .failed(code)
     }
 
     /// Writes all of `bytes`, waiting in `poll` when the descriptor is non-blocking and full. Returns `nil` or the
@@ -63,14 +56,10 @@ package enum Syscalls {
 
     /// `poll` with `EINTR` retried (the timeout restarts; callers recompute deadlines every turn anyway).
     package static func poll(_ entries: inout [pollfd], timeoutMilliseconds: Int32) -> Int32 {
-        while true {
-            let count = entries.withUnsafeMutableBufferPointer { buffer in
-                Glibc.poll(buffer.baseAddress, nfds_t(buffer.count), timeoutMilliseconds)
-            }
-            if count >= 0 { return count }
-            if errno == EINTR { continue }
-            return -1
+        let (count, _) = entries.withUnsafeMutableBufferPointer { buffer in
+            retryingOnInterrupt { RawSyscalls.poll(buffer, timeoutMilliseconds) }
         }
+        return count
     }
 
     package static func close(_ fd: Int32) {

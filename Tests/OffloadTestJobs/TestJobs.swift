@@ -172,6 +172,35 @@ public struct InitializerState: Job {
     }
 }
 
+/// A worker initializer that leaves its mark in the worker's environment, for ``InitializerState`` to read back.
+public struct MarkInitialized: WorkerInitializer {
+    public var mark: String
+    public init(mark: String) { self.mark = mark }
+    public func initializeWorker() throws {
+        setenv("OFFLOAD_TEST_INITIALIZED", "initialized with \(mark)", 1)
+    }
+}
+
+/// A worker initializer that always throws.
+public struct RefuseToInitialize: WorkerInitializer {
+    public init() {}
+    public func initializeWorker() throws { throw TestJobError("initializer refuses") }
+}
+
+/// An initializer whose value cannot be encoded.
+public struct UnencodableInitializer: WorkerInitializer {
+    public init() {}
+    public init(from decoder: any Decoder) throws {}
+    public func encode(to encoder: any Encoder) throws { throw TestJobError("this initializer cannot be encoded") }
+    public func initializeWorker() throws {}
+}
+
+/// An initializer type no worker registers.
+public struct UnknownInitializer: WorkerInitializer {
+    public init() {}
+    public func initializeWorker() throws {}
+}
+
 /// Sums a strided sample, or all, of a shared buffer.
 public struct SharedSum: Job {
     public static var jobName: String { "SharedSum" }
@@ -426,10 +455,8 @@ public enum TestJobs {
             NapPID.self,
             FaultMix.self
         )
-        registry.registerInitializer("mark-initialized") { argument in
-            setenv("OFFLOAD_TEST_INITIALIZED", "initialized with \(argument ?? "nothing")", 1)
-        }
-        registry.registerInitializer("fail") { _ in throw TestJobError("initializer refuses") }
+        registry.register(initializer: MarkInitialized.self)
+        registry.register(initializer: RefuseToInitialize.self)
         registry.register(Check.self)
         registry.register(PlainPoint.self)
         registry.register(HoldSharedBuffer.self)

@@ -1,3 +1,4 @@
+import Glibc
 import Offload
 import OffloadTestJobs
 import Synchronization
@@ -28,6 +29,30 @@ struct ExecutorConformanceTests {
         #expect(try await pool.map([Square]()) == [])
         await pool.shutdown(cancelPending: false)
         #expect(pool.stats.isConsistent && pool.stats.failed == 0)
+    }
+
+    @Test(
+        "map, mapResults and mapUnordered iterate a lazy input on the caller's actor, never on a pool or global thread",
+        arguments: ExecutorKind.allCases
+    )
+    @MainActor
+    func mapsIterateTheirInputOnTheCallersActor(kind: ExecutorKind) async throws {
+        let pool = try kind.make()
+        // A transform written on the main actor (as in `main.swift`) is isolated to it; the maps must pull the input
+        // there. The probe is `@Sendable` so that a wrong thread is counted instead of trapping the test process.
+        let callerThread = pthread_self()
+        let offMainThread = Atomic<Int>(0)
+        let lazy = (0..<2_000).lazy.map { @Sendable index in
+            if pthread_equal(pthread_self(), callerThread) == 0 { offMainThread.add(1, ordering: .relaxed) }
+            return Square(index)
+        }
+        #expect(try await pool.map(lazy).count == 2_000)
+        #expect(try await pool.mapResults(lazy).count == 2_000)
+        var streamed = 0
+        for try await _ in try pool.mapUnordered(lazy) { streamed += 1 }
+        #expect(streamed == 2_000)
+        #expect(offMainThread.load(ordering: .relaxed) == 0)
+        await pool.shutdown(cancelPending: false)
     }
 
     @Test("map throws the first failure in input order, naming its input", arguments: ExecutorKind.allCases)

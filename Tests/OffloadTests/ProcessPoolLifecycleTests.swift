@@ -61,8 +61,7 @@ struct ProcessPoolLifecycleTests {
     @Test("the initializer runs once in each worker before its first job")
     func initializerRuns() async throws {
         let configuration = TestWorker.configuration(workers: 2) {
-            $0.initializer = "mark-initialized"
-            $0.initializerArgument = "42"
+            $0.initializer = MarkInitialized(mark: "42")
         }
         try await withProcessPool(configuration: configuration) { pool async throws in
             let states = try await pool.map(Array(repeating: InitializerState(), count: 8), chunkSize: 1)
@@ -72,12 +71,34 @@ struct ProcessPoolLifecycleTests {
 
     @Test("a failing initializer breaks the pool with workerInitializationFailed")
     func initializerFailure() async throws {
-        let configuration = TestWorker.configuration(workers: 1) { $0.initializer = "fail" }
+        let configuration = TestWorker.configuration(workers: 1) { $0.initializer = RefuseToInitialize() }
         try await withProcessPool(configuration: configuration) { pool async throws in
             let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
             #expect(error?.code == .workerInitializationFailed)
             #expect(error?.message.contains("initializer refuses") == true)
         }
+    }
+
+    @Test("an initializer type the worker's registry lacks breaks the pool with a message naming the type")
+    func unregisteredInitializer() async throws {
+        let configuration = TestWorker.configuration(workers: 1) { $0.initializer = UnknownInitializer() }
+        try await withProcessPool(configuration: configuration) { pool async throws in
+            let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
+            #expect(error?.code == .workerInitializationFailed)
+            #expect(error?.message.contains(UnknownInitializer.initializerName) == true)
+            #expect(error?.message.contains("register(initializer:)") == true)
+        }
+    }
+
+    @Test("an initializer that cannot be encoded fails the pool's creation, before any worker starts")
+    func unencodableInitializer() {
+        let error = #expect(throws: OffloadError.self) {
+            _ = try ProcessPool(configuration: TestWorker.configuration(workers: 1) {
+                $0.initializer = UnencodableInitializer()
+            })
+        }
+        #expect(error?.code == .encodingFailed)
+        #expect(error?.message.contains("cannot be encoded") == true)
     }
 
     @Test("workers are recycled after maxTasksPerWorker tasks")

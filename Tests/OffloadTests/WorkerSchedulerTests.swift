@@ -104,12 +104,4 @@ private final class FakeEntry: SchedulerEntry {
         #expect(scheduler.lifecycle == .stopped)
         #expect(scheduler.submit(FakeEntry(isTask: false)) == .rejected)
     }
-
-    @Test("automatic chunk sizes follow ceil(count / (workers × 4)) and never drop below one")
-    func automaticChunkSize() {
-        #expect(ChunkedMap.automaticChunkSize(count: 100_000, workers: 2) == 12_500)
-        #expect(ChunkedMap.automaticChunkSize(count: 4, workers: 2) == 1)
-        #expect(ChunkedMap.automaticChunkSize(count: 0, workers: 8) == 1)
-        #expect(ChunkedMap.automaticChunkSize(count: 33, workers: 1) == 9)
-    }
 }

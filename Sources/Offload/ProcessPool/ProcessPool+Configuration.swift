@@ -45,12 +45,10 @@ extension ProcessPool {
         public var memoryLimitBytes: Int?
         /// How often resident memory is checked when ``memoryLimitBytes`` is set.
         public var memoryPollInterval: Duration
-        /// Name of an initializer registered with ``JobRegistry/registerInitializer(_:_:)`` that each worker runs
-        /// once before its first job. If it fails, the pool is broken: tasks fail with
-        /// ``OffloadError/Code/workerInitializationFailed``.
-        public var initializer: String?
-        /// Argument handed to the initializer.
-        public var initializerArgument: String?
+        /// A ``WorkerInitializer`` each worker runs once, before its first job; its type must be registered in the
+        /// worker's registry with ``JobRegistry/register(initializer:)``. If it fails, the pool is broken: tasks fail
+        /// with ``OffloadError/Code/workerInitializationFailed``. Python: `initializer=` with `initargs=`.
+        public var initializer: (any WorkerInitializer)?
         /// How many times a task whose job is ``Job/isIdempotent`` is run again after its worker crashed or ran out of
         /// memory. Non-idempotent jobs are never retried.
         public var retries: Int
@@ -84,7 +82,7 @@ extension ProcessPool {
         ///   - taskTimeout: per-task time limit, enforced by killing the worker.
         ///   - maxTasksPerWorker: tasks after which a worker is recycled.
         ///   - memoryLimitBytes: per-worker resident-memory limit.
-        ///   - initializer: registered initializer each worker runs once.
+        ///   - initializer: an initializer each worker runs once (its type registered in the worker).
         ///   - retries: re-runs of idempotent jobs whose worker died.
         ///   - executable: worker executable (`nil`: this executable).
         ///   - arguments: worker arguments.
@@ -93,7 +91,7 @@ extension ProcessPool {
             taskTimeout: Duration? = nil,
             maxTasksPerWorker: Int? = nil,
             memoryLimitBytes: Int? = nil,
-            initializer: String? = nil,
+            initializer: (any WorkerInitializer)? = nil,
             retries: Int = 0,
             executable: String? = nil,
             arguments: [String] = []
@@ -112,7 +110,6 @@ extension ProcessPool {
             self.memoryLimitBytes = memoryLimitBytes
             self.memoryPollInterval = .milliseconds(5)
             self.initializer = initializer
-            self.initializerArgument = nil
             self.retries = retries
             self.startTimeout = .seconds(10)
             self.shutdownGracePeriod = .seconds(2)
@@ -143,6 +140,7 @@ extension ProcessPool {
                 maxFramePayload >= 1024 && maxFramePayload <= Int(UInt32.max),
                 "maxFramePayload must be between 1024 and \(UInt32.max), got \(maxFramePayload)"
             )
+            if let initializer { _ = try EncodedWorkerInitializer(initializer) }
             try require(maxPrefetch >= 1, "maxPrefetch must be at least 1, got \(maxPrefetch)")
             try require(stderrLinesKept >= 0, "stderrLinesKept must not be negative")
             try require(stderrForwardLinesPerSecond >= 1, "stderrForwardLinesPerSecond must be at least 1")

@@ -6,10 +6,10 @@ import OffloadSystem
 enum WorkerEnvironment {
     /// The parent's PID: marks worker mode and lets the worker check it was not orphaned before PR_SET_PDEATHSIG.
     static let parentKey = "OFFLOAD_WORKER_PARENT"
-    /// Name of the initializer to run before saying hello (optional).
+    /// Type name of the initializer to run before saying hello (optional).
     static let initializerKey = "OFFLOAD_WORKER_INITIALIZER"
-    /// Argument for the initializer (optional).
-    static let initializerArgumentKey = "OFFLOAD_WORKER_INITIALIZER_ARGUMENT"
+    /// The initializer's encoded value, in hexadecimal (present with ``initializerKey``).
+    static let initializerArgumentKey = "OFFLOAD_WORKER_INITIALIZER_VALUE"
     /// Largest frame payload the worker accepts.
     static let maxFrameKey = "OFFLOAD_WORKER_MAX_FRAME"
     /// Swift's backtracer setting (see ``ProcessPool/Configuration/fullBacktraces``).
@@ -65,12 +65,33 @@ enum WorkerEnvironment {
         var pairs = order.filter { !$0.hasPrefix("OFFLOAD_WORKER_") }.map { "\($0)=\(values[$0] ?? "")" }
         pairs.append("\(parentKey)=\(parentPID)")
         pairs.append("\(maxFrameKey)=\(configuration.maxFramePayload)")
-        if let initializer = configuration.initializer {
-            pairs.append("\(initializerKey)=\(initializer)")
-        }
-        if let argument = configuration.initializerArgument {
-            pairs.append("\(initializerArgumentKey)=\(argument)")
+        // `validate()` encoded the initializer when the pool was created; encoding is deterministic, so it cannot
+        // fail here.
+        if let initializer = configuration.initializer, let encoded = try? EncodedWorkerInitializer(initializer) {
+            pairs.append("\(initializerKey)=\(encoded.name)")
+            pairs.append("\(initializerArgumentKey)=\(encoded.hexPayload)")
         }
         return pairs
+    }
+
+    /// The initializer this worker was asked to run, or a description of why its value is unreadable.
+    static func requestedInitializer() -> RequestedInitializer {
+        guard let name = value(initializerKey) else { return .none }
+        guard let encoded = EncodedWorkerInitializer(name: name, hexPayload: value(initializerArgumentKey) ?? "") else {
+            return .unreadable(
+                RemoteFailure(
+                    code: .workerInitializationFailed,
+                    message: "the initializer \(name) reached the worker unreadable (\(initializerArgumentKey))"
+                )
+            )
+        }
+        return .run(encoded)
+    }
+
+    /// What the parent asked a worker to run before its first job.
+    enum RequestedInitializer {
+        case none
+        case run(EncodedWorkerInitializer)
+        case unreadable(RemoteFailure)
     }
 }

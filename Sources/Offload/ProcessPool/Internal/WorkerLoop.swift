@@ -16,8 +16,7 @@ enum WorkerLoop {
 
     static func run(registry: JobRegistry) -> Never {
         let parent = WorkerEnvironment.value(WorkerEnvironment.parentKey).flatMap { Int32($0) } ?? 0
-        let initializer = WorkerEnvironment.value(WorkerEnvironment.initializerKey)
-        let initializerArgument = WorkerEnvironment.value(WorkerEnvironment.initializerArgumentKey)
+        let initializer = WorkerEnvironment.requestedInitializer()
         let maxFrame = WorkerEnvironment.value(WorkerEnvironment.maxFrameKey).flatMap { Int($0) } ?? (1 << 30)
         WorkerEnvironment.clear()
         Signals.dieWithParent(expectedParent: parent)
@@ -28,8 +27,10 @@ enum WorkerLoop {
         let output = Output(fd: WorkerEnvironment.resultFD)
         let journal = WorkerJournal.openInWorker()
         var hello = Message.Hello(formatVersion: JobCodec.formatVersion, pid: Syscalls.processID)
-        if let initializer {
-            hello.initializerFailure = registry.runInitializer(initializer, argument: initializerArgument)
+        switch initializer {
+        case .run(let encoded): hello.initializerFailure = registry.runInitializer(encoded)
+        case .unreadable(let failure): hello.initializerFailure = failure
+        case .none: break
         }
         Message.hello(hello).append(to: &output.writer)
         output.flush()
