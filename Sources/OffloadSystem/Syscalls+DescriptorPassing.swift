@@ -15,8 +15,12 @@ extension Syscalls {
         _ descriptor: Int32,
         writable: Bool
     ) throws(SystemCallError) -> Int32 {
-        let fd = open("/proc/\(pid)/fd/\(descriptor)", (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemCallError("open /proc/\(pid)/fd/\(descriptor)", errno: errno) }
+        let path = "/proc/\(pid)/fd/\(descriptor)"
+        let (fd, code) = retryingOnInterrupt { () -> (Int32, errno: Int32) in
+            let fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
+            return (fd, fd < 0 ? errno : 0)
+        }
+        guard fd >= 0 else { throw SystemCallError("open \(path)", errno: code) }
         return fd
     }
 
