@@ -57,7 +57,7 @@ let benchmarks: @Sendable () -> Void = {
         "Submit: ThreadPool.submit + wait, trivial closure",
         configuration: .init(
             setup: { threadPool = try ThreadPool(workers: 1) },
-            teardown: { threadPool?.shutdownSync() }
+            teardown: { await threadPool?.shutdown() }
         )
     ) { benchmark in
         guard let pool = threadPool else { return }
@@ -73,11 +73,11 @@ let benchmarks: @Sendable () -> Void = {
             setup: {
                 let pool = try ProcessPool(workers: 1)
                 // Warm: the worker started and has run a job.
-                _ = try pool.submit(TrivialJob(item: 0)).wait(timeout: nil)
+                _ = try await pool.run(TrivialJob(item: 0))
                 processPool = pool
             },
             teardown: {
-                processPool?.shutdownSync()
+                await processPool?.shutdown()
                 processPool = nil
             }
         )
