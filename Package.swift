@@ -21,6 +21,10 @@ let package = Package(
         // The same jobs on PostgreSQL: a separate product, so that users of `Offload` alone never build postgres-nio.
         .library(name: "OffloadPostgres", targets: ["OffloadPostgres"]),
         .executable(name: "offload-postgres", targets: ["OffloadPostgresCLI"]),
+        // Opt-in observability: each product brings one ecosystem API, so that `Offload` itself depends on none.
+        .library(name: "OffloadMetrics", targets: ["OffloadMetrics"]),
+        .library(name: "OffloadLogging", targets: ["OffloadLogging"]),
+        .library(name: "OffloadTracing", targets: ["OffloadTracing"]),
     ],
     dependencies: [
         // The CLI's commands, options and help text.
@@ -29,6 +33,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // The PostgreSQL client of `OffloadPostgres` (only that target and its CLI link it).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // The ecosystem's metrics API, for `OffloadMetrics` only (and MetricsTestKit for its tests).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // The ecosystem's logging API, for `OffloadLogging` only (postgres-nio already depends on it).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Only the metrics example: a Prometheus registry and a small HTTP server for `/metrics` (swift-nio is
+        // already built for postgres-nio).
+        // The ecosystem's tracing API, for `OffloadTracing` only (and its in-memory tracer for the tests).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Linux calls that `import Glibc` does not expose (pipe2, pidfd_open, prctl, ...), wrapped in C.
@@ -93,7 +107,12 @@ let package = Package(
         // Job types shared by the worker fixture and the tests (both sides must know the same types).
         .target(
             name: "OffloadTestJobs",
-            dependencies: ["Offload"],
+            dependencies: [
+                "Offload",
+                // A job that reports the trace context it runs in (the cross-process tracing test).
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             path: "Tests/OffloadTestJobs",
             swiftSettings: strictSettings
         ),
@@ -107,7 +126,10 @@ let package = Package(
         // A worker executable with jobs that echo, throw, crash, hang and allocate: the process pool's test fixture.
         .executableTarget(
             name: "OffloadTestWorker",
-            dependencies: ["Offload", "OffloadTestJobs"],
+            dependencies: [
+                "Offload", "OffloadTestJobs", "OffloadTracing",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
             path: "Tests/OffloadTestWorker",
             swiftSettings: strictSettings
         ),
@@ -158,5 +180,65 @@ let package = Package(
         ),
         // End-to-end tests of the `offload` CLI: they run the built binary found next to the test bundle.
         .testTarget(name: "OffloadCLITests", dependencies: ["OffloadCLI"], swiftSettings: strictSettings),
+        // Pools' counters and life cycle as swift-metrics counters, gauges and timers (opt-in product).
+        .target(
+            name: "OffloadMetrics",
+            dependencies: ["OffloadCore", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: strictSettings
+        ),
+        // Pools' life cycle as swift-log messages with structured metadata (opt-in product).
+        .target(
+            name: "OffloadLogging",
+            dependencies: ["OffloadCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        // Every task as swift-distributed-tracing spans, across the process boundary (opt-in product).
+        .target(
+            name: "OffloadTracing",
+            dependencies: ["OffloadCore", .product(name: "Tracing", package: "swift-distributed-tracing")],
+            swiftSettings: strictSettings
+        ),
+        // Serves a pool's metrics at /metrics in the Prometheus text format, compiled with everything else.
+        .executableTarget(
+            name: "MetricsServer",
+            dependencies: [
+                "Offload",
+                "OffloadMetrics",
+                "OffloadLogging",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Examples/MetricsServer",
+            swiftSettings: strictSettings
+        ),
+        // The cost of watching: the same work with and without metrics and a progress consumer (release-build timing).
+        .executableTarget(
+            name: "ObservabilityCost",
+            dependencies: [
+                "Offload",
+                "OffloadMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Examples/ObservabilityCost",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "OffloadObservabilityTests",
+            dependencies: [
+                "Offload", "OffloadCore", "OffloadMetrics", "OffloadLogging", "OffloadTracing", "OffloadTestJobs",
+                "OffloadTestWorker",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
     ]
 )

@@ -42,6 +42,19 @@ if [ -d Sources/OffloadPostgres ]; then
         fail "$file: the PostgreSQL executor must not use the process pool's wire or syscall layers"
     done
 fi
+# Observers build on the core's hooks only: never on the pools, the wire or the syscall layer.
+for dir in Sources/OffloadMetrics Sources/OffloadLogging Sources/OffloadTracing; do
+    [ -d "$dir" ] || continue
+    for file in $(imports_in "$dir" 'Offload|OffloadWire|OffloadSystem|OffloadPostgres|Glibc'); do
+        fail "$file: an observer product uses OffloadCore's hooks and its ecosystem API only"
+    done
+done
+# The pools' core stays free of the ecosystem APIs (they live in the opt-in products).
+for dir in Sources/Offload Sources/OffloadCore Sources/OffloadWire; do
+    for file in $(imports_in "$dir" 'Metrics|CoreMetrics|Logging|Tracing|Instrumentation'); do
+        fail "$file: metrics, logging and tracing APIs belong in the opt-in observer products"
+    done
+done
 # Shipped words are for users: no internal documents or tracker numbers in sources and docs.
 if grep -rnE "the seeds'?|issue [0-9]+|\bthe lead\b" Sources docs README.md Examples --include='*.swift' --include='*.md' \
     --include='*.in' 2>/dev/null; then

@@ -2,9 +2,10 @@
 /// lanes it runs in and the same work written in Python (rayon-demo's shape: one file per demo, every lane runs the
 /// same kernel).
 ///
-/// A workload is a list of independent items; each lane computes ``run(_:)`` for every item and folds the results into
-/// a checksum with wrapping addition. The checksum is compared across lanes, so the optimiser cannot drop the work and
-/// a lane that skipped or repeated an item is caught.
+/// A workload is a list of independent items; each lane computes ``run(_:)`` for every item, keeps one result per
+/// item in input order (as `map` does), and folds the results into a checksum with wrapping addition. The checksum
+/// is compared across lanes, so the optimiser cannot drop the work and a lane that skipped or repeated an item is
+/// caught.
 public protocol BenchWorkload: Sendable {
     /// One task's input.
     associatedtype Item: Codable & Sendable
@@ -48,17 +49,17 @@ extension BenchWorkload {
 public protocol ProcessWorkload: BenchWorkload {
     /// The work for one item, without the workload value (a worker process has only the job).
     static func runAlone(_ item: Item) -> UInt64
-    /// The wrapping sum of ``runAlone(_:)`` over `items`: a ``SliceJob``'s work. A requirement (with a default), so
-    /// that each workload's witness is compiled for its own item type: the job's generic body alone would run every
+    /// ``runAlone(_:)`` of every item of `items`, in order: a ``SliceJob``'s work. A requirement (with a default),
+    /// so that each workload's witness is compiled for its own item type: the job's generic body alone would run every
     /// item through unspecialised generic code, several times slower on a one-multiply item.
-    static func runSlice(_ items: [Item]) -> UInt64
+    static func runSlice(_ items: [Item]) -> [UInt64]
 }
 
 extension ProcessWorkload {
     public func run(_ item: Item) -> UInt64 { Self.runAlone(item) }
 
-    public static func runSlice(_ items: [Item]) -> UInt64 {
-        items.reduce(0) { $0 &+ runAlone($1) }
+    public static func runSlice(_ items: [Item]) -> [UInt64] {
+        items.map { runAlone($0) }
     }
 }
 

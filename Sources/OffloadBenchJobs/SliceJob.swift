@@ -1,8 +1,8 @@
 import Offload
 
 /// A slice of a workload's items as one process-pool ``Job``: the worker runs ``ProcessWorkload/runAlone(_:)`` on each
-/// and returns the wrapping sum — the analogue of `ProcessPoolExecutor.map(fn, items, chunksize=…)` pickling one list
-/// per chunk. One generic job serves every workload, so a workload is defined once.
+/// and returns one result per item — the analogue of `ProcessPoolExecutor.map(fn, items, chunksize=…)` pickling one
+/// list each way per chunk. One generic job serves every workload, so a workload is defined once.
 public struct SliceJob<Workload: ProcessWorkload>: Job {
     public static var jobName: String { "offload.bench.\(Workload.name)" }
 
@@ -12,7 +12,7 @@ public struct SliceJob<Workload: ProcessWorkload>: Job {
         self.items = items
     }
 
-    public func run() throws -> UInt64 {
+    public func run() throws -> [UInt64] {
         Workload.runSlice(items)
     }
 }

@@ -9,9 +9,12 @@ struct ProcessBenchCommand: AsyncParsableCommand {
         abstract:
             "Measure ProcessPool against its baselines: speed-up, round trip, throughput, start-up, shared memory.",
         discussion: """
-            Build with -c release. Each section's lanes are started first and then run in interleaved rounds; each \
-            figure is a median, printed with its spread. Python's ProcessPoolExecutor is run beside it when python3 \
-            is installed (skipped with a notice otherwise).
+            Build with -c release. Each section's lanes are started first and then run in interleaved rounds, in a \
+            fresh shuffled order each round (--seed repeats a run's order); each figure is a median, printed with the \
+            runs' min, max and noise (1.4826 x MAD / median), and a one-line warning when a section's baseline is too \
+            noisy (over 10%) to trust a ratio. Round trips report p50 and p99 over every single round trip. Python's \
+            ProcessPoolExecutor is run beside it, in the same rounds, when python3 is installed (skipped with a \
+            notice otherwise).
             """
     )
 
@@ -27,12 +30,14 @@ struct ProcessBenchCommand: AsyncParsableCommand {
     @Option(help: "Sections to run, comma-separated: codec, sum, roundtrip, throughput, startup, shared (default: all).")
     var sections: String?
 
+    @OptionGroup var schedule: ScheduleOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let workers = workers ?? WorkerCount.available
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        var bench = ProcessBench(workers: workers, quick: quick, python: !noPython, log: !output.json)
+        var bench = ProcessBench(workers: workers, quick: quick, python: !noPython, log: !output.json,
+                                 seed: schedule.resolvedSeed())
         if let sections {
             let chosen = Set(sections.split(separator: ",").map { String($0.trimmingPrefix(" ")) })
             let unknown = chosen.subtracting(ProcessBench.allSections)

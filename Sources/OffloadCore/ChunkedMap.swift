@@ -27,6 +27,81 @@ package enum ChunkedMap {
         return defaultWindow(workers: workers)
     }
 
+    /// The input's size when it is a collection (known before it is read), `nil` otherwise.
+    @inlinable
+    package static func knownCount<S: Sequence>(_ items: S) -> Int? {
+        if let collection = items as? any Collection { return collection.count }
+        let estimate = items.underestimatedCount
+        return estimate > 0 ? estimate : nil
+    }
+
+    /// Counts a chunk in `progress` as soon as it ends (the map's consumer may see it later, in input order).
+    @inlinable
+    package static func watch<Output>(
+        _ handle: TaskHandle<BatchResults<Output>>,
+        start: Int,
+        items: Int,
+        _ progress: ProgressMonitor
+    ) {
+        handle.completion.onCompletion { result in progress.chunkEnded(start: start, items: items, result: result) }
+    }
+
+    /// `transform` over one chunk, timed, with each item's ``JobProgress`` reports routed to `progress` (one
+    /// task-local binding per chunk, one relaxed store per item).
+    @inlinable
+    package static func applyTimed<E, T>(
+        _ transform: (E) throws -> T,
+        to chunk: [E],
+        start: Int,
+        progress: ProgressMonitor?
+    ) throws -> BatchResults<T> {
+        guard let progress else { return try applyTimed(transform, to: chunk) }
+        let sink = ChunkProgressSink(monitor: progress, chunkStart: start)
+        return try JobProgress.withSink(sink) {
+            try applyTimed({ (item: E) in
+                defer { sink.advance() }
+                return try transform(item)
+            }, to: chunk)
+        }
+    }
+
+    /// `transform` over one chunk with a worker's state, timed, with ``JobProgress`` reports routed to `progress`.
+    @inlinable
+    package static func applyTimed<State, E, T>(
+        _ transform: (inout State, E) throws -> T,
+        to chunk: [E],
+        state: inout State,
+        start: Int,
+        progress: ProgressMonitor?
+    ) throws -> BatchResults<T> {
+        guard let progress else { return try applyTimed(transform, to: chunk, state: &state) }
+        let sink = ChunkProgressSink(monitor: progress, chunkStart: start)
+        return try JobProgress.withSink(sink) {
+            try applyTimed({ (state: inout State, item: E) in
+                defer { sink.advance() }
+                return try transform(&state, item)
+            }, to: chunk, state: &state)
+        }
+    }
+
+    /// `transform` over one chunk, one outcome per item, with ``JobProgress`` reports routed to `progress`.
+    @inlinable
+    package static func applyEach<E, T>(
+        _ transform: (E) throws -> T,
+        to chunk: [E],
+        start: Int,
+        progress: ProgressMonitor?
+    ) -> BatchResults<T> {
+        guard let progress else { return applyEach(transform, to: chunk) }
+        let sink = ChunkProgressSink(monitor: progress, chunkStart: start)
+        return JobProgress.withSink(sink) {
+            applyEach({ (item: E) in
+                defer { sink.advance() }
+                return try transform(item)
+            }, to: chunk)
+        }
+    }
+
     @inlinable
     package static func nextChunk<I: IteratorProtocol>(from iterator: inout I, size: Int) -> [I.Element] {
         var chunk: [I.Element] = []

@@ -9,10 +9,10 @@
 /// | call | returns | on a failing job |
 /// |---|---|---|
 /// | ``run(_:options:)`` | the output | throws |
-/// | ``map(_:chunkSize:options:)`` | outputs in input order | throws the first failure (in input order); the rest is cancelled |
-/// | ``mapUnordered(_:chunkSize:maxInFlight:options:)`` | `(index, output)` as they complete | the sequence throws; the rest is cancelled |
-/// | ``mapResults(_:chunkSize:options:)`` | one `Result` per input, in order | that item is `.failure`; the rest goes on |
-/// | ``mapUnorderedResults(_:chunkSize:maxInFlight:options:)`` | `(index, Result)` as they complete | that item is `.failure`; the rest goes on |
+/// | ``map(_:chunkSize:options:progress:)`` | outputs in input order | throws the first failure (in input order); the rest is cancelled |
+/// | ``mapUnordered(_:chunkSize:maxInFlight:options:progress:)`` | `(index, output)` as they complete | the sequence throws; the rest is cancelled |
+/// | ``mapResults(_:chunkSize:options:progress:)`` | one `Result` per input, in order | that item is `.failure`; the rest goes on |
+/// | ``mapUnorderedResults(_:chunkSize:maxInFlight:options:progress:)`` | `(index, Result)` as they complete | that item is `.failure`; the rest goes on |
 ///
 /// Every map reads its input lazily (any `Sequence`) and keeps a bounded number of chunks in flight, so memory does
 /// not grow with the input. Every failure names its input: ``OffloadError/index`` is the position in the input and
@@ -79,6 +79,7 @@ extension JobExecutor {
     ///   - jobs: the jobs; read lazily.
     ///   - chunkSize: jobs per chunk; `nil` adapts it to the measured cost of a job, 1 sends every job alone.
     ///   - options: per-call overrides; a timeout applies to each job.
+    ///   - progress: receives the map's progress (exact item counts, rate, time left); `nil` costs nothing.
     /// - Returns: the outputs, `outputs[i]` belonging to the `i`-th job.
     /// - Throws: the first failure (with ``OffloadError/index``), ``OffloadError/Code/invalidArgument`` for a
     ///   `chunkSize` below 1, or `CancellationError`.
@@ -88,26 +89,31 @@ extension JobExecutor {
     public func map<S: Sequence>(
         _ jobs: S,
         chunkSize: Int? = nil,
-        options: JobOptions = .default
+        options: JobOptions = .default,
+        progress: ProgressMonitor? = nil
     ) async throws -> [S.Element.Output] where S.Element: Job {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: jobs.underestimatedCount, workers: workerCount)
         return try await OrderedChunks.collectValues(
             jobs,
             policy: policy,
             window: ChunkedMap.defaultWindow(workers: workerCount),
-            submit: { [self] chunk throws(OffloadError) in try submitBatch(chunk, options: options) }
+            progress: progress,
+            submit: { [self] chunk, start throws(OffloadError) in
+                try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))
+            }
         )
     }
 
     /// Runs every job and returns one outcome per job, in input order: a failing job does not stop the others.
     ///
-    /// Chunked and windowed like ``map(_:chunkSize:options:)``; a job that throws, crashes its worker or times out
+    /// Chunked and windowed like ``map(_:chunkSize:options:progress:)``; a job that throws, crashes its worker or times out
     /// fails alone, naming its input (``OffloadError/index``, ``OffloadError/job``).
     ///
     /// - Parameters:
     ///   - jobs: the jobs; read lazily.
     ///   - chunkSize: jobs per chunk; `nil` adapts it.
     ///   - options: per-call overrides; a timeout applies to each job.
+    ///   - progress: receives the map's progress (exact item counts, rate, time left); `nil` costs nothing.
     /// - Returns: `results[i]` is the outcome of the `i`-th job.
     /// - Throws: only ``OffloadError/Code/invalidArgument`` for a bad `chunkSize`, a submission error
     ///   (``OffloadError/Code/poolShutDown``), or `CancellationError`.
@@ -115,14 +121,18 @@ extension JobExecutor {
     public func mapResults<S: Sequence>(
         _ jobs: S,
         chunkSize: Int? = nil,
-        options: JobOptions = .default
+        options: JobOptions = .default,
+        progress: ProgressMonitor? = nil
     ) async throws -> [Result<S.Element.Output, OffloadError>] where S.Element: Job {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: jobs.underestimatedCount, workers: workerCount)
         return try await OrderedChunks.collectOutcomes(
             jobs,
             policy: policy,
             window: ChunkedMap.defaultWindow(workers: workerCount),
-            submit: { [self] chunk throws(OffloadError) in try submitBatch(chunk, options: options) }
+            progress: progress,
+            submit: { [self] chunk, start throws(OffloadError) in
+                try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))
+            }
         )
     }
 
@@ -137,6 +147,7 @@ extension JobExecutor {
     ///   - chunkSize: jobs per chunk; `nil` adapts it.
     ///   - maxInFlight: the most chunks in flight; `nil` keeps every worker busy.
     ///   - options: per-call overrides; a timeout applies to each job.
+    ///   - progress: receives the map's progress (exact item counts, rate, time left); `nil` costs nothing.
     /// - Returns: an asynchronous sequence of `(index, value)` pairs.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a `chunkSize` or `maxInFlight` below 1.
     ///
@@ -146,12 +157,14 @@ extension JobExecutor {
         _ jobs: S,
         chunkSize: Int? = nil,
         maxInFlight: Int? = nil,
-        options: JobOptions = .default
+        options: JobOptions = .default,
+        progress: ProgressMonitor? = nil
     ) throws(OffloadError) -> UnorderedResults<S, S.Element.Output> where S.Element: Job {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: jobs.underestimatedCount, workers: workerCount)
         let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
-        return UnorderedResults(base: jobs, policy: policy, window: window) { [self] chunk throws(OffloadError) in
-            try submitBatch(chunk, options: options)
+        return UnorderedResults(base: jobs, policy: policy, window: window, progress: progress) {
+            [self] chunk, start throws(OffloadError) in
+            try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))
         }
     }
 
@@ -162,6 +175,7 @@ extension JobExecutor {
     ///   - chunkSize: jobs per chunk; `nil` adapts it.
     ///   - maxInFlight: the most chunks in flight; `nil` keeps every worker busy.
     ///   - options: per-call overrides; a timeout applies to each job.
+    ///   - progress: receives the map's progress (exact item counts, rate, time left); `nil` costs nothing.
     /// - Returns: an asynchronous sequence of `(index, result)` pairs, one per input.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a `chunkSize` or `maxInFlight` below 1.
     @inlinable
@@ -169,12 +183,14 @@ extension JobExecutor {
         _ jobs: S,
         chunkSize: Int? = nil,
         maxInFlight: Int? = nil,
-        options: JobOptions = .default
+        options: JobOptions = .default,
+        progress: ProgressMonitor? = nil
     ) throws(OffloadError) -> UnorderedOutcomes<S, S.Element.Output> where S.Element: Job {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: jobs.underestimatedCount, workers: workerCount)
         let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
-        return UnorderedOutcomes(base: jobs, policy: policy, window: window) { [self] chunk throws(OffloadError) in
-            try submitBatch(chunk, options: options)
+        return UnorderedOutcomes(base: jobs, policy: policy, window: window, progress: progress) {
+            [self] chunk, start throws(OffloadError) in
+            try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))
         }
     }
 }

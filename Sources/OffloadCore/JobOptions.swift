@@ -28,6 +28,49 @@ public struct JobOptions: Sendable, Hashable {
         self.timeout = timeout
     }
 
+    /// Where the jobs' own progress reports go (``JobProgress``): set by a watched map for each chunk it submits.
+    @usableFromInline package var progress: ProgressRoute?
+
+    /// These options with the jobs' progress reports routed to `monitor` under the chunk starting at `start`.
+    @inlinable
+    package func routingProgress(to monitor: ProgressMonitor?, chunkStart start: Int) -> JobOptions {
+        guard let monitor else { return self }
+        var options = self
+        options.progress = ProgressRoute(monitor: monitor, chunkStart: start)
+        return options
+    }
+
     /// The executor's defaults.
     public static let `default` = JobOptions()
+}
+
+/// A chunk of a watched map: the monitor its jobs' ``JobProgress`` reports go to, and the chunk's first input index.
+/// Compared by the monitor's identity.
+@usableFromInline
+package struct ProgressRoute: Sendable, Hashable {
+    @usableFromInline package let monitor: ProgressMonitor
+    @usableFromInline package let chunkStart: Int
+
+    @usableFromInline
+    package init(monitor: ProgressMonitor, chunkStart: Int) {
+        self.monitor = monitor
+        self.chunkStart = chunkStart
+    }
+
+    /// The sink for item `offset` of the chunk.
+    @usableFromInline
+    package func sink(item offset: Int) -> MonitorProgressSink {
+        MonitorProgressSink(monitor: monitor, chunkStart: chunkStart, itemOffset: offset)
+    }
+
+    @usableFromInline
+    package static func == (lhs: ProgressRoute, rhs: ProgressRoute) -> Bool {
+        lhs.monitor === rhs.monitor && lhs.chunkStart == rhs.chunkStart
+    }
+
+    @usableFromInline
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(ObjectIdentifier(monitor))
+        hasher.combine(chunkStart)
+    }
 }

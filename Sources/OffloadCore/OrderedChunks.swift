@@ -13,11 +13,12 @@ package enum OrderedChunks {
         _ items: S,
         policy: ChunkPolicy,
         window: Int,
-        submit: (_ chunk: [S.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+        progress: ProgressMonitor? = nil,
+        submit: (_ chunk: [S.Element], _ start: Int) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
     ) async throws -> [Output] {
         var results: [Output] = []
         results.reserveCapacity(items.underestimatedCount)
-        try await drive(items, policy: policy, window: window, submit: submit) { start, chunk, batch throws(OffloadError) in
+        try await drive(items, policy: policy, window: window, progress: progress, submit: submit) { start, chunk, batch throws(OffloadError) in
             if case .values(let values) = batch.storage {
                 results.append(contentsOf: values)
                 return
@@ -39,11 +40,12 @@ package enum OrderedChunks {
         _ items: S,
         policy: ChunkPolicy,
         window: Int,
-        submit: (_ chunk: [S.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+        progress: ProgressMonitor? = nil,
+        submit: (_ chunk: [S.Element], _ start: Int) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
     ) async throws -> [Result<Output, OffloadError>] {
         var results: [Result<Output, OffloadError>] = []
         results.reserveCapacity(items.underestimatedCount)
-        try await drive(items, policy: policy, window: window, submit: submit) { start, chunk, batch in
+        try await drive(items, policy: policy, window: window, progress: progress, submit: submit) { start, chunk, batch in
             if case .values(let values) = batch.storage {
                 for value in values { results.append(.success(value)) }
                 return
@@ -63,7 +65,8 @@ package enum OrderedChunks {
         _ items: S,
         policy: ChunkPolicy,
         window: Int,
-        submit: (_ chunk: [S.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>,
+        progress: ProgressMonitor? = nil,
+        submit: (_ chunk: [S.Element], _ start: Int) throws(OffloadError) -> TaskHandle<BatchResults<Output>>,
         consume: (_ start: Int, _ chunk: [S.Element], _ batch: BatchResults<Output>) throws(OffloadError) -> Void
     ) async throws {
         var policy = policy
@@ -72,6 +75,8 @@ package enum OrderedChunks {
         var nextStart = 0
         var queue = Deque<(start: Int, chunk: [S.Element], handle: TaskHandle<BatchResults<Output>>)>()
         let inFlight = InFlightHandles<BatchResults<Output>>()
+        progress?.begin(total: ChunkedMap.knownCount(items))
+        defer { progress?.finish() }
         do {
             while true {
                 // The input is iterated here, in this function's own context — the caller's executor — and never
@@ -82,8 +87,13 @@ package enum OrderedChunks {
                     let chunk = ChunkedMap.nextChunk(from: &iterator, size: policy.current)
                     if chunk.isEmpty {
                         exhausted = true
+                        progress?.inputEnded(total: nextStart)
                     } else {
-                        let handle = try submit(chunk)
+                        // A cancellation that arrived while earlier chunks were being submitted (reading the input
+                        // may even have caused it): submit no more.
+                        try Task.checkCancellation()
+                        let handle = try submit(chunk, nextStart)
+                        if let progress { ChunkedMap.watch(handle, start: nextStart, items: chunk.count, progress) }
                         inFlight.insert(handle, at: nextStart)
                         queue.append((nextStart, chunk, handle))
                         nextStart += chunk.count
@@ -92,12 +102,23 @@ package enum OrderedChunks {
                 guard let oldest = queue.popFirst() else { return }
                 // Cancelling the awaiting task cancels every chunk in flight (the handler also runs at once when
                 // the task was cancelled while it was submitting).
-                let batch = try await withTaskCancellationHandler {
-                    try await oldest.handle.value
-                } onCancel: {
-                    inFlight.cancelAll()
+                let batch: BatchResults<Output>
+                do {
+                    batch = try await withTaskCancellationHandler {
+                        try await oldest.handle.value
+                    } onCancel: {
+                        inFlight.cancelAll()
+                    }
+                } catch {
+                    progress?.chunkEnded(
+                        start: oldest.start,
+                        items: oldest.chunk.count,
+                        result: Result<BatchResults<Output>, any Error>.failure(error)
+                    )
+                    throw error
                 }
                 inFlight.remove(at: oldest.start)
+                progress?.chunkEnded(start: oldest.start, items: oldest.chunk.count, result: .success(batch))
                 policy.record(items: oldest.chunk.count, runDuration: batch.runDuration)
                 try consume(oldest.start, oldest.chunk, batch)
             }

@@ -21,9 +21,10 @@ public struct UnorderedResults<Base: Sequence, Output: Sendable>: AsyncSequence 
         base: Base,
         policy: ChunkPolicy,
         window: Int,
-        submit: @escaping @Sendable ([Base.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+        progress: ProgressMonitor? = nil,
+        submit: @escaping @Sendable (_ chunk: [Base.Element], _ start: Int) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
     ) {
-        stream = .init(base: base, policy: policy, window: window, submit: submit)
+        stream = .init(base: base, policy: policy, window: window, progress: progress, submit: submit)
     }
 
     public func makeAsyncIterator() -> Iterator {
@@ -93,9 +94,10 @@ public struct UnorderedOutcomes<Base: Sequence, Output: Sendable>: AsyncSequence
         base: Base,
         policy: ChunkPolicy,
         window: Int,
-        submit: @escaping @Sendable ([Base.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+        progress: ProgressMonitor? = nil,
+        submit: @escaping @Sendable (_ chunk: [Base.Element], _ start: Int) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
     ) {
-        stream = .init(base: base, policy: policy, window: window, submit: submit)
+        stream = .init(base: base, policy: policy, window: window, progress: progress, submit: submit)
     }
 
     public func makeAsyncIterator() -> Iterator {
@@ -157,18 +159,20 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
         let base: Base
         let policy: ChunkPolicy
         let window: Int
-        let submit: @Sendable ([Base.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+        let progress: ProgressMonitor?
+        let submit: @Sendable ([Base.Element], Int) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
     }
 
     @usableFromInline var base: Base.Iterator
     @usableFromInline var policy: ChunkPolicy
     @usableFromInline let window: Int
-    @usableFromInline let submit: @Sendable ([Base.Element]) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+    @usableFromInline let submit: @Sendable ([Base.Element], Int) throws(OffloadError) -> TaskHandle<BatchResults<Output>>
+    @usableFromInline let progress: ProgressMonitor?
     @usableFromInline var nextIndex = 0
     @usableFromInline var inFlight = 0
     @usableFromInline var exhausted = false
     @usableFromInline var finished = false
-    @usableFromInline let inbox = CompletionInbox<Base.Element, Output>()
+    @usableFromInline let inbox: CompletionInbox<Base.Element, Output>
 
     @usableFromInline
     init(_ setup: Setup) {
@@ -176,6 +180,9 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
         policy = setup.policy
         window = setup.window
         submit = setup.submit
+        progress = setup.progress
+        inbox = CompletionInbox(progress: setup.progress)
+        progress?.begin(total: ChunkedMap.knownCount(setup.base))
     }
 
     /// The next finished chunk (its first input's index, its inputs, its outcomes), or `nil` when every chunk was
@@ -187,6 +194,7 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
             try topUp()
             guard inFlight > 0 else {
                 finished = true
+                progress?.finish()
                 return nil
             }
             let inbox = self.inbox
@@ -196,6 +204,7 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
                 inbox.cancelAll()
             }
             inFlight -= 1
+            progress?.chunkEnded(start: arrival.start, items: arrival.chunk.count, result: arrival.result)
             let batch = try arrival.result.get()
             try Task.checkCancellation()
             policy.record(items: arrival.chunk.count, runDuration: batch.runDuration)
@@ -212,6 +221,7 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
     mutating func finish() {
         finished = true
         inbox.cancelAll()
+        progress?.finish()
     }
 
     @inlinable
@@ -220,11 +230,13 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
             let chunk = ChunkedMap.nextChunk(from: &base, size: policy.current)
             if chunk.isEmpty {
                 exhausted = true
+                progress?.inputEnded(total: nextIndex)
                 return
             }
             let start = nextIndex
             nextIndex += chunk.count
-            let handle = try submit(chunk)
+            let handle = try submit(chunk, start)
+            if let progress { ChunkedMap.watch(handle, start: start, items: chunk.count, progress) }
             inFlight += 1
             inbox.track(handle, start: start, chunk: chunk)
         }
@@ -249,9 +261,13 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The map's monitor: finished when the iterator that owns this inbox goes away.
+    private let progress: ProgressMonitor?
 
     @usableFromInline
-    init() {}
+    init(progress: ProgressMonitor?) {
+        self.progress = progress
+    }
 
     @usableFromInline
     func track(_ handle: TaskHandle<BatchResults<Output>>, start: Int, chunk: [Input]) {
@@ -301,5 +317,6 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
         // The iterator was dropped: nobody will read the remaining results, so withdraw the chunks not yet started.
         let handles = state.withLock(self) { $0.inFlight.values.map(\.handle) }
         for handle in handles { handle.cancel() }
+        progress?.finish()
     }
 }

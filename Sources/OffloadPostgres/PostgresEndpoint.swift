@@ -8,17 +8,26 @@ import OffloadCore
 ///
 /// Accepted forms are those of libpq's connection URIs: `postgres://` or `postgresql://`, an optional
 /// `user[:password]@`, a host name, IPv4 address or `[IPv6]` address, an optional `:port` (default 5432), an optional
-/// `/database`, and the query parameters `host` (a Unix-socket directory, as in `?host=/var/run/postgresql`) and
-/// `sslmode` (`disable`, the default, `prefer` or `require`). Percent-escapes are decoded in every part.
+/// `/database`, and the query parameters `host` (a Unix-socket directory, as in `?host=/var/run/postgresql`),
+/// `sslmode` (`disable`, the default, `allow` (treated as `disable`), `prefer`, `require`, `verify-ca` or
+/// `verify-full`, as libpq defines them) and `sslrootcert` (a PEM file of the certificate authorities to trust).
+/// Percent-escapes are decoded in every part.
 public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
-    /// How the connection is encrypted.
+    /// How the connection is encrypted and how much of the server's certificate is checked (libpq's `sslmode`).
     public enum TLSMode: String, Sendable, Hashable {
         /// Plain TCP (or a Unix socket).
         case disable
-        /// TLS when the server offers it, plain TCP otherwise.
+        /// TLS when the server offers it, plain TCP otherwise; the certificate is not checked.
         case prefer
-        /// TLS, or no connection.
+        /// TLS, or no connection; the certificate is not checked unless ``PostgresEndpoint/rootCertificatePath`` is
+        /// set (then as ``verifyCA``), as libpq does. Protects against eavesdropping, not against impersonation.
         case require
+        /// TLS with a certificate signed by a trusted authority (``PostgresEndpoint/rootCertificatePath``, or the
+        /// system's roots); the host name is not checked.
+        case verifyCA = "verify-ca"
+        /// TLS with a certificate signed by a trusted authority and issued for the host name connected to: the mode
+        /// that also protects against impersonation.
+        case verifyFull = "verify-full"
     }
 
     /// The host name or address (for a Unix socket: the socket directory).
@@ -33,8 +42,11 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var password: String?
     /// The database; `nil` means the database named like the user.
     public var database: String?
-    /// Whether the connection uses TLS.
+    /// Whether the connection uses TLS, and what is checked.
     public var tls: TLSMode
+    /// A PEM file with the certificate authorities trusted for the server's certificate (libpq's `sslrootcert`);
+    /// `nil`: the system's trusted roots.
+    public var rootCertificatePath: String?
 
     /// Creates an endpoint from its parts.
     /// - Parameters:
@@ -44,7 +56,8 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
     ///   - password: the password, if any.
     ///   - database: the database (`nil`: the database named like the user).
     ///   - unixSocketDirectory: connect through the Unix socket in this directory instead of TCP.
-    ///   - tls: whether to use TLS.
+    ///   - tls: whether to use TLS, and what is checked.
+    ///   - rootCertificatePath: a PEM file of the certificate authorities to trust (`nil`: the system's roots).
     public init(
         host: String = "localhost",
         port: Int = 5432,
@@ -52,8 +65,10 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
         password: String? = nil,
         database: String? = nil,
         unixSocketDirectory: String? = nil,
-        tls: TLSMode = .disable
+        tls: TLSMode = .disable,
+        rootCertificatePath: String? = nil
     ) {
+        self.rootCertificatePath = rootCertificatePath
         self.host = host
         self.port = port
         self.username = username
@@ -85,6 +100,7 @@ public struct PostgresEndpoint: Sendable, Hashable, CustomStringConvertible {
         var query: [String] = []
         if let unixSocketDirectory { query.append("host=\(unixSocketDirectory)") }
         if tls != .disable { query.append("sslmode=\(tls.rawValue)") }
+        if let rootCertificatePath { query.append("sslrootcert=\(rootCertificatePath)") }
         if !query.isEmpty { text += "?" + query.joined(separator: "&") }
         return text
     }
@@ -161,11 +177,16 @@ enum PostgresURLParser {
             switch key {
             case "sslmode":
                 switch value {
-                case "disable", "allow": endpoint.tls = .disable
-                case "prefer": endpoint.tls = .prefer
-                case "require", "verify-ca", "verify-full": endpoint.tls = .require
-                default: throw bad("sslmode '\(value)' is not one of disable, prefer, require")
+                case "allow": endpoint.tls = .disable
+                default:
+                    guard let mode = PostgresEndpoint.TLSMode(rawValue: value) else {
+                        throw bad("sslmode '\(value)' is not one of disable, allow, prefer, require, verify-ca, verify-full")
+                    }
+                    endpoint.tls = mode
                 }
+            case "sslrootcert":
+                if value.isEmpty { throw bad("sslrootcert is empty") }
+                endpoint.rootCertificatePath = value
             case "host":
                 guard value.hasPrefix("/") else { throw bad("the host parameter must be a socket directory") }
                 endpoint.unixSocketDirectory = value
@@ -178,7 +199,8 @@ enum PostgresURLParser {
                 }
                 endpoint.port = port
             case "application_name", "connect_timeout": break
-            default: throw bad("unknown parameter '\(key)' (known: sslmode, host, user, password, dbname, port)")
+            default:
+                throw bad("unknown parameter '\(key)' (known: sslmode, sslrootcert, host, user, password, dbname, port)")
             }
         }
         if endpoint.host.isEmpty && endpoint.unixSocketDirectory == nil { throw bad("the host is empty") }

@@ -69,6 +69,8 @@ public final class PostgresQueue: Sendable {
         var cancelled = 0
         var pending = 0
         var shutDown = false
+        /// Shutdowns waiting for `pending` to reach 0; resumed by the call that brings it there.
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// The configuration.
@@ -226,13 +228,35 @@ public final class PostgresQueue: Sendable {
         for job in jobs { rows.append(try makeRow(job, options: options)) }
         var ids: [Int64] = []
         ids.reserveCapacity(jobs.count)
+        // One statement at a time (IDs stay in input order), but the next statement's parameters are encoded while
+        // the server runs the previous one.
+        var inFlight: Task<[Int64], any Error>?
         var start = 0
         while start < rows.count {
             let end = min(rows.count, start + configuration.insertBatchRows)
-            ids += try await Inserter.insertPlain(Array(rows[start..<end]), sql: sql, connection: commands)
+            let chunk = Array(rows[start..<end])
+            let query = Inserter.plainQuery(chunk, sql: sql)
             start = end
+            if let previous = inFlight { ids += try await Self.insertResult(previous, connection: commands) }
+            inFlight = Task { [commands] in
+                try await commands.run { connection in
+                    try await Inserter.insertPlain(query, count: chunk.count, on: connection)
+                }
+            }
         }
+        if let last = inFlight { ids += try await Self.insertResult(last, connection: commands) }
         return ids
+    }
+
+    private static func insertResult(
+        _ task: Task<[Int64], any Error>,
+        connection: ManagedConnection
+    ) async throws(OffloadError) -> [Int64] {
+        do {
+            return try await task.value
+        } catch {
+            throw Inserter.insertFailed(error, connection: connection)
+        }
     }
 
     /// Inserts a job on the caller's connection — inside the caller's transaction, if one is open — so that the job
@@ -385,9 +409,7 @@ public final class PostgresQueue: Sendable {
                 }
             }
         }
-        while counters.withLock({ $0.pending }) > 0 {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await waitUntilNothingPending()
         await waiter.stop()
         await commands.close()
     }
@@ -426,13 +448,30 @@ public final class PostgresQueue: Sendable {
     }
 
     func countFinished(_ result: Result<Void, any Error>, jobs: Int) {
-        counters.withLock { counters in
+        let drained = counters.withLock { counters -> [CheckedContinuation<Void, Never>] in
             counters.pending -= jobs
             switch result {
             case .success: counters.completed += jobs
             case .failure(let error) where error is CancellationError: counters.cancelled += jobs
             case .failure: counters.failed += jobs
             }
+            guard counters.pending == 0 else { return [] }
+            defer { counters.drainWaiters = [] }
+            return counters.drainWaiters
+        }
+        for waiter in drained { waiter.resume() }
+    }
+
+    /// Returns once every handle this object gave out has ended (at once if none is pending). Resumed by the
+    /// ``countFinished(_:jobs:)`` call that ends the last one: no polling.
+    func waitUntilNothingPending() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = counters.withLock { counters -> Bool in
+                guard counters.pending > 0 else { return true }
+                counters.drainWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
         }
     }
 

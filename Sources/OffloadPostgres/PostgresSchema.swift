@@ -247,7 +247,24 @@ public enum PostgresSchema {
                 FOR EACH STATEMENT EXECUTE FUNCTION \(s).notify_updated()
                 """,
             ]
-        }
+        },
+        // Retention: finished rows are found by age through a partial index (unfinished rows never enter it), and
+        // one row per maintenance task records when any worker last ran it.
+        { schema in
+            let s = "\"\(schema)\""
+            return [
+                """
+                CREATE INDEX jobs_finished ON \(s).jobs (finished_at)
+                WHERE state IN ('completed', 'failed', 'cancelled')
+                """,
+                """
+                CREATE TABLE \(s).maintenance (
+                    task text PRIMARY KEY,
+                    last_run timestamptz NOT NULL,
+                    runs bigint NOT NULL DEFAULT 1)
+                """,
+            ]
+        },
     ]
 }
 

@@ -83,6 +83,14 @@ extension PostgresWorker {
         public var handlesTerminationSignals: Bool
         /// The worker's name in the `workers` table and in error messages; `nil`: `host:pid:random`.
         public var name: String?
+        /// How long finished jobs (`completed`, `failed`, `cancelled`) stay in the table, for results to be read and
+        /// for inspection; older ones are deleted. `nil` keeps them for ever. Default 24 hours. Awaiting a deleted
+        /// job with ``PostgresQueue/handle(for:as:)`` fails with ``OffloadError/Code/jobNotFound``.
+        public var retention: Duration?
+        /// How often finished jobs past ``retention`` are deleted, counted across all workers of the schema: whichever
+        /// worker finds the interval elapsed deletes them (in batches of a few thousand rows), the others skip it.
+        /// Default 60 s.
+        public var cleanupInterval: Duration
 
         /// Creates a configuration.
         /// - Parameters:
@@ -104,6 +112,8 @@ extension PostgresWorker {
             shutdownGracePeriod = .seconds(20)
             handlesTerminationSignals = true
             name = nil
+            retention = .seconds(24 * 3_600)
+            cleanupInterval = .seconds(60)
         }
 
         func validate() throws(OffloadError) {
@@ -118,6 +128,12 @@ extension PostgresWorker {
             }
             if pollInterval <= .zero || pollInterval > .seconds(60) {
                 throw OffloadError(.invalidArgument, "pollInterval must be from 0 to 60 s, got \(pollInterval)")
+            }
+            if let retention, retention < .zero {
+                throw OffloadError(.invalidArgument, "retention must not be negative, got \(retention)")
+            }
+            if cleanupInterval < .milliseconds(10) {
+                throw OffloadError(.invalidArgument, "cleanupInterval must be at least 10 ms, got \(cleanupInterval)")
             }
             if claimBatch < 1 || localBatch < 1 || (maxHeld ?? 1) < 1 {
                 throw OffloadError(.invalidArgument, "claimBatch, localBatch and maxHeld must be at least 1")
@@ -140,9 +156,16 @@ extension PostgresWorker {
         public var rejected = 0
         /// Results dropped because the job was cancelled or its lease lost before it finished.
         public var abandoned = 0
+        /// Running jobs stopped because they were cancelled or their lease was lost (a process-backed worker kills
+        /// the local process running the job; a thread-backed one cannot stop a job and only drops its result).
+        public var stopped = 0
         /// Jobs handed back at shutdown.
         public var released = 0
         /// Connections re-established after a failure.
         public var reconnects = 0
+        /// Cleanups of finished jobs this worker ran (see ``Configuration/retention``).
+        public var cleanups = 0
+        /// Finished jobs this worker deleted after their retention.
+        public var deleted = 0
     }
 }

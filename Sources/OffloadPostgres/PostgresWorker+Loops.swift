@@ -107,12 +107,22 @@ extension PostgresWorker {
         while start < claimed.count {
             let batch = Array(claimed[start..<min(claimed.count, start + size)])
             start += batch.count
-            runner.start(
+            let stop = runner.start(
                 batch.map {
                     LocalItem(jobName: $0.jobName, payload: $0.payload, timeoutMilliseconds: $0.timeoutMilliseconds)
                 }
             ) { [self] results in
                 finishLocal(zip(batch, results).map { ($0, $1) })
+            }
+            if let stop, batch.count == 1 {
+                // A cancellation that arrived while the task was being started finds no stop: stop it now.
+                let job = batch[0]
+                let stillHeld = state.withLock { state -> Bool in
+                    guard state.held[job.id]?.attempt == job.attempt else { return false }
+                    state.held[job.id]?.stop = stop
+                    return true
+                }
+                if !stillHeld && stopWanted(job) { stop() }
             }
             if case .threads = runner {
                 for job in batch where job.timeoutMilliseconds > 0 {
@@ -137,6 +147,7 @@ extension PostgresWorker {
         state.withLock { state in
             for (job, result) in outcomes {
                 guard let held = state.held[job.id], held.attempt == job.attempt else {
+                    state.stopWhenStarted[job.id] = nil
                     state.statistics.abandoned += 1
                     continue
                 }
@@ -297,15 +308,41 @@ extension PostgresWorker {
             }
             return (renewed, limits)
         }
-        state.withLock { state in
-            state.limits = limits
-            // Jobs not renewed are no longer ours (rescued after a stall, or cancelled): drop their results.
-            for (id, attempt) in held where !renewed.contains(id) {
-                if state.held[id]?.attempt == attempt {
-                    state.held[id] = nil
-                    state.statistics.abandoned += 1
+        state.withLock { $0.limits = limits }
+        // Jobs not renewed are no longer ours (rescued after a stall, or cancelled while a notification was lost):
+        // stop them and drop their results.
+        drop(held.filter { !renewed.contains($0.0) })
+    }
+
+    /// Jobs that are no longer this worker's (cancelled, or their lease lost): their local tasks are stopped (a
+    /// process-backed worker kills the process running one) and their results will be dropped.
+    func drop(_ jobs: [(Int64, Int32)]) {
+        guard !jobs.isEmpty else { return }
+        let stops = state.withLock { state -> [LocalStop] in
+            var stops: [LocalStop] = []
+            for (id, attempt) in jobs {
+                guard let held = state.held[id], held.attempt == attempt else { continue }
+                state.held[id] = nil
+                if let stop = held.stop {
+                    stops.append(stop)
+                } else {
+                    state.stopWhenStarted[id] = attempt
                 }
             }
+            state.statistics.stopped += stops.count
+            return stops
+        }
+        for stop in stops { stop() }
+        claimBell.ring()
+    }
+
+    /// Whether `job` was dropped before its local task's stop was known (and so must be stopped now).
+    func stopWanted(_ job: ClaimedJob) -> Bool {
+        state.withLock { state in
+            guard state.stopWhenStarted[job.id] == job.attempt else { return false }
+            state.stopWhenStarted[job.id] = nil
+            state.statistics.stopped += 1
+            return true
         }
     }
 
@@ -339,12 +376,10 @@ extension PostgresWorker {
         }
     }
 
-    /// A running job of ours was cancelled: drop its result when it comes.
+    /// A running job of ours was cancelled: stop it and drop its result.
     func cancelHeld(_ id: Int64) {
-        state.withLock { state in
-            if state.held.removeValue(forKey: id) != nil { state.statistics.abandoned += 1 }
-        }
-        claimBell.ring()
+        guard let attempt = state.withLock({ $0.held[id]?.attempt }) else { return }
+        drop([(id, attempt)])
     }
 
     // MARK: - Shutdown

@@ -41,6 +41,8 @@ import Synchronization
 public final class PostgresWorker: Sendable {
     struct Held: Sendable {
         var attempt: Int32
+        /// Stops the job's local task (set once it started, when the task holds this job alone).
+        var stop: LocalStop?
     }
 
     struct ClaimedJob: Sendable {
@@ -69,6 +71,8 @@ public final class PostgresWorker: Sendable {
         var started = false
         var completions: [CompletionRow] = []
         var completerFinishing = false
+        /// Jobs dropped (cancelled, lease lost) before their local task's stop was known: stopped once it is.
+        var stopWhenStarted: [Int64: Int32] = [:]
     }
 
     /// The configuration.
@@ -167,7 +171,10 @@ public final class PostgresWorker: Sendable {
         let listen = Task { await listenLoop() }
         let heartbeat = Task { await heartbeatLoop() }
         let completer = Task { await completerLoop() }
+        let retention = Task { await retentionLoop() }
         await fetchLoop()
+        retention.cancel()
+        await retention.value
         await drainAndRelease()
         state.withLock { $0.completerFinishing = true }
         completerBell.ring()

@@ -45,6 +45,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Skip the recovery lane (it spawns and SIGKILLs a worker process).")
     var skipRecovery = false
 
+    @Option(help: "Lanes to run, comma-separated: throughput, latency, enqueue, recovery.")
+    var lanes = "throughput,latency,enqueue,recovery"
+
+    @Option(help: "Claimed jobs sent to the local pool as one task (the worker's localBatch).")
+    var localBatch = 1
+
     func run() async throws {
         var scratch: ScratchPostgres?
         let serverURL: String
@@ -58,18 +64,23 @@ struct BenchCommand: AsyncParsableCommand {
         defer { scratch?.stop() }
         print("offload-postgres bench: \(scratch == nil ? serverURL : "throwaway PostgreSQL at \(serverURL)")")
         print("machine: \(Self.machine()); local workers: \(workers ?? WorkerCount.available); rounds: \(rounds)")
-        var lanes = BenchLanes(url: serverURL, workers: workers, lease: lease)
-        try await lanes.prepare()
+        let chosen = Set(self.lanes.split(separator: ",").map { String($0.filter { $0 != " " }) })
+        let known: Set<String> = ["throughput", "latency", "enqueue", "recovery"]
+        guard chosen.isSubset(of: known), !chosen.isEmpty else {
+            throw ValidationError("--lanes takes a comma-separated list of: throughput, latency, enqueue, recovery")
+        }
+        var bench = BenchLanes(url: serverURL, workers: workers, lease: lease, localBatch: localBatch)
+        try await bench.prepare()
         for round in 1...rounds {
             print("round \(round)/\(rounds)…")
-            try await lanes.throughput(jobs: jobs)
-            try await lanes.latency(jobs: latencyJobs)
-            try await lanes.enqueue(jobs: enqueueJobs)
-            if !skipRecovery { try await lanes.recovery() }
+            if chosen.contains("throughput") { try await bench.throughput(jobs: jobs) }
+            if chosen.contains("latency") { try await bench.latency(jobs: latencyJobs) }
+            if chosen.contains("enqueue") { try await bench.enqueue(jobs: enqueueJobs) }
+            if chosen.contains("recovery") && !skipRecovery { try await bench.recovery() }
         }
-        await lanes.finish()
+        await bench.finish()
         print("")
-        lanes.report.print()
+        bench.report.print()
     }
 
     static func machine() -> String {

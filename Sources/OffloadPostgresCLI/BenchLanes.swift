@@ -12,6 +12,7 @@ struct BenchLanes {
     let url: String
     let workers: Int?
     let lease: Double
+    let localBatch: Int
     var report = BenchReport()
     private var queue: PostgresQueue?
     private var worker: PostgresWorker?
@@ -19,10 +20,11 @@ struct BenchLanes {
     private var pool: ProcessPool?
     private var round = 0
 
-    init(url: String, workers: Int?, lease: Double) {
+    init(url: String, workers: Int?, lease: Double, localBatch: Int) {
         self.url = url
         self.workers = workers
         self.lease = lease
+        self.localBatch = localBatch
     }
 
     mutating func prepare() async throws {
@@ -36,6 +38,7 @@ struct BenchLanes {
         workerConfiguration.handlesTerminationSignals = false
         workerConfiguration.claimBatch = 100
         workerConfiguration.maxHeld = 400
+        workerConfiguration.localBatch = localBatch
         let worker = try await PostgresWorker(configuration: workerConfiguration, registry: BenchJobs.registry)
         self.worker = worker
         workerTask = Task { try await worker.run() }

@@ -36,6 +36,14 @@ package struct Frame: Sendable, Equatable {
         case itemFailure = 7
         /// Worker → parent: the task was cancelled before it started, or between two items of a batch; it stopped.
         case cancelled = 8
+        /// Parent → worker: someone watches the progress of task `taskID` (sent just before its `run`): the worker
+        /// relays what the task's jobs report through ``JobProgress``.
+        case watch = 9
+        /// Worker → parent: a watched task's running job reported how far it is.
+        case progress = 10
+        /// Parent → worker: the trace context of task `taskID` (sent just before its `run`), so that the worker's span
+        /// of the run is a child of the submitter's span of the task.
+        case traceContext = 11
     }
 
     package static let headerSize = 16

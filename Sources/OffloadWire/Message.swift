@@ -13,7 +13,9 @@ import OffloadCore
 ///   ``Frame/Kind/partial``).
 /// - `itemFailure`: UInt32 item index, then ``RemoteFailure``.
 /// - `failure`: ``RemoteFailure`` in the ``JobCodec`` encoding (the whole task failed).
-/// - `cancelled`, `shutdown`: empty.
+/// - `cancelled`, `shutdown`, `watch`: empty.
+/// - `traceContext`: the context's key-values, `[String: String]` in the ``JobCodec`` encoding.
+/// - `progress`: UInt32 item of the batch (0 for a single job), UInt64 bit pattern of the fraction (a `Double`).
 ///
 /// A batch's items resolve strictly in order: every `partial`, `itemFailure` and the final `result` starts where the
 /// previous one ended, so the parent always knows which item a crash interrupted.
@@ -26,6 +28,9 @@ package enum Message: Sendable, Equatable {
     case failure(taskID: UInt64, RemoteFailure)
     case cancelled(taskID: UInt64)
     case shutdown
+    case watch(taskID: UInt64)
+    case progress(taskID: UInt64, item: Int, fraction: Double)
+    case traceContext(taskID: UInt64, [String: String])
 
     /// The first frame a worker sends, after its initializer ran.
     package struct Hello: Codable, Sendable, Equatable {
@@ -85,6 +90,16 @@ package enum Message: Sendable, Equatable {
         case .shutdown:
             guard frame.payload.isEmpty else { throw Message.violation("shutdown frame with a payload") }
             self = .shutdown
+        case .watch:
+            guard frame.payload.isEmpty else { throw Message.violation("watch frame with a payload") }
+            self = .watch(taskID: frame.taskID)
+        case .progress:
+            let item = Int(try reader.integer(4, "progress frame"))
+            let bits = try reader.integer(8, "progress frame")
+            self = .progress(taskID: frame.taskID, item: item, fraction: Double(bitPattern: bits))
+        case .traceContext:
+            let carrier = try Message.decodePayload([String: String].self, frame.payload, what: "trace context")
+            self = .traceContext(taskID: frame.taskID, carrier)
         }
     }
 
@@ -123,6 +138,15 @@ package enum Message: Sendable, Equatable {
             writer.append(Frame(kind: .cancelled, taskID: taskID))
         case .shutdown:
             writer.append(Frame(kind: .shutdown))
+        case .watch(let taskID):
+            writer.append(Frame(kind: .watch, taskID: taskID))
+        case .progress(let taskID, let item, let fraction):
+            var payload: [UInt8] = []
+            payload.appendLittleEndian(UInt64(item), bytes: 4)
+            payload.appendLittleEndian(fraction.bitPattern, bytes: 8)
+            writer.append(Frame(kind: .progress, taskID: taskID, payload: payload))
+        case .traceContext(let taskID, let carrier):
+            writer.append(Frame(kind: .traceContext, taskID: taskID, payload: (try? JobCodec.encode(carrier)) ?? []))
         }
     }
 

@@ -31,6 +31,15 @@ struct BenchCommandTests {
         let names = Set(lanes.compactMap { $0.string("lane") })
         #expect(names == Set(Self.swiftLanes), "lanes \(names.sorted())")
         #expect(json.string("schedule") == "interleaved")
+        #expect(json["seed"] is NSNumber)
+        #expect(json.int("rounds") == 2)
+        // Each round ran every lane (and nothing else, no parallelism control here) exactly once.
+        let labels = Set(lanes.map { "\($0.string("lane") ?? "?")×\($0.int("workers") ?? 0)" })
+        let orders = try #require(json["round_orders"] as? [[String]])
+        #expect(orders.count == 2)
+        #expect(orders.allSatisfy { $0.count == labels.count && Set($0) == labels }, "\(orders)")
+        let sequentialResults = lanes.first { $0.string("lane") == "sequential" }?.int("results")
+        #expect((sequentialResults ?? 0) > 0)
         for lane in lanes {
             let name = lane.string("lane") ?? "?"
             let workers = try #require(lane.int("workers"))
@@ -46,6 +55,12 @@ struct BenchCommandTests {
             #expect((lane.double("spread") ?? -1) >= 0, "\(name)")
             let median = try #require(lane.double("median_seconds"))
             #expect((lane.double("min_seconds") ?? .infinity) <= median && median <= (lane.double("max_seconds") ?? 0))
+            #expect((lane.double("noise") ?? -1) >= 0, "\(name)")
+            // Same output contract in every lane: one materialised result per item.
+            #expect(lane.int("results") == sequentialResults, "\(name)")
+            let paired = try #require(lane.double("paired_speedup"), "\(name)")
+            #expect((lane.double("paired_speedup_min") ?? .infinity) <= paired)
+            #expect(paired <= (lane.double("paired_speedup_max") ?? 0))
             if name == "threadpool-submit" {
                 #expect((lane.double("submit_ns_per_task") ?? 0) > 0)
             }
@@ -53,6 +68,54 @@ struct BenchCommandTests {
         // Each sweeping lane appears once per worker count.
         #expect(lanes.filter { $0.string("lane") == "actor" }.count == 2)
         #expect(lanes.filter { $0.string("lane") == "sequential" }.first?.double("speedup") == 1)
+    }
+
+    @Test("--seed repeats a run's shuffled schedule exactly, another seed gives another, and the seed is reported")
+    func seedRepeatsTheSchedule() throws {
+        func orders(_ seed: String) throws -> [[String]] {
+            let result = try OffloadBinary.run([
+                "bench", "--workload", "tiny", "--n", "2000", "--workers", "1,2", "--repeat", "3", "--seed", seed,
+                "--json",
+            ])
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            let json = try result.json()
+            #expect(json["seed"] as? NSNumber == NSNumber(value: UInt64(seed)!))
+            return try #require(json["round_orders"] as? [[String]])
+        }
+        let first = try orders("12345")
+        #expect(first.count == 3)
+        #expect(Set(first).count > 1, "every round in the same order: \(first)")
+        #expect(try orders("12345") == first)
+        #expect(try orders("54321") != first)
+    }
+
+    @Test("the table shows min, median, max, noise and paired ratios within 120 columns, and the seed")
+    func tableColumns() throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "tiny", "--n", "2000", "--workers", "1,2", "--repeat", "3", "--seed", "99",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let header = try #require(lines.firstIndex { $0.hasPrefix("lane ") })
+        for title in ["min", "median", "max", "noise", "per item", "speed-up", "paired", "efficiency"] {
+            #expect(lines[header].contains(title), "\(title) missing from \(lines[header])")
+        }
+        let rows = lines[..<header].suffix(8) + lines[header...].prefix { !$0.isEmpty }
+        #expect(rows.count > 10)
+        #expect(rows.allSatisfy { $0.count <= 120 }, "\(rows.filter { $0.count > 120 })")
+        #expect(result.stdout.contains("seed 99"))
+        #expect(result.stdout.contains("noise = 1.4826 × MAD / median"))
+    }
+
+    @Test("too few rounds to measure the noise is one warning line, in the table and in --json")
+    func fewRoundsWarning() throws {
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "threadpool",
+            "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let warnings = (try result.json()["warnings"] as? [String]) ?? []
+        #expect(warnings.count == 1 && warnings[0].contains("--repeat 3"), "\(warnings)")
     }
 
     @Test("the processpool lane runs the items in worker processes and agrees with sequential")
@@ -110,6 +173,7 @@ struct BenchCommandTests {
             (["bench", "--lanes", "gpu"], "gpu"),
             (["bench", "--chart", "out.png"], ".svg"),
             (["bench", "--no-such-flag"], "--no-such-flag"),
+            (["bench", "--seed", "-1"], "--seed"),
         ]
     )
     func badInput(arguments: [String], fragment: String) throws {
@@ -147,6 +211,35 @@ struct BenchCommandTests {
         let text = try String(contentsOf: file, encoding: .utf8)
         #expect(text.contains("workers"))
         #expect(text.contains("class=\"legend\""))
+    }
+
+    @Test("--chart gives every lane its own colour, in the legend and on the markers, even past ten lanes",
+          .enabled(if: InstalledPython.available, "python3 is not installed (needed for more than ten lanes)"))
+    func chartColoursAreDistinct() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("offload-chart-\(UUID().uuidString).svg")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try OffloadBinary.run([
+            "bench", "--workload", "sum-of-squares", "--n", "100000", "--python-n", "2000", "--workers", "1,2",
+            "--repeat", "1", "--python", "--chart", file.path, "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let laneNames = Set(try result.json().objects("lanes").compactMap { $0.string("lane") })
+        #expect(laneNames.count > 12, "\(laneNames.sorted())")
+        let root = try #require(try XMLDocument(contentsOf: file, options: []).rootElement())
+        let elements = Self.descendants(of: root)
+        let swatches = elements.filter { Self.attribute($0, "class") == "legend-swatch" }
+        let swatchFills = swatches.compactMap { Self.attribute($0, "fill") }
+        #expect(Set(swatches.compactMap { Self.attribute($0, "data-lane") }) == laneNames)
+        #expect(swatchFills.count == laneNames.count && Set(swatchFills).count == laneNames.count, "\(swatchFills)")
+        // The markers of one lane share its colour; no two lanes share one.
+        var fillsByLane: [String: Set<String>] = [:]
+        for circle in elements where (circle.localName ?? circle.name) == "circle" {
+            guard let lane = Self.attribute(circle, "data-lane"), let fill = Self.attribute(circle, "fill") else { continue }
+            fillsByLane[lane, default: []].insert(fill)
+        }
+        #expect(Set(fillsByLane.keys) == laneNames)
+        #expect(fillsByLane.values.allSatisfy { $0.count == 1 })
+        #expect(Set(fillsByLane.values.compactMap(\.first)).count == laneNames.count)
     }
 
     /// An attribute's value (looked up by name in `attributes`: FoundationXML's `attribute(forName:)` misses
@@ -331,6 +424,31 @@ struct BenchCommandTests {
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let notices = (try result.json()["notices"] as? [String]) ?? []
-        #expect(notices.contains { $0.contains("/nonexistent/python3") })
+        #expect(notices.contains { $0.contains("/nonexistent/python3") && $0.contains("does not exist") })
+    }
+
+    @Test("a --python-exe that cannot run is named in one notice with the system's reason, not Foundation's dump")
+    func unrunnablePythonIsANotice() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offload-exe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = directory.appendingPathComponent("plain").path
+        let noProgram = directory.appendingPathComponent("no-program").path
+        for (file, mode) in [(plain, 0o644), (noProgram, 0o755)] {
+            try "not a program\n".write(toFile: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
+        }
+        for (file, reason) in [(plain, "'\(plain)' is not an executable file"),
+                               (noProgram, "cannot start \(noProgram): Exec format error")]
+        {
+            let result = try OffloadBinary.run([
+                "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "actor",
+                "--python", "--python-exe", file, "--json",
+            ])
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            let notices = (try result.json()["notices"] as? [String]) ?? []
+            #expect(notices.contains { $0.contains(reason) }, "\(notices)")
+            #expect(!notices.contains { $0.contains("NSCocoaErrorDomain") })
+        }
     }
 }

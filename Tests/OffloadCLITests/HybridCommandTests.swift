@@ -57,9 +57,14 @@ struct HybridCommandTests {
         try OffloadBinary.expectOneLineFailure(arguments, mentioning: fragment)
     }
 
-    @Test("an unreachable --url is reported in one line, not a crash")
-    func unreachableURL() throws {
-        // Port 9 (discard) on loopback: nothing listens there on a test machine.
-        try OffloadBinary.expectOneLineFailure(["hybrid", "--url", "http://127.0.0.1:9/doc"], mentioning: "offload hybrid")
+    @Test("an unreachable --url is one line naming the URL and the cause, not Foundation's error dump",
+          arguments: ["http://127.0.0.1:1/", "http://127.0.0.1:9/doc"])
+    func unreachableURL(url: String) throws {
+        // Ports 1 and 9 on loopback: nothing listens there on a test machine.
+        try OffloadBinary.expectOneLineFailure(["hybrid", "--url", url], mentioning: "GET \(url) failed: ")
+        let result = try OffloadBinary.run(["hybrid", "--url", url])
+        #expect(result.stderr.lowercased().contains("connect"), "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("Error Domain"), "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("UserInfo"), "stderr: \(result.stderr)")
     }
 }

@@ -182,6 +182,47 @@ extension PostgresTests {
             }
         }
 
+        @Test("cancelling a running job kills the local process running it; the job ends cancelled, exactly once")
+        func cancelRunningStopsIt() async throws {
+            try await withEnvironment("cancel_running") { env in
+                try await env.installAudit()
+                let queue = try await env.queue()
+                // One local process: the job's process is the one WorkerPID reports.
+                var local = ProcessPool.Configuration(workers: 1, executable: TestWorkerBinary.path)
+                local.forwardWorkerStderr = false
+                let worker = try await env.worker { $0.execution = .processes(local) }
+                let running = Task { try await worker.run() }
+                let victim = try await queue.run(WorkerPID())
+                // The job tells the test through a FIFO once it runs inside the local process.
+                let fifo = TestDatabase.server.directory + "/\(env.schema).fifo"
+                #expect(mkfifo(fifo, 0o600) == 0)
+                let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+                #expect(reader >= 0)
+                defer { close(reader) }
+                let long = try await queue.enqueue(Announce(fifoPath: fifo, milliseconds: 120_000))
+                try await env.eventually("the job runs in the local process") {
+                    var byte: UInt8 = 0
+                    return read(reader, &byte, 1) == 1
+                }
+                #expect(try await queue.cancel(id: long.id) == .stopped)
+                await #expect(throws: CancellationError.self) { try await long.value }
+                try await env.eventually("the process running the job is gone") { kill(victim, 0) != 0 }
+                try await env.eventually("the worker let go of the job") { worker.heldJobs == 0 }
+                #expect(worker.statistics.stopped == 1)
+                // The local pool replaced the process and serves the next job.
+                let replacement = try await queue.run(WorkerPID())
+                #expect(replacement != victim)
+                worker.shutdown()
+                try await running.value
+                await queue.shutdown()
+                #expect(try await env.int("SELECT count(*) FROM \(env.jobs) WHERE id = \(long.id) AND state = 'cancelled' AND attempt = 1 AND finished_attempt IS NULL AND output IS NULL") == 1)
+                #expect(try await env.int("SELECT count(*) FROM \"\(env.schema)\".audit WHERE id = \(long.id)") == 0)
+                #expect(worker.statistics.completed == 2)
+                let violations = try await env.invariantViolations(expectedJobs: 3)
+                #expect(violations == [])
+            }
+        }
+
         static func number(_ key: String, in text: String) -> Int {
             guard let range = text.range(of: key + "=") else { return 0 }
             return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0

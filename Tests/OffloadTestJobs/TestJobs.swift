@@ -454,7 +454,10 @@ public enum TestJobs {
             Tally.self,
             Announce.self,
             NapPID.self,
-            FaultMix.self
+            FaultMix.self,
+            ReportThenWait.self,
+            IsProgressObserved.self,
+            SpanContextSeen.self
         )
         registry.register(initializer: MarkInitialized.self)
         registry.register(initializer: RefuseToInitialize.self)

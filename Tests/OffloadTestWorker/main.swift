@@ -1,5 +1,7 @@
+import InMemoryTracing
 import Offload
 import OffloadTestJobs
+import OffloadTracing
 
 #if canImport(Glibc)
     import Glibc
@@ -29,6 +31,8 @@ if arguments.contains("--idle-without-entry") {
     while true { pause() }
 }
 
+// Spans of traced tasks (the parent sent a trace context) are children of the parent's; SpanContextSeen reports them.
+OffloadTracing.bootstrap(tracer: InMemoryTracer())
 ProcessPool.runWorkerIfRequested(registry: TestJobs.registry)
 
 if arguments.count > 1, arguments[1] == "parent" {

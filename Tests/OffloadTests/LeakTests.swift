@@ -1,4 +1,5 @@
 import Offload
+import OffloadSystem
 import OffloadTestJobs
 import Testing
 
@@ -77,13 +78,24 @@ struct LeakTests {
         let workers = fields.dropFirst().compactMap { Int32($0) }
         #expect(fields.first == "pids" && workers.count == 2)
         #expect(workers.allSatisfy { !TestWorker.isGone($0) })
+        // A pidfd of any process becomes readable when it exits, child or not: open them while the workers live.
+        let pidfds = workers.map { Syscalls.pidfdOpen($0) }
+        defer { for fd in pidfds { Syscalls.close(fd) } }
+        #expect(pidfds.allSatisfy { $0 >= 0 })
 
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
+        var exits = pidfds.map { Syscalls.PollEntry(fd: $0) }
         let deadline = ContinuousClock.now + .seconds(10)
-        // Polling an unrelated process's state has no event to wait on; bounded by a deadline.
-        while !workers.allSatisfy(TestWorker.isGone), ContinuousClock.now < deadline { usleep(5_000) }
+        while !exits.allSatisfy(\.ready), ContinuousClock.now < deadline {
+            var waiting = exits.filter { !$0.ready }
+            Syscalls.poll(&waiting, timeoutMilliseconds: 10_000)
+            for entry in waiting where entry.ready {
+                if let index = exits.firstIndex(where: { $0.fd == entry.fd }) { exits[index].ready = true }
+            }
+        }
+        #expect(exits.allSatisfy { $0.ready })
         #expect(workers.allSatisfy(TestWorker.isGone))
     }
 }

@@ -40,6 +40,8 @@ private struct Harness {
     var terminated = false
     var readiness: [Bool] = []
     var memoryRequests: [(slot: Int, generation: Int)] = []
+    var events: [PoolEvent] = []
+    var relayed: [(route: ProgressRoute, item: Int, fraction: Double)] = []
 
     init(workers: Int = 2, _ adjust: (inout ProcessPoolStateMachine.Settings) -> Void = { _ in }) {
         var settings = ProcessPoolStateMachine.Settings(
@@ -116,6 +118,10 @@ private struct Harness {
                 memoryRequests.append((slot, generation))
             case .wakeManager:
                 break
+            case .event(let event):
+                events.append(event)
+            case .progress(let route, let item, let fraction):
+                relayed.append((route, item, fraction))
             case .terminate:
                 terminated = true
             }

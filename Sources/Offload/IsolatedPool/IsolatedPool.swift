@@ -39,7 +39,7 @@ public final class IsolatedPool<State>: Sendable {
         makeState: @escaping @Sendable () throws -> State
     ) throws {
         let count = try WorkerCount.resolve(workers)
-        core = try WorkerPoolCore(name: name, workers: count, makeState: makeState)
+        core = try WorkerPoolCore(name: name, workers: count, kind: .isolated, makeState: makeState)
     }
 
     deinit {

@@ -16,19 +16,21 @@
 ///   - items: the input.
 ///   - mode: where to run; see ``ParallelMode``.
 ///   - chunkSize: items per task, or `nil` for the mode's default.
+///   - progress: receives the map's progress (see ``ProgressMonitor``); `nil` costs nothing.
 ///   - transform: the work per item.
 /// - Returns: the results in input order.
 /// - Throws: the first error `transform` threw (in input order), unchanged; `CancellationError`;
-///   ``OffloadError/Code/invalidArgument`` for `.isolated` (use ``parallelMap(_:mode:chunkSize:makeState:_:)``),
-///   `.processes` (use ``parallelMap(jobs:mode:)``), a `maxConcurrency`, worker count or chunk size below 1.
+///   ``OffloadError/Code/invalidArgument`` for `.isolated` (use ``parallelMap(_:mode:chunkSize:progress:makeState:_:)``),
+///   `.processes` (use ``parallelMap(jobs:mode:progress:)``), a `maxConcurrency`, worker count or chunk size below 1.
 public func parallelMap<S: Sequence, T: Sendable>(
     _ items: S,
     mode: ParallelMode = .auto,
     chunkSize: Int? = nil,
+    progress: ProgressMonitor? = nil,
     _ transform: @escaping @Sendable (S.Element) async throws -> T
 ) async throws -> [T] where S.Element: Sendable {
     try await withScopedPool(try WorkerPool(mode: mode, name: "parallelMap")) { pool in
-        try await pool.map(items, chunkSize: chunkSize, transform)
+        try await pool.map(items, chunkSize: chunkSize, progress: progress, transform)
     }
 }
 
@@ -45,6 +47,7 @@ public func parallelMap<S: Sequence, T: Sendable>(
 ///   - items: the input.
 ///   - mode: `.isolated(workers:)` (the default), `.threads(workers:)` or `.auto` — all run on an ``IsolatedPool``.
 ///   - chunkSize: items per task, or `nil` to choose automatically.
+///   - progress: receives the map's progress (see ``ProgressMonitor``); `nil` costs nothing.
 ///   - makeState: creates one worker's state, on that worker's thread.
 ///   - transform: the work per item, given the worker's state.
 /// - Returns: the results in input order.
@@ -54,6 +57,7 @@ public func parallelMap<S: Sequence, State, T: Sendable>(
     _ items: S,
     mode: ParallelMode = .isolated(),
     chunkSize: Int? = nil,
+    progress: ProgressMonitor? = nil,
     makeState: @escaping @Sendable () throws -> State,
     _ transform: @escaping @Sendable (inout State, S.Element) throws -> T
 ) async throws -> [T] where S.Element: Sendable {
@@ -66,7 +70,7 @@ public func parallelMap<S: Sequence, State, T: Sendable>(
             "per-worker state needs worker threads: use mode .isolated, not \(mode)")
     }
     return try await withIsolatedPool(workers: workers, name: "parallelMap", makeState: makeState) { pool in
-        try await pool.map(items, chunkSize: chunkSize, transform)
+        try await pool.map(items, chunkSize: chunkSize, progress: progress, transform)
     }
 }
 
@@ -76,19 +80,21 @@ public func parallelMap<S: Sequence, State, T: Sendable>(
 /// - Parameters:
 ///   - jobs: the jobs.
 ///   - mode: where to run them.
+///   - progress: receives the map's progress (see ``ProgressMonitor``); `nil` costs nothing.
 /// - Returns: each job's output, in input order.
 /// - Throws: the first error a job threw (in-process: unchanged; in a process: ``OffloadError/Code/jobFailed``), the
 ///   process pool's typed errors, or ``OffloadError/Code/invalidArgument`` for `.io` (jobs are synchronous work:
 ///   they would block the cooperative pool).
 public func parallelMap<S: Sequence>(
     jobs: S,
-    mode: ParallelMode = .auto
+    mode: ParallelMode = .auto,
+    progress: ProgressMonitor? = nil
 ) async throws -> [S.Element.Output] where S.Element: Job {
     if case .io = mode {
         throw OffloadError.invalidArgument(
             "jobs are synchronous work and would block Swift's cooperative pool: use mode .threads or .processes")
     }
     return try await withScopedPool(try WorkerPool(mode: mode, name: "parallelMap")) { pool in
-        try await pool.map(jobs)
+        try await pool.map(jobs, progress: progress)
     }
 }

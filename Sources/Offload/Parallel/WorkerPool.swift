@@ -61,31 +61,47 @@ public final class WorkerPool: Sendable {
     }
 
     /// Applies `transform` to every item and returns the results in input order, in chunks as in
-    /// ``parallelMap(_:mode:chunkSize:_:)``.
+    /// ``parallelMap(_:mode:chunkSize:progress:_:)``.
     ///
     /// - Parameters:
     ///   - items: the input; read lazily.
     ///   - chunkSize: items per task; `nil` is 1 in `.io` mode (items are usually waits, not work) and adapts to the
     ///     measured cost of an item otherwise (``ChunkPolicy``).
+    ///   - progress: receives the map's progress (see ``ProgressMonitor``); `nil` costs nothing.
     ///   - transform: the work per item.
     /// - Returns: the results in input order.
     /// - Throws: the first error `transform` threw, unchanged; the errors of ``submit(_:)-(()->T)``.
     public func map<S: Sequence, T: Sendable>(
         _ items: S,
         chunkSize: Int? = nil,
+        progress: ProgressMonitor? = nil,
         _ transform: @escaping @Sendable (S.Element) async throws -> T
     ) async throws -> [T] where S.Element: Sendable {
         let runner = try engine.closureRunner(mode: mode)
         var size = chunkSize
         if case .async = engine, size == nil { size = 1 }
         let policy = try ChunkPolicy(chunkSize: size, count: items.underestimatedCount, workers: engine.concurrency)
-        return try await OrderedChunks.collectValues(items, policy: policy, window: runner.limit * 2) {
-            chunk throws(OffloadError) in
+        return try await OrderedChunks.collectValues(
+            items,
+            policy: policy,
+            window: runner.limit * 2,
+            progress: progress
+        ) { chunk, first throws(OffloadError) in
             try runner.submit {
                 let start = ContinuousClock.now
                 var results: [T] = []
                 results.reserveCapacity(chunk.count)
-                for item in chunk { results.append(try await transform(item)) }
+                if let progress {
+                    let sink = ChunkProgressSink(monitor: progress, chunkStart: first)
+                    try await JobProgress.$sink.withValue(sink) {
+                        for item in chunk {
+                            results.append(try await transform(item))
+                            sink.advance()
+                        }
+                    }
+                } else {
+                    for item in chunk { results.append(try await transform(item)) }
+                }
                 return BatchResults(values: results, runDuration: start.duration(to: .now))
             }
         }
@@ -137,7 +153,10 @@ extension WorkerPool: JobExecutor {
         case .threads(let pool, _): return try pool.submitBatch(jobs, options: options)
         case .async(let runner):
             try ThreadPool.refuseTimeout(options)
-            return try runner.submit { ChunkedMap.applyEach({ try $0.run() }, to: jobs) }
+            let route = options.progress
+            return try runner.submit {
+                ChunkedMap.applyEach({ try $0.run() }, to: jobs, start: route?.chunkStart ?? 0, progress: route?.monitor)
+            }
         }
     }
 }

@@ -121,17 +121,22 @@ public final class ProcessPool: JobExecutor {
     public func submit<J: Job>(_ job: J, options: JobOptions) throws(OffloadError) -> TaskHandle<J.Output> {
         let payload = try JobCodec.encode(job)
         let completion = TaskCompletion<J.Output>()
-        try core.submit(
-            PoolTask(
-                jobName: J.jobName,
-                payload: payload,
-                itemCount: nil,
-                isIdempotent: J.isIdempotent,
-                timeout: try core.timeout(for: options),
-                sink: CompletionSink(completion: completion),
-                describe: { _ in ProcessPool.describe(job) }
-            )
+        var task = PoolTask(
+            jobName: J.jobName,
+            payload: payload,
+            itemCount: nil,
+            isIdempotent: J.isIdempotent,
+            timeout: try core.timeout(for: options),
+            sink: CompletionSink(completion: completion),
+            describe: { _ in ProcessPool.describe(job) }
         )
+        task.traceContext = JobTracing.traceTask(
+            jobName: J.jobName,
+            items: 1,
+            pool: core.configuration.name,
+            completion: completion
+        )
+        try core.submit(task)
         return TaskHandle(completion: completion, canceller: core)
     }
 
@@ -155,19 +160,25 @@ public final class ProcessPool: JobExecutor {
         guard !jobs.isEmpty else { throw OffloadError.invalidArgument("submitBatch needs at least one job") }
         let payload = try JobCodec.encode(jobs)
         let completion = TaskCompletion<BatchResults<J.Output>>()
-        try core.submit(
-            PoolTask(
-                jobName: J.jobName,
-                payload: payload,
-                itemCount: jobs.count,
-                isIdempotent: J.isIdempotent,
-                timeout: try core.timeout(for: options),
-                sink: BatchSink(completion: completion),
-                describe: { index in
-                    index.map { ProcessPool.describe(jobs[$0]) } ?? "\(J.jobName) (batch of \(jobs.count))"
-                }
-            )
+        var task = PoolTask(
+            jobName: J.jobName,
+            payload: payload,
+            itemCount: jobs.count,
+            isIdempotent: J.isIdempotent,
+            timeout: try core.timeout(for: options),
+            sink: BatchSink(completion: completion),
+            describe: { index in
+                index.map { ProcessPool.describe(jobs[$0]) } ?? "\(J.jobName) (batch of \(jobs.count))"
+            }
         )
+        task.progress = options.progress
+        task.traceContext = JobTracing.traceTask(
+            jobName: J.jobName,
+            items: jobs.count,
+            pool: core.configuration.name,
+            completion: completion
+        )
+        try core.submit(task)
         return TaskHandle(completion: completion, canceller: core)
     }
 

@@ -20,6 +20,8 @@ import Synchronization
 package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     let name: String
     let workerCount: Int
+    /// The label this pool reports under (``PoolObservation``).
+    let executorKind: OffloadExecutorKind
     private let scheduler: Mutex<WorkerScheduler<PoolEntry<State>>>
     private let wakeSignals: [DispatchSemaphore]
     private let workerCounters: [WorkerCounters]
@@ -36,9 +38,15 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// Starts `workers` threads, runs `makeState` on each, and returns once every one has succeeded.
     /// - Throws: the first error a `makeState` threw (after stopping the threads that did start), or
     ///   ``OffloadError/Code/systemCallFailed`` if a thread could not be created.
-    init(name: String, workers: Int, makeState: @escaping @Sendable () throws -> State) throws {
+    init(
+        name: String,
+        workers: Int,
+        kind: OffloadExecutorKind = .threads,
+        makeState: @escaping @Sendable () throws -> State
+    ) throws {
         self.name = name
         self.workerCount = workers
+        self.executorKind = kind
         self.scheduler = Mutex(WorkerScheduler(workers: workers))
         self.wakeSignals = (0..<workers).map { _ in DispatchSemaphore(value: 0) }
         self.workerCounters = (0..<workers).map { _ in WorkerCounters() }
@@ -79,6 +87,9 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
             throw firstError
         }
         threads.withLock(self) { $0 = started }
+        if PoolObservation.isActive {
+            PoolObservation.emit(PoolEvent(pool: name, executor: kind, kind: .poolStarted, workers: workers))
+        }
     }
 
     private func stopAndJoin(_ started: [OSThread]) {
@@ -179,6 +190,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         batch.reserveCapacity(Self.maxBatch)
         var limit = 1
         let shortTaskNanoseconds = Self.shortTask.nanosecondsClamped
+        var report = WorkerReportTally()
 
         func visit(maySleep: Bool, endingSpin: Bool = false) -> WorkerScheduler<PoolEntry<State>>.NextAction {
             scheduler.withLock(self) { scheduler in
@@ -194,6 +206,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         while true {
             switch action {
             case .run:
+                let observing = PoolObservation.isActive
                 // Back-to-back tasks share one clock reading: the end of one is the start of the next.
                 var stamp = ContinuousClock.now
                 var longest = 0
@@ -211,6 +224,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                             stamp = end
                             longest = max(longest, elapsed)
                             counters.busyNanoseconds.add(elapsed, ordering: .relaxed)
+                            if observing { report.finished(elapsed) }
                             if succeeded {
                                 counters.completed.add(1, ordering: .releasing)
                             } else {
@@ -222,6 +236,9 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                 batch.removeAll(keepingCapacity: true)
                 limit = longest < shortTaskNanoseconds ? Self.maxBatch : 1
                 action = visit(maySleep: false)
+                if report.isDue(at: stamp, idle: { if case .run = action { false } else { true } }()) {
+                    emitReport(&report, at: stamp)
+                }
             case .idle:
                 let spunOut = pollForSubmissions()
                 action = visit(maySleep: spunOut, endingSpin: true)
@@ -229,10 +246,28 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                 wakeSignals[index].wait()
                 action = visit(maySleep: false)
             case .exit(let last):
-                if last { termination.fire() }
+                if last {
+                    if PoolObservation.isActive {
+                        emitReport(&report, at: .now)
+                        PoolObservation.emit(
+                            PoolEvent(pool: name, executor: executorKind, kind: .poolShutDown, workers: workerCount)
+                        )
+                    }
+                    termination.fire()
+                } else if report.unreported > 0 {
+                    emitReport(&report, at: .now)
+                }
                 return
             }
         }
+    }
+
+    /// Reports the pool's counters and this worker's sampled run times (``PoolObservation``), then starts a new tally.
+    private func emitReport(_ report: inout WorkerReportTally, at now: ContinuousClock.Instant) {
+        PoolObservation.emit(
+            PoolReport(pool: name, executor: executorKind, stats: stats, durations: report.samples)
+        )
+        report.reset(at: now)
     }
 
     /// Polls ``submissions`` for up to ``idleSpin``. The scheduler lets at most one worker poll at a time (the others
@@ -365,5 +400,34 @@ final class TerminationLatch: Sendable {
             }
             if fired { continuation.resume() }
         }
+    }
+}
+
+/// What one worker has to report to ``PoolObservation``: how many tasks finished since its last report, and a sample
+/// of their run times. Kept on the worker's stack; a report goes out when the worker runs out of work or every
+/// ``WorkerReportTally/interval`` while it stays busy — once per batch of tasks, never per task.
+struct WorkerReportTally {
+    /// The longest a busy worker keeps its counts to itself.
+    static var interval: Duration { .milliseconds(100) }
+
+    private(set) var unreported = 0
+    private(set) var samples: [Duration] = []
+    private var lastReport = ContinuousClock.now
+
+    /// A task ran for `nanoseconds`.
+    mutating func finished(_ nanoseconds: Int) {
+        unreported += 1
+        if samples.count < PoolReport.sampleLimit { samples.append(.nanoseconds(nanoseconds)) }
+    }
+
+    /// Whether to report now: something is unreported, and the worker is going idle or the interval has passed.
+    func isDue(at now: ContinuousClock.Instant, idle: Bool) -> Bool {
+        unreported > 0 && (idle || now - lastReport >= Self.interval)
+    }
+
+    mutating func reset(at now: ContinuousClock.Instant) {
+        unreported = 0
+        samples.removeAll(keepingCapacity: true)
+        lastReport = now
     }
 }

@@ -9,6 +9,7 @@ extension ThreadPool {
     /// - Parameters:
     ///   - items: the input; read once, lazily.
     ///   - chunkSize: items per task, or `nil` to choose automatically.
+    ///   - progress: receives the map's progress (see ``ProgressMonitor``); `nil` costs nothing.
     ///   - transform: the work per item. Runs concurrently on several threads.
     /// - Returns: `transform` applied to every item, in input order.
     /// - Throws: the first error `transform` threw (in input order), unchanged — the remaining chunks are cancelled;
@@ -20,12 +21,14 @@ extension ThreadPool {
     public func map<S: Sequence, T: Sendable>(
         _ items: S,
         chunkSize: Int? = nil,
+        progress: ProgressMonitor? = nil,
         _ transform: @escaping @Sendable (S.Element) throws -> T
     ) async throws -> [T] where S.Element: Sendable {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: items.underestimatedCount, workers: workerCount)
         let window = ChunkedMap.defaultWindow(workers: workerCount)
-        return try await OrderedChunks.collectValues(items, policy: policy, window: window) { chunk throws(OffloadError) in
-            try self.submit { try ChunkedMap.applyTimed(transform, to: chunk) }
+        return try await OrderedChunks.collectValues(items, policy: policy, window: window, progress: progress) {
+            chunk, start throws(OffloadError) in
+            try self.submit { try ChunkedMap.applyTimed(transform, to: chunk, start: start, progress: progress) }
         }
     }
 
@@ -36,6 +39,7 @@ extension ThreadPool {
     /// - Parameters:
     ///   - items: the input; read once, lazily.
     ///   - chunkSize: items per task, or `nil` to choose automatically.
+    ///   - progress: receives the map's progress (see ``ProgressMonitor``); `nil` costs nothing.
     ///   - transform: the work per item.
     /// - Returns: `results[i]` is the outcome of the `i`-th item.
     /// - Throws: only `CancellationError`, ``OffloadError/Code/invalidArgument`` or ``OffloadError/Code/poolShutDown``.
@@ -43,13 +47,14 @@ extension ThreadPool {
     public func mapResults<S: Sequence, T: Sendable>(
         _ items: S,
         chunkSize: Int? = nil,
+        progress: ProgressMonitor? = nil,
         _ transform: @escaping @Sendable (S.Element) throws -> T
     ) async throws -> [Result<T, OffloadError>] where S.Element: Sendable {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: items.underestimatedCount, workers: workerCount)
         let window = ChunkedMap.defaultWindow(workers: workerCount)
-        return try await OrderedChunks.collectOutcomes(items, policy: policy, window: window) {
-            chunk throws(OffloadError) in
-            try self.submit { ChunkedMap.applyEach(transform, to: chunk) }
+        return try await OrderedChunks.collectOutcomes(items, policy: policy, window: window, progress: progress) {
+            chunk, start throws(OffloadError) in
+            try self.submit { ChunkedMap.applyEach(transform, to: chunk, start: start, progress: progress) }
         }
     }
 
@@ -60,6 +65,7 @@ extension ThreadPool {
     ///   - chunkSize: items per task, or `nil` to choose automatically.
     ///   - maxInFlight: the most chunks queued or finished-but-unconsumed at once; `nil` for a default that keeps
     ///     every worker busy.
+    ///   - progress: receives the map's progress (see ``ProgressMonitor``); `nil` costs nothing.
     ///   - transform: the work per item.
     /// - Returns: an asynchronous sequence of results in completion order.
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a chunk size or `maxInFlight` below 1. Errors of the work
@@ -69,12 +75,14 @@ extension ThreadPool {
         _ items: S,
         chunkSize: Int? = nil,
         maxInFlight: Int? = nil,
+        progress: ProgressMonitor? = nil,
         _ transform: @escaping @Sendable (S.Element) throws -> T
     ) throws(OffloadError) -> UnorderedResults<S, T> where S.Element: Sendable {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: items.underestimatedCount, workers: workerCount)
         let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
-        return UnorderedResults(base: items, policy: policy, window: window) { [self] chunk throws(OffloadError) in
-            try submit { try ChunkedMap.applyTimed(transform, to: chunk) }
+        return UnorderedResults(base: items, policy: policy, window: window, progress: progress) {
+            [self] chunk, start throws(OffloadError) in
+            try submit { try ChunkedMap.applyTimed(transform, to: chunk, start: start, progress: progress) }
         }
     }
 }
@@ -104,7 +112,29 @@ extension ThreadPool: JobExecutor {
         options: JobOptions
     ) throws(OffloadError) -> TaskHandle<BatchResults<J.Output>> {
         try ThreadPool.refuseTimeout(options)
-        return try submit { ChunkedMap.applyEach({ try $0.run() }, to: jobs) }
+        let route = options.progress
+        if let tracer = JobTracing.current { return try submitTraced(jobs, route: route, tracer: tracer) }
+        return try submit {
+            ChunkedMap.applyEach({ try $0.run() }, to: jobs, start: route?.chunkStart ?? 0, progress: route?.monitor)
+        }
+    }
+
+    /// ``submitBatch(_:options:)`` with a span for the task (submission to result) and one for its run on a thread.
+    @usableFromInline
+    func submitTraced<J: Job>(
+        _ jobs: [J],
+        route: ProgressRoute?,
+        tracer: any JobTracer
+    ) throws(OffloadError) -> TaskHandle<BatchResults<J.Output>> {
+        let span = tracer.startTask(jobName: J.jobName, items: jobs.count, pool: name)
+        let carrier = span.carrier
+        let handle = try submit {
+            tracer.withRunSpan(jobName: J.jobName, items: jobs.count, carrier: carrier) {
+                ChunkedMap.applyEach({ try $0.run() }, to: jobs, start: route?.chunkStart ?? 0, progress: route?.monitor)
+            }
+        }
+        JobTracing.endSpan(span, items: jobs.count, when: handle.completion)
+        return handle
     }
 
     @usableFromInline

@@ -15,8 +15,8 @@
 /// It is also a `TaskExecutor`: `withTaskExecutorPreference(pool) { … }` and `Task(executorPreference: pool) { … }`
 /// run async code on the pool's threads.
 ///
-/// Python mapping: `concurrent.futures.ThreadPoolExecutor` — ``submit(_:)`` is `submit`, ``map(_:chunkSize:_:)`` is
-/// `map` (with `Pool.map`'s chunking), ``mapUnordered(_:chunkSize:maxInFlight:_:)`` is `as_completed` /
+/// Python mapping: `concurrent.futures.ThreadPoolExecutor` — ``submit(_:)`` is `submit`, ``map(_:chunkSize:progress:_:)`` is
+/// `map` (with `Pool.map`'s chunking), ``mapUnordered(_:chunkSize:maxInFlight:progress:_:)`` is `as_completed` /
 /// `imap_unordered`, ``run(_:)`` is `loop.run_in_executor`, ``withThreadPool(workers:name:_:)`` is the `with` block.
 /// Unlike Python's, these threads run Python-style CPU-bound code *in parallel*.
 ///

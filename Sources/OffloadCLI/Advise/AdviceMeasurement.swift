@@ -125,6 +125,6 @@ struct AdviceMeasurement: Codable, Sendable {
                                                      workers: lane.sweepsWorkers ? workers : 1, python: nil)
             prepared.append(try made.get())
         }
-        return try await Harness.run(prepared, repetitions: 3)
+        return try await Harness.run(prepared, repetitions: 3, seed: RoundOrder.randomSeed())
     }
 }

@@ -9,9 +9,12 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Run a CPU-bound workload sequentially and in every kind of pool; report speed-ups.",
         discussion: """
             Lanes: \(BenchLane.allCases.filter { !$0.isPython }.map(\.rawValue).joined(separator: ", ")). Every lane \
-            is started first, then the lanes run in interleaved rounds (A B C, A B C, ...) --repeat times; each is \
-            reported by its median and spread. The speed-up is the baseline's median divided by the lane's median, \
-            the efficiency is the speed-up divided by min(workers, cores). The actor lane funnels every item through \
+            is started first, then the lanes run in --repeat interleaved rounds, each round in a fresh shuffled order \
+            (A C B, B A C, ...; --seed repeats a run's order); each lane is reported by its min, median, max and \
+            noise (1.4826 x the median absolute deviation / the median: a robust coefficient of variation), and a \
+            one-line warning says when the baseline is too noisy (over 10%) to trust a ratio. The speed-up is the \
+            baseline's median divided by the lane's median; "paired" is the range of the per-round ratios (baseline \
+            run / lane run in the same round); the efficiency is the speed-up divided by min(workers, cores). The actor lane funnels every item through \
             one actor: Swift's analogue of Python's GIL. With --python the Python lanes (\
             \(BenchLane.allCases.filter(\.isPython).map(\.rawValue).joined(separator: ", "))) take their turn in \
             the same rounds: pure Python at its own size (--python-n) against python-sequential, NumPy at --n \
@@ -40,7 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("repeat"),
-        help: "Interleaved rounds: runs per lane and worker count; the median and spread are reported.")
+        help: "Interleaved rounds: runs per lane and worker count; min, median, max and noise are reported.")
     var repetitions = 3
 
     @Option(
@@ -57,6 +60,7 @@ struct BenchCommand: AsyncParsableCommand {
                                             valueName: "file.svg"))
     var chart: String?
 
+    @OptionGroup var schedule: ScheduleOptions
     @OptionGroup var python: PythonOptions
     @OptionGroup var output: OutputOptions
 
@@ -128,7 +132,8 @@ struct BenchCommand: AsyncParsableCommand {
             pythonLanes: chosen.flatMap { lanes in lanes.contains(where: \.isPython) ? lanes.filter(\.isPython) : nil },
             pythonRequested: python.enabled,
             pythonExecutable: python.pythonExecutable,
-            pythonN: pythonN
+            pythonN: pythonN,
+            seed: schedule.resolvedSeed()
         )
         var report = try await runner.run()
         if let chosen {

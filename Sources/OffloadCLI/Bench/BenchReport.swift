@@ -52,9 +52,22 @@ struct BenchReport: Codable, Sendable {
         var spread: Double?
         var minSeconds: Double?
         var maxSeconds: Double?
+        /// 1.4826 × MAD / median of the runs: a robust coefficient of variation (see ``Statistics/noise(_:)``).
+        var noise: Double?
+        /// The median of the per-round ratios baseline run / this lane's run, each pair from the same round.
+        var pairedSpeedup: Double?
+        /// The smallest and largest of those per-round ratios.
+        var pairedSpeedupMin: Double?
+        var pairedSpeedupMax: Double?
+        /// How many results one run of the lane materialised: every Swift lane keeps one per item, in input order,
+        /// before folding the checksum over them (the output contract of `map`); absent for the Python lanes.
+        var results: Int?
 
         enum CodingKeys: String, CodingKey {
-            case lane, workers, speedup, efficiency, runs, checksum, n, baseline, spread
+            case lane, workers, speedup, efficiency, runs, checksum, n, baseline, spread, noise, results
+            case pairedSpeedup = "paired_speedup"
+            case pairedSpeedupMin = "paired_speedup_min"
+            case pairedSpeedupMax = "paired_speedup_max"
             case medianSeconds = "median_seconds"
             case nsPerItem = "ns_per_item"
             case startupSeconds = "startup_seconds"
@@ -79,6 +92,15 @@ struct BenchReport: Codable, Sendable {
     var checksumsAgree: Bool
     /// How the runs were ordered: "interleaved" (round-robin over every lane, `repeat` rounds).
     var schedule: String?
+    /// The seed of the rounds' shuffled orders: `--seed` with it repeats this run's schedule.
+    var seed: UInt64?
+    /// Measured rounds (each lane ran once per round).
+    var rounds: Int?
+    /// The order the lanes ran in, round by round, as `lane×workers` (the parallelism control's lanes as
+    /// `control:lane×workers`).
+    var roundOrders: [[String]]?
+    /// One line each: a baseline too noisy to trust the ratios computed from it, too few rounds to tell.
+    var warnings: [String]?
     /// The environment the Python lanes ran with to keep BLAS to one thread (e.g. `OPENBLAS_NUM_THREADS=1`).
     var pythonEnvironment: [String]?
     /// The Python texts' claims this run puts to the test: claim → measured → verdict.
@@ -101,7 +123,8 @@ struct BenchReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case workload, cores, summary, n, workers, versions, lanes, notices, schedule, claims
+        case workload, cores, summary, n, workers, versions, lanes, notices, schedule, claims, seed, rounds, warnings
+        case roundOrders = "round_orders"
         case `repeat`
         case pythonN = "python_n"
         case checksumsAgree = "checksums_agree"

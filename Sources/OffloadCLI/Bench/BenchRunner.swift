@@ -14,6 +14,8 @@ struct BenchRunner: Sendable {
     let pythonRequested: Bool
     let pythonExecutable: String?
     let pythonN: Int?
+    /// The seed of the rounds' shuffled orders.
+    let seed: UInt64
 
     /// Prepares every lane, runs them in interleaved rounds, and reports.
     /// - Throws: a pool's error if a pool cannot start or its work fails, a ``CLIError`` if a lane fails.
@@ -55,6 +57,7 @@ struct BenchRunner: Sendable {
             }
         }
         let measured: [LaneMeasurement]
+        var measuredAll: [LaneMeasurement] = []
         var parallelControl: BenchReport.ParallelControl?
         var prepared: [PreparedLane] = []
         do {
@@ -84,9 +87,10 @@ struct BenchRunner: Sendable {
             }
             let lanesToMeasure = prepared
             prepared = []
-            let all = try await Harness.run(lanesToMeasure, repetitions: repetitions) { step in
+            let all = try await Harness.run(lanesToMeasure, repetitions: repetitions, seed: seed) { step in
                 progress.update("bench \(W.name): \(step)")
             }
+            measuredAll = all
             measured = all.filter { !$0.name.hasPrefix(Self.controlPrefix) }
             let controls = all.filter { $0.name.hasPrefix(Self.controlPrefix) }
             if controls.count == 2, controls[1].median > 0 {
@@ -128,6 +132,12 @@ struct BenchRunner: Sendable {
             pythonEnvironment: hello == nil ? nil : PythonScriptDirectory.singleThreadedBLAS.map { "\($0)=1" }
         )
         report.parallelControl = parallelControl
+        report.seed = seed
+        report.rounds = repetitions
+        report.roundOrders = Harness.orders(measuredAll).map { round in
+            round.map { "\(measuredAll[$0].name)×\(measuredAll[$0].workers)" }
+        }
+        report.warnings = Self.noiseWarnings(measured, rounds: repetitions)
         report.claims = BenchClaims.evaluate(report)
         return report
     }
@@ -157,11 +167,12 @@ struct BenchRunner: Sendable {
             let lane = BenchLane(rawValue: name)
             return lane.map { $0.isPython && !$0.isNumPy } == true ? .pythonSequential : .sequential
         }
-        let medians = Dictionary(measured.map { ($0.name, $0.median) }, uniquingKeysWith: { first, _ in first })
+        let baselines = Dictionary(measured.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         return measured.map { lane in
             let base = baseline(of: lane.name)
             let median = lane.median
-            let speedup = median > 0 ? (medians[base.rawValue] ?? 0) / median : 0
+            let speedup = median > 0 ? (baselines[base.rawValue]?.median ?? 0) / median : 0
+            let paired = baselines[base.rawValue].map { Statistics.pairedRatios($0, over: lane) } ?? []
             return BenchReport.Lane(
                 lane: lane.name,
                 workers: lane.workers,
@@ -178,15 +189,34 @@ struct BenchRunner: Sendable {
                 baseline: base.rawValue,
                 spread: lane.spread,
                 minSeconds: lane.runs.min(),
-                maxSeconds: lane.runs.max()
+                maxSeconds: lane.runs.max(),
+                noise: lane.noise,
+                pairedSpeedup: paired.isEmpty ? nil : Statistics.median(paired),
+                pairedSpeedupMin: paired.min(),
+                pairedSpeedupMax: paired.max(),
+                results: lane.results
             )
         }
     }
 
-    /// Every lane agrees with its baseline, in every run.
+    /// One line for each baseline whose runs are too noisy to divide by, or one for too few rounds to tell.
+    static func noiseWarnings(_ measured: [LaneMeasurement], rounds: Int) -> [String] {
+        if rounds < 3 {
+            return ["\(rounds) round\(rounds == 1 ? "" : "s") only: too few to measure the noise; "
+                    + "run --repeat 3 or more before trusting a speed-up"]
+        }
+        let baselines = [BenchLane.sequential.rawValue, BenchLane.pythonSequential.rawValue]
+        return measured.filter { baselines.contains($0.name) }.compactMap { NoiseWarning.line(baseline: $0) }
+    }
+
+    /// Every lane agrees with its baseline, in every run, and materialised as many results as its baseline.
     static func checksumsAgree(_ lanes: [BenchReport.Lane], _ measured: [LaneMeasurement]) -> Bool {
         let checksums = Dictionary(lanes.map { ($0.lane, $0.checksum) }, uniquingKeysWith: { first, _ in first })
+        let results = Dictionary(lanes.map { ($0.lane, $0.results) }, uniquingKeysWith: { first, _ in first })
         return measured.allSatisfy(\.checksumsStable)
             && lanes.allSatisfy { lane in lane.baseline.map { checksums[$0] == lane.checksum } ?? true }
+            && lanes.allSatisfy { lane in
+                lane.results == nil || lane.baseline.map { results[$0] == lane.results } ?? true
+            }
     }
 }

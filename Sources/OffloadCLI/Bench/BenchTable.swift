@@ -14,25 +14,26 @@ struct BenchTable {
         }
         lines.append("machine: \(report.cores) cores · \(versions)")
         lines.append(
-            "median of \(report.repeat) run\(report.repeat == 1 ? "" : "s"), lanes interleaved round by round; "
-                + "pools started before the clock; spread ± = (max − min) / 2 / median"
-        )
+            "\(report.repeat) interleaved round\(report.repeat == 1 ? "" : "s"), the lanes in a shuffled order each "
+                + "round; pools started before the clock")
+        let seed = report.seed.map(String.init) ?? "?"
+        lines.append("seed \(seed) (--seed \(seed) repeats this run's order)")
+        lines.append("noise = 1.4826 × MAD / median of the runs (a robust coefficient of variation)")
         lines.append(
-            "speed-up = baseline median / lane median; efficiency = speed-up / min(workers, \(report.cores) cores)")
+            "speed-up = baseline median / lane median; paired = range of the per-round ratios baseline run / lane run")
+        lines.append("efficiency = speed-up / min(workers, \(report.cores) cores)")
         if report.versions.build == "debug" {
             lines.append("warning: debug build — timings are not representative; use `swift run -c release offload bench`")
+        }
+        for warning in report.warnings ?? [] {
+            lines.append("warning: \(warning)")
         }
         if let environment = report.pythonEnvironment {
             lines.append("Python lanes ran with \(environment.joined(separator: " ")): BLAS kept to one thread")
         }
         lines.append("")
-        let header = [
-            Format.pad("lane", 23), Format.pad("workers", 7, right: true), Format.pad("median", 10, right: true),
-            Format.pad("spread", 7, right: true), Format.pad("per item", 10, right: true),
-            Format.pad("speed-up", 9, right: true), Format.pad("efficiency", 10, right: true),
-        ]
-        lines.append(header.joined(separator: " "))
-        lines.append(String(repeating: "-", count: 82))
+        lines.append(Self.columns.map { Format.pad($0.title, $0.width, right: $0.right) }.joined(separator: " "))
+        lines.append(String(repeating: "-", count: Self.tableWidth))
         var previousLane = ""
         var previousSection = ""
         for lane in report.lanes {
@@ -43,16 +44,15 @@ struct BenchTable {
             }
             let name = lane.lane == previousLane ? "" : lane.lane
             previousLane = lane.lane
+            let cells = [
+                name, String(lane.workers), lane.minSeconds.map(Format.seconds) ?? "",
+                Format.seconds(lane.medianSeconds), lane.maxSeconds.map(Format.seconds) ?? "",
+                Format.fixed((lane.noise ?? 0) * 100, 0) + "%", Format.seconds(lane.nsPerItem / 1e9),
+                Format.fixed(lane.speedup, 2) + "×", Self.paired(lane),
+                Format.fixed(lane.efficiency * 100, 0) + "%",
+            ]
             lines.append(
-                [
-                    Format.pad(name, 23), Format.pad(String(lane.workers), 7, right: true),
-                    Format.pad(Format.seconds(lane.medianSeconds), 10, right: true),
-                    Format.pad("±" + Format.fixed((lane.spread ?? 0) * 50, 0) + "%", 7, right: true),
-                    Format.pad(Format.seconds(lane.nsPerItem / 1e9), 10, right: true),
-                    Format.pad(Format.fixed(lane.speedup, 2) + "×", 9, right: true),
-                    Format.pad(Format.fixed(lane.efficiency * 100, 0) + "%", 10, right: true),
-                ].joined(separator: " ")
-            )
+                zip(Self.columns, cells).map { Format.pad($1, $0.width, right: $0.right) }.joined(separator: " "))
         }
         lines.append("")
         lines.append("checksums: " + (report.checksumsAgree
@@ -90,6 +90,24 @@ struct BenchTable {
             lines.append("note: \(notice)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The table's columns: title, width, alignment. 110 characters in all, within a 120-column terminal.
+    static let columns: [(title: String, width: Int, right: Bool)] = [
+        ("lane", 23, false), ("workers", 7, true), ("min", 9, true), ("median", 9, true), ("max", 9, true),
+        ("noise", 5, true), ("per item", 9, true), ("speed-up", 8, true), ("paired", 12, true),
+        ("efficiency", 10, true),
+    ]
+
+    static var tableWidth: Int { columns.map(\.width).reduce(0, +) + columns.count - 1 }
+
+    /// The per-round ratios' range, "1.92–2.05×", or the one ratio; empty for the baseline itself.
+    static func paired(_ lane: BenchReport.Lane) -> String {
+        guard lane.lane != lane.baseline, let low = lane.pairedSpeedupMin, let high = lane.pairedSpeedupMax else {
+            return ""
+        }
+        if Format.fixed(low, 2) == Format.fixed(high, 2) { return Format.fixed(low, 2) + "×" }
+        return Format.fixed(low, 2) + "–" + Format.fixed(high, 2) + "×"
     }
 
     /// The heading above a group of lanes: Swift lanes have none; Python lanes say their size and baseline.

@@ -12,10 +12,41 @@ struct SpeedupChart {
     private let right = 210.0
     private let top = 40.0
     private let bottom = 50.0
-    private let palette = [
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-        "#393b79", "#637939",
+    /// Ten well-separated colours (Tableau 10), used as they are when the chart has at most ten lanes.
+    private static let tableau = [
+        "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
     ]
+
+    /// `count` distinct colours, one per lane: Tableau 10 up to ten lanes, beyond that hues spaced evenly around the
+    /// colour wheel, alternately darker and lighter so that neighbours stay apart.
+    static func palette(count: Int) -> [String] {
+        if count <= tableau.count { return Array(tableau.prefix(count)) }
+        return (0..<count).map { index in
+            hexColour(hue: Double(index) / Double(count), saturation: 0.70, lightness: index % 2 == 0 ? 0.42 : 0.60)
+        }
+    }
+
+    /// `#rrggbb` of an HSL colour (hue in turns, 0..<1).
+    static func hexColour(hue: Double, saturation: Double, lightness: Double) -> String {
+        let chroma = (1 - abs(2 * lightness - 1)) * saturation
+        let sector = hue * 6
+        let second = chroma * (1 - abs(sector.truncatingRemainder(dividingBy: 2) - 1))
+        let (red, green, blue): (Double, Double, Double)
+        switch Int(sector) {
+        case 0: (red, green, blue) = (chroma, second, 0)
+        case 1: (red, green, blue) = (second, chroma, 0)
+        case 2: (red, green, blue) = (0, chroma, second)
+        case 3: (red, green, blue) = (0, second, chroma)
+        case 4: (red, green, blue) = (second, 0, chroma)
+        default: (red, green, blue) = (chroma, 0, second)
+        }
+        let offset = lightness - chroma / 2
+        let digits = Array("0123456789abcdef")
+        return "#" + [red, green, blue].map { component in
+            let byte = max(0, min(255, Int(((component + offset) * 255).rounded())))
+            return String([digits[byte / 16], digits[byte % 16]])
+        }.joined()
+    }
 
     /// The lanes in report order, each with its (workers, speed-up) points.
     var series: [(lane: String, points: [(workers: Int, speedup: Double)])] {
@@ -87,16 +118,18 @@ struct SpeedupChart {
             #"<polyline class="ideal" points="\#(idealPoints.joined(separator: " "))" fill="none" "#
                 + #"stroke="black" stroke-dasharray="6 4" stroke-width="1.5"/>"#
         )
-        // One polyline per lane, with a marker per point.
+        // One polyline per lane, with a marker per point, each lane in a colour of its own.
+        let series = self.series
+        let palette = Self.palette(count: series.count)
         for (index, entry) in series.enumerated() {
-            let color = palette[index % palette.count]
+            let color = palette[index]
             let points = entry.points.map { "\(number(x($0.workers))),\(number(y($0.speedup)))" }
             svg.append(
                 #"<polyline class="lane" data-lane="\#(escape(entry.lane))" points="\#(points.joined(separator: " "))" "#
                     + #"fill="none" stroke="\#(color)" stroke-width="2"/>"#
             )
             for point in entry.points {
-                svg.append(#"<circle cx="\#(number(x(point.workers)))" cy="\#(number(y(point.speedup)))" r="3" fill="\#(color)"/>"#)
+                svg.append(#"<circle data-lane="\#(escape(entry.lane))" cx="\#(number(x(point.workers)))" cy="\#(number(y(point.speedup)))" r="3" fill="\#(color)"/>"#)
             }
         }
         // Legend.
@@ -104,10 +137,14 @@ struct SpeedupChart {
         svg.append(#"<g class="legend">"#)
         svg.append(#"<line x1="\#(number(legendX))" y1="\#(number(top))" x2="\#(number(legendX + 24))" y2="\#(number(top))" stroke="black" stroke-dasharray="6 4"/>"#)
         svg.append(#"<text x="\#(number(legendX + 30))" y="\#(number(top))" dominant-baseline="middle">ideal</text>"#)
+        // 20 px per entry, closer together when there are more lanes than fit beside the plot.
+        let rowHeight = min(20, (height - top - 10) / Double(series.count + 1))
         for (index, entry) in series.enumerated() {
-            let ly = number(top + Double(index + 1) * 20)
-            let color = palette[index % palette.count]
-            svg.append(#"<line x1="\#(number(legendX))" y1="\#(ly)" x2="\#(number(legendX + 24))" y2="\#(ly)" stroke="\#(color)" stroke-width="2"/>"#)
+            let ly = number(top + Double(index + 1) * rowHeight)
+            let color = palette[index]
+            svg.append(
+                #"<rect class="legend-swatch" data-lane="\#(escape(entry.lane))" x="\#(number(legendX))" "#
+                    + #"y="\#(number(top + Double(index + 1) * rowHeight - 2))" width="24" height="4" fill="\#(color)"/>"#)
             svg.append(#"<text x="\#(number(legendX + 30))" y="\#(ly)" dominant-baseline="middle">\#(escape(entry.lane))</text>"#)
         }
         svg.append("</g>")

@@ -36,15 +36,27 @@ struct LaneRun: Sendable {
     var seconds: Double?
     /// For lanes that submit one task per item: the seconds the submit loop alone took.
     var submitSeconds: Double?
+    /// For lanes that time single operations (round trips): each one's seconds, for percentiles over all runs.
+    var samples: [Double]
+    /// How many results the run materialised (one per item, for the lanes of `bench`); `nil` where not counted.
+    var results: Int?
 
-    init(checksum: String, seconds: Double? = nil, submitSeconds: Double? = nil) {
+    init(checksum: String, seconds: Double? = nil, submitSeconds: Double? = nil, samples: [Double] = []) {
         self.checksum = checksum
         self.seconds = seconds
         self.submitSeconds = submitSeconds
+        self.samples = samples
     }
 
     init(_ checksum: UInt64, submitSeconds: Double? = nil) {
         self.init(checksum: String(checksum), submitSeconds: submitSeconds)
+    }
+
+    /// The run of a lane that materialised one result per item (every `bench` lane's output contract): the checksum
+    /// is their wrapping sum, folded after the lane produced them all.
+    init(results: [UInt64], submitSeconds: Double? = nil) {
+        self.init(results.reduce(0, &+), submitSeconds: submitSeconds)
+        self.results = results.count
     }
 }
 

@@ -71,7 +71,14 @@ struct HybridWorkflow: Sendable {
                 fetchesInFlight += 1
                 group.addTask {
                     let fetchStart = since()
-                    let (data, response) = try await session.data(from: url)
+                    let (data, response): (Data, URLResponse)
+                    do {
+                        (data, response) = try await session.data(from: url)
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        throw FetchFailure.error(fetching: url, error)
+                    }
                     if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
                         throw HybridError(description: "GET \(url.absoluteString) answered HTTP \(http.statusCode)")
                     }

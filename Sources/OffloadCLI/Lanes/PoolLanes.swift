@@ -10,7 +10,7 @@ struct ThreadPoolMapLane<Workload: BenchWorkload>: LaneSession {
 
     func run() async throws -> LaneRun {
         let workload = self.workload
-        return LaneRun(try await pool.map(items) { workload.run($0) }.reduce(0, &+))
+        return LaneRun(results: try await pool.map(items) { workload.run($0) })
     }
 
     func close() async {
@@ -26,7 +26,7 @@ struct VectorisedThreadPoolLane<Workload: VectorWorkload>: LaneSession {
 
     func run() async throws -> LaneRun {
         let workload = self.workload
-        return LaneRun(try await pool.map(items) { workload.runVectorised($0) }.reduce(0, &+))
+        return LaneRun(results: try await pool.map(items) { workload.runVectorised($0) })
     }
 
     func close() async {
@@ -50,9 +50,10 @@ struct ThreadPoolSubmitLane<Workload: BenchWorkload>: LaneSession {
             handles.append(try pool.submit { workload.run(item) })
         }
         let submitted = (ContinuousClock.now - start).seconds
-        var sum: UInt64 = 0
-        for handle in handles { sum &+= try await handle.value }
-        return LaneRun(sum, submitSeconds: submitted)
+        var results: [UInt64] = []
+        results.reserveCapacity(handles.count)
+        for handle in handles { results.append(try await handle.value) }
+        return LaneRun(results: results, submitSeconds: submitted)
     }
 
     func close() async {
@@ -73,7 +74,7 @@ struct IsolatedPoolMapLane<Workload: BenchWorkload>: LaneSession {
             processed += 1
             return workload.run(item)
         }
-        return LaneRun(results.reduce(0, &+))
+        return LaneRun(results: results)
     }
 
     func close() async {
@@ -83,7 +84,7 @@ struct IsolatedPoolMapLane<Workload: BenchWorkload>: LaneSession {
 
 /// `processpool`: `ProcessPool.map` over slices of the items, one ``SliceJob`` per slice, sliced as the pool's
 /// automatic batch size would batch them (a job per number would spend its time encoding a struct per number rather
-/// than testing it).
+/// than testing it); each slice sends back one result per item.
 struct ProcessPoolLane<Workload: ProcessWorkload>: LaneSession {
     let pool: ProcessPool
     let slices: [SliceJob<Workload>]
@@ -100,7 +101,8 @@ struct ProcessPoolLane<Workload: ProcessWorkload>: LaneSession {
     }
 
     func run() async throws -> LaneRun {
-        LaneRun(try await pool.map(slices, chunkSize: 1).reduce(0, &+))
+        // One array of results per slice, joined in input order: what `ProcessPoolExecutor.map` hands back.
+        LaneRun(results: Array(try await pool.map(slices, chunkSize: 1).joined()))
     }
 
     func close() async {

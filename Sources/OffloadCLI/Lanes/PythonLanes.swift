@@ -26,6 +26,8 @@ actor PythonLaneServer {
         var workload: String?
         var workers: Int?
         var n: Int?
+        /// `python-process` only: `map`'s chunksize (default: len(items) // (4 × workers)).
+        var chunksize: Int?
     }
 
     let hello: Hello
@@ -45,7 +47,7 @@ actor PythonLaneServer {
             PythonLaneScripts.workloadsModuleName: PythonLaneScripts.workloadsModule,
         ])
         guard let executable = ProcessRunner.resolve(interpreter.command) else {
-            throw CLIError("'\(interpreter.command)' not found on PATH")
+            throw CLIError(ProcessRunner.notFound(interpreter.command))
         }
         let toServer = Pipe()
         let fromServer = Pipe()
@@ -65,7 +67,7 @@ actor PythonLaneServer {
             try process.run()
         } catch {
             directory.remove()
-            throw CLIError("cannot start \(executable): \(error.localizedDescription)")
+            throw CLIError(ProcessRunner.startFailure(executable, error))
         }
         var buffer = Data()
         guard let line = Self.readLine(from: output, buffer: &buffer),
@@ -82,14 +84,16 @@ actor PythonLaneServer {
     }
 
     /// Starts `lane` at size `n` on `workers` workers.
+    /// - Parameter chunksize: `python-process` only: `map`'s chunksize (`nil`: len(items) // (4 × workers)).
     /// - Returns: the lane's session and its start-up seconds, or why it cannot run here (NumPy missing, no
     ///   InterpreterPoolExecutor).
-    func prepare(_ lane: BenchLane, workload: String, workers: Int, n: Int) throws
+    func prepare(_ lane: BenchLane, workload: String, workers: Int, n: Int, chunksize: Int? = nil) throws
         -> Result<(PythonLane, Double), LaneUnavailable>
     {
         nextID += 1
         let reply = try request(
-            Command(op: "prepare", id: nextID, lane: lane.rawValue, workload: workload, workers: workers, n: n))
+            Command(op: "prepare", id: nextID, lane: lane.rawValue, workload: workload, workers: workers, n: n,
+                    chunksize: chunksize))
         if let unavailable = reply.unavailable { return .failure(LaneUnavailable(reason: unavailable)) }
         return .success((PythonLane(server: self, id: nextID), reply.startup_seconds ?? 0))
     }

@@ -41,9 +41,12 @@ enum CodecComparison {
     }
 
     /// Runs the lanes interleaved and reports microseconds per message and encoded sizes.
-    static func measure(iterations: Int, repetitions: Int) async throws -> (figures: [Figures], lanes: [LaneMeasurement]) {
+    static func measure(iterations: Int, repetitions: Int, seed: UInt64) async throws
+        -> (figures: [Figures], lanes: [LaneMeasurement])
+    {
         let pairs = lanes(iterations: iterations)
-        let measured = try await Harness.run(pairs.flatMap { [$0.json, $0.binary] }, repetitions: repetitions)
+        let measured = try await Harness.run(
+            pairs.flatMap { [$0.json, $0.binary] }, repetitions: repetitions, seed: seed)
         let figures = pairs.enumerated().map { index, pair in
             let json = measured[2 * index]
             let binary = measured[2 * index + 1]

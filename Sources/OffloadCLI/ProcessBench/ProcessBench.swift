@@ -3,13 +3,15 @@ import Offload
 import OffloadBenchJobs
 
 /// The measurements of `offload bench-processes`, in the order they are printed: each section's lanes run through the
-/// one ``Harness`` (started first, then interleaved rounds, medians and spreads), beside the baseline they are judged
-/// against.
+/// one ``Harness`` (started first, then shuffled interleaved rounds, medians and noise), beside the baseline they are
+/// judged against.
 struct ProcessBench {
     let workers: Int
     let quick: Bool
     let python: Bool
     let log: Bool
+    /// The seed of the rounds' shuffled orders (every section draws its orders from it).
+    var seed: UInt64 = RoundOrder.randomSeed()
     /// The sections to run (all by default): codec, sum, roundtrip, throughput, startup, shared.
     var sections: Set<String> = ProcessBench.allSections
 
@@ -25,6 +27,9 @@ struct ProcessBench {
             var threadPoolSpeedup: Double
             var processPoolSpeedup: Double
             var target = "processPoolSpeedup >= 1.9 on 2 cores"
+            /// Medians of the per-round ratios sequential run / pool run, each pair from the same round.
+            var threadPoolPairedSpeedup: Double?
+            var processPoolPairedSpeedup: Double?
         }
         struct RoundTrip: Codable {
             /// Raw pipe round trip with the parent thread and the echo child on different CPUs (the pool's case:
@@ -36,6 +41,18 @@ struct ProcessBench {
             var poolBlockingWaitMicroseconds: Double
             var ratio: Double
             var target = "pool / raw <= 1.3"
+            /// Percentiles over every single round trip of every block (the figures above are medians of the blocks'
+            /// medians).
+            var rawPipeP50Microseconds: Double?
+            var rawPipeP99Microseconds: Double?
+            var rawPipeSameCPUP50Microseconds: Double?
+            var rawPipeSameCPUP99Microseconds: Double?
+            var poolAwaitP50Microseconds: Double?
+            var poolAwaitP99Microseconds: Double?
+            var poolBlockingWaitP50Microseconds: Double?
+            var poolBlockingWaitP99Microseconds: Double?
+            /// The median of the per-block ratios best pool lane / cross-CPU raw pipe, each pair from the same round.
+            var pairedRatio: Double?
         }
         struct Throughput: Codable {
             var jobs: Int
@@ -46,6 +63,8 @@ struct ProcessBench {
             var batchedVersusPython: Double?
             var pythonNotice: String?
             var target = "unbatched >= 10x Python's"
+            /// Whether Python's figures come from lanes run in the same interleaved rounds (else from a separate run).
+            var pythonInterleaved: Bool?
         }
         struct Startup: Codable {
             var workers: Int
@@ -65,6 +84,8 @@ struct ProcessBench {
             var encodedSeconds: Double
             var speedup: Double
             var target = "shared >= 100x faster"
+            /// The median of the per-round ratios encoded run / shared run.
+            var pairedSpeedup: Double?
         }
         var workers: Int
         var quick: Bool
@@ -78,6 +99,10 @@ struct ProcessBench {
         var schedule = "interleaved"
         /// Every lane measured, with its runs and spread.
         var lanes: [Lane] = []
+        /// The seed of the rounds' shuffled orders: `--seed` with it repeats this run's schedule.
+        var seed: UInt64?
+        /// One line each: a section's baseline too noisy to trust the ratios computed from it.
+        var warnings: [String] = []
     }
 
     /// One lane of a section, as the harness measured it.
@@ -90,6 +115,16 @@ struct ProcessBench {
         /// (max − min) / median of the runs.
         var spread: Double
         var runs: [Double]
+        var minSeconds: Double?
+        var maxSeconds: Double?
+        /// 1.4826 × MAD / median of the runs: a robust coefficient of variation.
+        var noise: Double?
+        /// The measured rounds this lane ran in (its runs).
+        var rounds: Int?
+        /// Lanes that time single operations (round trips): percentiles over every operation of every run.
+        var p50Seconds: Double?
+        var p99Seconds: Double?
+        var samples: Int?
 
         init(section: String, _ measurement: LaneMeasurement) {
             self.section = section
@@ -98,6 +133,15 @@ struct ProcessBench {
             medianSeconds = measurement.median
             spread = measurement.spread
             runs = measurement.runs
+            minSeconds = measurement.runs.min()
+            maxSeconds = measurement.runs.max()
+            noise = measurement.noise
+            rounds = measurement.runs.count
+            if !measurement.samples.isEmpty {
+                p50Seconds = Statistics.percentile(measurement.samples, 0.50)
+                p99Seconds = Statistics.percentile(measurement.samples, 0.99)
+                samples = measurement.samples.count
+            }
         }
     }
 
@@ -109,17 +153,42 @@ struct ProcessBench {
         ProcessPool.Configuration(workers: workers)
     }
 
-    private func spread(_ lane: LaneMeasurement) -> String {
-        "±" + Format.fixed(lane.spread * 50, 0) + "%"
+    /// A lane's extremes and noise after its median: "[min 98.1, max 130.2 ms, noise 4%]", in `unit` (a scale from
+    /// seconds and its name).
+    private func range(_ lane: LaneMeasurement, _ unit: (scale: Double, name: String, digits: Int)) -> String {
+        "[min \(Format.fixed(lane.minimum * unit.scale, unit.digits)), "
+            + "max \(Format.fixed(lane.maximum * unit.scale, unit.digits)) \(unit.name), "
+            + "noise \(Format.fixed(lane.noise * 100, 0))%]"
+    }
+
+    private static let milliseconds = (scale: 1e3, name: "ms", digits: 1)
+    private static let microseconds = (scale: 1e6, name: "µs", digits: 1)
+
+    /// Prints and records the warning for a section's baseline too noisy to divide by.
+    private func warnIfNoisy(_ baseline: LaneMeasurement, section: String, _ warnings: inout [String]) {
+        guard let warning = NoiseWarning.line(baseline: baseline) else { return }
+        say("  warning: \(warning)")
+        warnings.append("\(section): \(warning)")
+    }
+
+    /// The median of the per-round ratios `numerator` run / `denominator` run.
+    private static func pairedMedian(_ numerator: LaneMeasurement, over denominator: LaneMeasurement) -> Double? {
+        let ratios = Statistics.pairedRatios(numerator, over: denominator)
+        return ratios.isEmpty ? nil : Statistics.median(ratios)
     }
 
     func run() async throws -> Report {
-        say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes "
-            + "(lanes of each section interleaved; medians, ± half the spread)")
+        say("offload bench-processes — \(workers) workers, \(quick ? "quick" : "full") sizes")
+        say("each section's lanes run in interleaved rounds, shuffled each round; "
+            + "seed \(seed) (--seed \(seed) repeats it)")
+        say("figures are medians, then [min, max, noise] of the runs; noise = 1.4826 × MAD / median; "
+            + "paired = median of the per-round ratios")
 
         var report = Report(workers: workers, quick: quick)
+        report.seed = seed
         if sections.contains("codec") {
-            let (codec, lanes) = try await CodecComparison.measure(iterations: quick ? 20_000 : 100_000, repetitions: 3)
+            let (codec, lanes) = try await CodecComparison.measure(
+                iterations: quick ? 20_000 : 100_000, repetitions: 3, seed: seed)
             say("\n[codec] encode + decode per message (JSONEncoder/JSONDecoder vs Offload binary)")
             for figures in codec {
                 say(
@@ -130,10 +199,13 @@ struct ProcessBench {
             }
             report.codec = codec
             report.lanes += lanes.map { Lane(section: "codec", $0) }
+            for json in lanes where json.name.hasPrefix("json: ") {
+                warnIfNoisy(json, section: "codec", &report.warnings)
+            }
         }
-        if sections.contains("sum") { report.sumOfSquares = try await sumOfSquares(&report.lanes) }
+        if sections.contains("sum") { report.sumOfSquares = try await sumOfSquares(&report) }
         if sections.contains("roundtrip") {
-            report.roundTrip = try await roundTrip(count: quick ? 2_000 : 10_000, &report.lanes)
+            report.roundTrip = try await roundTrip(count: quick ? 2_000 : 10_000, &report)
         }
         var pythonFigures: ProcessBenchPython.Figures?
         if sections.contains("throughput") || sections.contains("startup") {
@@ -142,16 +214,16 @@ struct ProcessBench {
                 ? ProcessBenchPython.measure(workers: workers, unbatched: quick ? 5_000 : 20_000, batched: 100_000)
                 : .failure(PythonUnavailable(notice: "Python side skipped: --no-python"))
             pythonFigures = try? measured.get()
-            if sections.contains("throughput") { report.throughput = try await throughput(python: measured, &report.lanes) }
+            if sections.contains("throughput") { report.throughput = try await throughput(python: measured, &report) }
         }
-        if sections.contains("startup") { report.startup = try await startup(python: pythonFigures, &report.lanes) }
-        if sections.contains("shared") { report.sharedMemory = try await sharedMemory(&report.lanes) }
+        if sections.contains("startup") { report.startup = try await startup(python: pythonFigures, &report) }
+        if sections.contains("shared") { report.sharedMemory = try await sharedMemory(&report) }
         return report
     }
 
     // MARK: Sections
 
-    private func sumOfSquares(_ lanes: inout [Lane]) async throws -> Report.SumOfSquares {
+    private func sumOfSquares(_ report: inout Report) async throws -> Report.SumOfSquares {
         let workload = SumOfSquares(n: quick ? 50_000_000 : SumOfSquares.defaultN)
         let items = workload.items
         var prepared: [PreparedLane] = []
@@ -160,8 +232,8 @@ struct ProcessBench {
                                                      workers: lane == .sequential ? 1 : workers, python: nil)
             prepared.append(try made.get())
         }
-        let measured = try await Harness.run(prepared, repetitions: 3)
-        lanes += measured.map { Lane(section: "sum", $0) }
+        let measured = try await Harness.run(prepared, repetitions: 3, seed: seed)
+        report.lanes += measured.map { Lane(section: "sum", $0) }
         guard Set(measured.map(\.checksum)).count == 1, measured.allSatisfy(\.checksumsStable) else {
             throw CLIError("the sum-of-squares lanes disagree on the checksum")
         }
@@ -173,15 +245,21 @@ struct ProcessBench {
             threadPoolSeconds: threads.median,
             processPoolSeconds: processes.median,
             threadPoolSpeedup: sequential.median / threads.median,
-            processPoolSpeedup: sequential.median / processes.median
+            processPoolSpeedup: sequential.median / processes.median,
+            threadPoolPairedSpeedup: Self.pairedMedian(sequential, over: threads),
+            processPoolPairedSpeedup: Self.pairedMedian(sequential, over: processes)
         )
         say("\n[sum-of-squares] \(items.count) tasks × heavy_calculation(\(Format.grouped(workload.n)))")
-        say("  sequential   \(Format.fixed(figures.sequentialSeconds * 1000, 1)) ms \(spread(sequential))")
+        warnIfNoisy(sequential, section: "sum", &report.warnings)
+        let ms = Self.milliseconds
+        say("  sequential   \(Format.fixed(figures.sequentialSeconds * 1000, 1)) ms \(range(sequential, ms))")
         let threadMs = Format.fixed(figures.threadPoolSeconds * 1000, 1)
         let processMs = Format.fixed(figures.processPoolSeconds * 1000, 1)
-        say("  ThreadPool   \(threadMs) ms \(spread(threads))  speed-up \(Format.fixed(figures.threadPoolSpeedup, 2))x")
-        say("  ProcessPool  \(processMs) ms \(spread(processes))  speed-up "
-            + "\(Format.fixed(figures.processPoolSpeedup, 2))x  (target ≥ 1.9x)")
+        say("  ThreadPool   \(threadMs) ms \(range(threads, ms))  speed-up "
+            + "\(Format.fixed(figures.threadPoolSpeedup, 2))x (paired \(Format.fixed(figures.threadPoolPairedSpeedup ?? 0, 2))x)")
+        say("  ProcessPool  \(processMs) ms \(range(processes, ms))  speed-up "
+            + "\(Format.fixed(figures.processPoolSpeedup, 2))x "
+            + "(paired \(Format.fixed(figures.processPoolPairedSpeedup ?? 0, 2))x)  (target ≥ 1.9x)")
         return figures
     }
 
@@ -189,7 +267,7 @@ struct ProcessBench {
     /// is measured with its two ends pinned to different CPUs — what a pool round trip involves, and what the
     /// scheduler otherwise decides at random (a ping-pong pair is often pulled onto one CPU, which is 10× faster) —
     /// and, for reference, pinned to the same CPU.
-    private func roundTrip(count: Int, _ lanes: inout [Lane]) async throws -> Report.RoundTrip {
+    private func roundTrip(count: Int, _ report: inout Report) async throws -> Report.RoundTrip {
         let blocks = 5
         let crossEcho = try RawPipeEcho.Child(cpu: 1 % max(1, WorkerCount.available))
         let sameEcho = try RawPipeEcho.Child(cpu: 0)
@@ -207,47 +285,89 @@ struct ProcessBench {
                              session: ProcessBenchLanes.PoolBlockingWait(pool: pool, count: perBlock)),
             ],
             repetitions: blocks,
-            warmUp: 1
+            warmUp: 1,
+            seed: seed
         )
         await pool.shutdown()
-        lanes += measured.map { Lane(section: "roundtrip", $0) }
+        report.lanes += measured.map { Lane(section: "roundtrip", $0) }
         let (raw, same, awaited, blocking) = (measured[0], measured[1], measured[2], measured[3])
+        func p50(_ lane: LaneMeasurement) -> Double { Statistics.percentile(lane.samples, 0.50) * 1e6 }
+        func p99(_ lane: LaneMeasurement) -> Double { Statistics.percentile(lane.samples, 0.99) * 1e6 }
+        let best = awaited.median <= blocking.median ? awaited : blocking
         let figures = Report.RoundTrip(
             rawPipeMicroseconds: raw.median * 1e6,
             rawPipeSameCPUMicroseconds: same.median * 1e6,
             poolAwaitMicroseconds: awaited.median * 1e6,
             poolBlockingWaitMicroseconds: blocking.median * 1e6,
-            ratio: min(awaited.median, blocking.median) / raw.median
+            ratio: best.median / raw.median,
+            rawPipeP50Microseconds: p50(raw),
+            rawPipeP99Microseconds: p99(raw),
+            rawPipeSameCPUP50Microseconds: p50(same),
+            rawPipeSameCPUP99Microseconds: p99(same),
+            poolAwaitP50Microseconds: p50(awaited),
+            poolAwaitP99Microseconds: p99(awaited),
+            poolBlockingWaitP50Microseconds: p50(blocking),
+            poolBlockingWaitP99Microseconds: p99(blocking),
+            pairedRatio: Self.pairedMedian(best, over: raw)
         )
-        say("\n[round trip] one trivial task on a warm 1-worker pool vs a raw pipe echo to a relaunched child")
-        say("  raw pipe, ends on different CPUs  \(Format.fixed(figures.rawPipeMicroseconds, 1)) µs \(spread(raw))")
-        say("  raw pipe, ends on the same CPU    \(Format.fixed(figures.rawPipeSameCPUMicroseconds, 1)) µs "
-            + "\(spread(same)) (reference)")
-        say("  pool, await                       \(Format.fixed(figures.poolAwaitMicroseconds, 1)) µs \(spread(awaited))")
-        say("  pool, blocking wait               \(Format.fixed(figures.poolBlockingWaitMicroseconds, 1)) µs "
-            + "\(spread(blocking))")
-        say("  ratio (best pool / cross-CPU raw) \(Format.fixed(figures.ratio, 2))x  (target ≤ 1.3x)")
+        say("\n[round trip] one trivial task on a warm 1-worker pool vs a raw pipe echo to a relaunched child; "
+            + "\(blocks) blocks of \(Format.grouped(perBlock)) each")
+        say("  lane                              p50 µs    p99 µs   block medians")
+        warnIfNoisy(raw, section: "roundtrip", &report.warnings)
+        for (label, lane, note) in [
+            ("raw pipe, ends on different CPUs", raw, ""), ("raw pipe, ends on the same CPU", same, " (reference)"),
+            ("pool, await", awaited, ""), ("pool, blocking wait", blocking, ""),
+        ] {
+            say("  \(Format.pad(label, 32)) \(Format.pad(Format.fixed(p50(lane), 1), 7, right: true))"
+                + " \(Format.pad(Format.fixed(p99(lane), 1), 9, right: true))   "
+                + "\(Format.fixed(lane.median * 1e6, 1)) \(range(lane, Self.microseconds))\(note)")
+        }
+        say("  ratio (best pool / cross-CPU raw, medians) \(Format.fixed(figures.ratio, 2))x, paired "
+            + "\(Format.fixed(figures.pairedRatio ?? 0, 2))x  (target ≤ 1.3x)")
         return figures
     }
 
     private func throughput(
-        python: Result<ProcessBenchPython.Figures, PythonUnavailable>, _ lanes: inout [Lane]
+        python: Result<ProcessBenchPython.Figures, PythonUnavailable>, _ report: inout Report
     ) async throws -> Report.Throughput {
         let jobs = 100_000
         let pool = try ProcessPool(configuration: configuration(workers: workers))
         _ = try await pool.map((0..<workers * 2).map { TrivialJob(item: $0) }, chunkSize: 1)
         let input = (0..<jobs).map { TrivialJob(item: $0) }
-        let measured = try await Harness.run(
-            [
-                PreparedLane(name: "unbatched", workers: workers,
-                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: 1))),
-                PreparedLane(name: "auto-batched", workers: workers,
-                             session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: nil))),
-            ],
-            repetitions: 3
-        )
+        var lanes = [
+            PreparedLane(name: "unbatched", workers: workers,
+                         session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: 1))),
+            PreparedLane(name: "auto-batched", workers: workers,
+                         session: ErasedLane(ProcessBenchLanes.PoolMap(pool: pool, jobs: input, chunkSize: nil))),
+        ]
+        // Python's executor takes its turn in the same rounds, so the ratios compare runs from the same moments.
+        let pythonJobs = (unbatched: quick ? 5_000 : 20_000, batched: jobs)
+        var server: PythonLaneServer?
+        if (try? python.get()) != nil, let interpreter = try? PythonInterpreter.locate(nil).get() {
+            server = try? PythonLaneServer(interpreter: interpreter)
+        }
+        if let server {
+            for (name, n, chunksize) in [
+                ("python unbatched", pythonJobs.unbatched, 1),
+                ("python batched", pythonJobs.batched, (pythonJobs.batched + 4 * workers - 1) / (4 * workers)),
+            ] {
+                if case .success(let (session, _)) = try await server.prepare(
+                    BenchLane.pythonProcess, workload: Tiny.name, workers: workers, n: n, chunksize: chunksize)
+                {
+                    lanes.append(PreparedLane(name: name, workers: workers, session: session))
+                }
+            }
+        }
+        let measured: [LaneMeasurement]
+        do {
+            measured = try await Harness.run(lanes, repetitions: 3, seed: seed)
+        } catch {
+            await server?.stop()
+            throw error
+        }
+        await server?.stop()
         await pool.shutdown()
-        lanes += measured.map { Lane(section: "throughput", $0) }
+        report.lanes += measured.map { Lane(section: "throughput", $0) }
         let (unbatched, batched) = (measured[0], measured[1])
         var figures = Report.Throughput(
             jobs: jobs,
@@ -256,9 +376,19 @@ struct ProcessBench {
         )
         say("\n[throughput] \(Format.grouped(jobs)) trivial jobs on \(workers) workers")
         say("  unbatched (map chunkSize: 1)  \(Format.grouped(Int(figures.unbatchedJobsPerSecond))) jobs/s "
-            + "\(spread(unbatched))")
+            + "\(range(unbatched, Self.milliseconds)) per run")
         say("  auto-batched (map)            \(Format.grouped(Int(figures.batchedJobsPerSecond))) jobs/s "
-            + "\(spread(batched))")
+            + "\(range(batched, Self.milliseconds)) per run")
+        var python = python
+        if measured.count == 4, case .success(var py) = python {
+            // The interleaved Python lanes replace the script's own throughput figures.
+            py.unbatchedJobsPerSecond = Double(pythonJobs.unbatched) / measured[2].median
+            py.batchedJobsPerSecond = Double(pythonJobs.batched) / measured[3].median
+            py.unbatchedJobs = pythonJobs.unbatched
+            py.batchedJobs = pythonJobs.batched
+            python = .success(py)
+            figures.pythonInterleaved = true
+        }
         switch python {
         case .success(let py):
             figures.python = py
@@ -268,6 +398,7 @@ struct ProcessBench {
             let versus = Format.fixed(figures.unbatchedVersusPython ?? 0, 1)
             say(
                 "  Python \(py.version) ProcessPoolExecutor map(chunksize=1)  \(pythonRate) jobs/s"
+                    + (figures.pythonInterleaved == true ? " (interleaved)" : "")
                     + " (\(Format.grouped(py.unbatchedJobs)) jobs) → ProcessPool \(versus)x (target ≥ 10x)"
             )
             say(
@@ -281,7 +412,7 @@ struct ProcessBench {
         return figures
     }
 
-    private func startup(python: ProcessBenchPython.Figures?, _ lanes: inout [Lane]) async throws -> Report.Startup {
+    private func startup(python: ProcessBenchPython.Figures?, _ report: inout Report) async throws -> Report.Startup {
         let startWorkers = 2
         var prepared = [
             PreparedLane(name: "relaunching offload", workers: startWorkers,
@@ -294,8 +425,8 @@ struct ProcessBench {
             prepared.append(PreparedLane(name: "offload-worker", workers: startWorkers,
                                          session: ProcessBenchLanes.PoolStart(configuration: dedicated)))
         }
-        let measured = try await Harness.run(prepared, repetitions: 5)
-        lanes += measured.map { Lane(section: "startup", $0) }
+        let measured = try await Harness.run(prepared, repetitions: 5, seed: seed)
+        report.lanes += measured.map { Lane(section: "startup", $0) }
         let milliseconds = measured[0].median * 1000
         let execMilliseconds = measured[1].median * 1000
         var figures = Report.Startup(
@@ -304,14 +435,15 @@ struct ProcessBench {
             executableStartMilliseconds: execMilliseconds
         )
         say("\n[start-up] pool creation to first result, \(startWorkers) workers")
-        say("  ProcessPool relaunching offload  \(Format.fixed(milliseconds, 2)) ms \(spread(measured[0]))  "
+        say("  ProcessPool relaunching offload  \(Format.fixed(milliseconds, 2)) ms "
+            + "\(range(measured[0], Self.milliseconds))  "
             + "(target ≤ 12 ms)")
         say("  of which starting this executable (spawn → main answers, no pool): \(Format.fixed(execMilliseconds, 2)) ms")
         if measured.count > 2 {
             let dedicatedMilliseconds = measured[2].median * 1000
             figures.dedicatedWorkerStartToFirstResultMilliseconds = dedicatedMilliseconds
             say("  ProcessPool with offload-worker (links only Offload)  \(Format.fixed(dedicatedMilliseconds, 2)) ms "
-                + "\(spread(measured[2]))")
+                + "\(range(measured[2], Self.milliseconds))")
         } else {
             say("  offload-worker not found next to offload: dedicated-worker start-up skipped")
         }
@@ -341,7 +473,7 @@ struct ProcessBench {
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
-    private func sharedMemory(_ lanes: inout [Lane]) async throws -> Report.SharedMemory {
+    private func sharedMemory(_ report: inout Report) async throws -> Report.SharedMemory {
         let count = (quick ? 64 : 256) << 20 / MemoryLayout<Double>.stride
         let stride = 4096 / MemoryLayout<Double>.stride  // one element per page: the job touches every page
         let buffer = try SharedBuffer<Double>(count: count)
@@ -363,21 +495,25 @@ struct ProcessBench {
                                  pool: pool, job: InlineSampleJob(values: values, stride: stride))),
                              runLimit: quick ? 1 : 2),
             ],
-            repetitions: 5
+            repetitions: 5,
+            seed: seed
         )
         await pool.shutdown()
-        lanes += measured.map { Lane(section: "shared", $0) }
+        report.lanes += measured.map { Lane(section: "shared", $0) }
         let (shared, encoded) = (measured[0], measured[1])
         guard shared.checksum == encoded.checksum else { throw CLIError("shared and encoded sums disagree") }
         let figures = Report.SharedMemory(
             bytes: count * MemoryLayout<Double>.stride,
             sharedSeconds: shared.median,
             encodedSeconds: encoded.median,
-            speedup: encoded.median / shared.median
+            speedup: encoded.median / shared.median,
+            pairedSpeedup: Self.pairedMedian(encoded, over: shared)
         )
         say("\n[shared memory] \(figures.bytes >> 20) MB of Double handed to a job that reads one element per page")
-        say("  SharedBuffer handle  \(Format.fixed(figures.sharedSeconds * 1000, 2)) ms \(spread(shared))")
-        say("  encoded in the job   \(Format.fixed(figures.encodedSeconds * 1000, 1)) ms \(spread(encoded))")
+        say("  SharedBuffer handle  \(Format.fixed(figures.sharedSeconds * 1000, 2)) ms "
+            + range(shared, Self.milliseconds))
+        say("  encoded in the job   \(Format.fixed(figures.encodedSeconds * 1000, 1)) ms "
+            + range(encoded, Self.milliseconds))
         say("  speed-up \(Format.fixed(figures.speedup, 0))x  (target ≥ 100x)")
         return figures
     }

@@ -4,17 +4,20 @@ import OffloadBenchJobs
 
 /// The lanes of `offload bench-processes`, each run by the ``Harness`` beside the baseline it is judged against.
 enum ProcessBenchLanes {
-    /// `count` raw pipe round trips with the calling thread pinned to CPU 0; the run's time is their median.
+    /// `count` raw pipe round trips with the calling thread pinned to CPU 0; the run's time is their median, and every
+    /// round trip is kept for the percentiles.
     struct RawPipe: LaneSession {
         let child: RawPipeEcho.Child
         let count: Int
 
         func run() async throws -> LaneRun {
-            LaneRun(checksum: "", seconds: Statistics.median(try child.roundTrips(count, pinnedTo: 0)))
+            let samples = try child.roundTrips(count, pinnedTo: 0)
+            return LaneRun(checksum: "", seconds: Statistics.median(samples), samples: samples)
         }
     }
 
-    /// `count` awaited one-job round trips on a warm pool; the run's time is their median.
+    /// `count` awaited one-job round trips on a warm pool; the run's time is their median, and every round trip is
+    /// kept for the percentiles.
     struct PoolAwait: LaneSession {
         let pool: ProcessPool
         let count: Int
@@ -27,7 +30,7 @@ enum ProcessBenchLanes {
                 _ = try await pool.run(TrivialJob(item: iteration))
                 samples.append((ContinuousClock.now - start).seconds)
             }
-            return LaneRun(checksum: "", seconds: Statistics.median(samples))
+            return LaneRun(checksum: "", seconds: Statistics.median(samples), samples: samples)
         }
     }
 
@@ -48,7 +51,7 @@ enum ProcessBenchLanes {
                 }
                 return samples
             }
-            return LaneRun(checksum: "", seconds: Statistics.median(samples))
+            return LaneRun(checksum: "", seconds: Statistics.median(samples), samples: samples)
         }
     }
 

@@ -8,7 +8,8 @@ enum ProcessBenchPython {
         var forkserverStartMilliseconds: Double
         /// The same for later pools of the same interpreter, whose forkserver is already running (median of 3).
         var forkserverWarmStartMilliseconds: Double
-        /// Jobs per second with `map(chunksize=1)` (one pickle round trip per job).
+        /// Jobs per second with `map(chunksize=1)` (one pickle round trip per job). `bench-processes` replaces the
+        /// script's figure with the median of a lane run in the throughput section's interleaved rounds.
         var unbatchedJobsPerSecond: Double
         /// Jobs per second with `map(chunksize=ceil(n / (workers * 4)))`.
         var batchedJobsPerSecond: Double

@@ -45,8 +45,8 @@ enum PythonLaneScripts {
 
 
         class Lane:
-            def __init__(self, lane, workload, workers, n):
-                self.lane, self.workers = lane, workers
+            def __init__(self, lane, workload, workers, n, chunksize=None):
+                self.lane, self.workers, self.chunksize = lane, workers, chunksize
                 self.executor = None
                 self.loop = None
                 if lane.startswith("python-numpy"):
@@ -94,7 +94,7 @@ enum PythonLaneScripts {
 
                     return loop.run_until_complete(main())
                 if self.lane == "python-process":
-                    chunksize = max(1, len(items) // (4 * self.workers))
+                    chunksize = self.chunksize or max(1, len(items) // (4 * self.workers))
                     return list(self.executor.map(func, items, chunksize=chunksize))
                 if self.executor is not None:
                     return list(self.executor.map(func, items))
@@ -126,7 +126,8 @@ enum PythonLaneScripts {
                 try:
                     if op == "prepare":
                         start = time.perf_counter()
-                        lanes[key] = Lane(command["lane"], command["workload"], command["workers"], command["n"])
+                        lanes[key] = Lane(command["lane"], command["workload"], command["workers"], command["n"],
+                                          command.get("chunksize"))
                         answer({"startup_seconds": time.perf_counter() - start})
                     elif op == "run":
                         start = time.perf_counter()

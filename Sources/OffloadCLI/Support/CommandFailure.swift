@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Offload
 
 /// Turns any error that reaches `main` into the single line the CLI promises: never a stack trace, never a page of
@@ -16,6 +17,9 @@ enum CommandFailure {
             message = error.message
         } else if let error = error as? OffloadError {
             message = error.message
+        } else if String(describing: error).hasPrefix("Error Domain=") {
+            // A Foundation error that no command worded: its own message, not the dump of its userInfo.
+            message = (error as NSError).localizedDescription
         } else {
             let full = OffloadCommand.message(for: error)
             let firstLine = full.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""

@@ -29,7 +29,7 @@ enum ProcessRunner {
         currentDirectory: String? = nil
     ) throws(ProcessRunnerError) -> ProcessOutput {
         guard let path = resolve(command) else {
-            throw ProcessRunnerError(message: "'\(command)' not found on PATH")
+            throw ProcessRunnerError(message: notFound(command))
         }
         let fileManager = FileManager.default
         let base = fileManager.temporaryDirectory.appendingPathComponent("offload-run-\(UUID().uuidString)")
@@ -57,7 +57,7 @@ enum ProcessRunner {
         do {
             try process.run()
         } catch {
-            throw ProcessRunnerError(message: "cannot start \(path): \(error.localizedDescription)")
+            throw ProcessRunnerError(message: startFailure(path, error))
         }
         process.waitUntilExit()
         try? outHandle.close()
@@ -69,17 +69,48 @@ enum ProcessRunner {
         return ProcessOutput(stdout: stdout, stderr: stderr, status: status)
     }
 
+    /// Why `Process.run` could not start `path`, in one line: the system's reason ("Exec format error" for a file that
+    /// is no program), not Foundation's "The operation could not be completed. (NSCocoaErrorDomain error 256.)".
+    static func startFailure(_ path: String, _ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
+            underlying.domain == NSPOSIXErrorDomain
+        {
+            return "cannot start \(path): \(String(cString: strerror(Int32(underlying.code))))"
+        }
+        return "cannot start \(path): \(nsError.localizedDescription)"
+    }
+
+    /// Why `command` could not be resolved, in words: a path that is not an executable file, or a name not on PATH.
+    static func notFound(_ command: String) -> String {
+        guard command.contains("/") else { return "'\(command)' not found on PATH" }
+        return FileManager.default.fileExists(atPath: command)
+            ? "'\(command)' is not an executable file" : "'\(command)' does not exist"
+    }
+
     /// `command` as an executable path: itself if it contains a slash, else the first match on PATH.
     static func resolve(_ command: String) -> String? {
-        let fileManager = FileManager.default
         if command.contains("/") {
-            return fileManager.isExecutableFile(atPath: command) ? command : nil
+            return isExecutable(command) ? command : nil
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(command)"
-            if fileManager.isExecutableFile(atPath: candidate) { return candidate }
+            if isExecutable(candidate) { return candidate }
         }
         return nil
+    }
+
+    /// Whether `path` is a file with an execute permission bit. `FileManager.isExecutableFile` asks `access(X_OK)`,
+    /// which says yes to root for any file, so a root user's `--python-exe /etc/hostname` would fail later with
+    /// Foundation's error dump instead of one clear line.
+    private static func isExecutable(_ path: String) -> Bool {
+        let fileManager = FileManager.default
+        guard fileManager.isExecutableFile(atPath: path),
+            let attributes = try? fileManager.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType != .typeDirectory,
+            let permissions = attributes[.posixPermissions] as? Int
+        else { return false }
+        return permissions & 0o111 != 0
     }
 }

@@ -47,11 +47,7 @@ enum Connector {
         } else {
             let tls: PostgresConnection.Configuration.TLS
             do {
-                switch endpoint.tls {
-                case .disable: tls = .disable
-                case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-                case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-                }
+                tls = try tlsConfiguration(endpoint)
             } catch {
                 throw OffloadError.connectionFailed(host: endpoint.serverDescription, cause: "TLS set-up failed: \(error)")
             }
@@ -100,6 +96,30 @@ enum Connector {
             throw error
         } catch {
             throw OffloadError.connectionFailed(host: endpoint.serverDescription, cause: describe(error))
+        }
+    }
+
+    /// libpq's `sslmode` in postgres-nio's terms: `prefer` and `require` encrypt without checking the certificate
+    /// (`require` checks the chain when a root certificate file is given, as libpq does), `verify-ca` checks the chain,
+    /// `verify-full` the chain and the host name.
+    static func tlsConfiguration(_ endpoint: PostgresEndpoint) throws -> PostgresConnection.Configuration.TLS {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let path = endpoint.rootCertificatePath { configuration.trustRoots = .file(path) }
+        switch endpoint.tls {
+        case .disable:
+            return .disable
+        case .prefer:
+            configuration.certificateVerification = .none
+            return .prefer(try NIOSSLContext(configuration: configuration))
+        case .require:
+            configuration.certificateVerification = endpoint.rootCertificatePath == nil ? .none : .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: configuration))
+        case .verifyCA:
+            configuration.certificateVerification = .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: configuration))
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            return .require(try NIOSSLContext(configuration: configuration))
         }
     }
 

@@ -165,7 +165,23 @@ final class Inserter: Sendable {
     }
 
     static func plainQuery(_ rows: [InsertRow], sql: SQL) -> PostgresQuery {
-        PostgresQuery(
+        if let first = rows.first, rows.allSatisfy({ $0.jobName == first.jobName && $0.options == first.options }) {
+            // One job type with one set of options (a map's chunk, enqueueBatch): only the payloads vary, so only
+            // they travel as an array.
+            return PostgresQuery(
+                unsafeSQL: sql.insertUniform,
+                binds: binds(
+                    first.options.queue,
+                    first.jobName,
+                    Int32(first.options.priority),
+                    first.options.delayMilliseconds,
+                    Int32(first.options.maxAttempts),
+                    first.options.timeoutMilliseconds,
+                    rows.map(\.payload)
+                )
+            )
+        }
+        return PostgresQuery(
             unsafeSQL: sql.insertBatch,
             binds: binds(
                 rows.map(\.options.queue),

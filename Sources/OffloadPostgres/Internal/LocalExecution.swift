@@ -92,6 +92,14 @@ enum Watchdog {
     }
 }
 
+/// Stops one local task: withdraws it if the local pool has not started it, and otherwise kills the worker process
+/// running it (``CancellationMode/stopRunning``).
+struct LocalStop: Sendable {
+    let stop: @Sendable () -> Void
+    init(_ stop: @escaping @Sendable () -> Void) { self.stop = stop }
+    func callAsFunction() { stop() }
+}
+
 /// Where a worker runs the jobs it claimed: a local ``ProcessPool`` (a crash costs the job's attempt, never the
 /// worker) or a ``ThreadPool``.
 enum LocalRunner: Sendable {
@@ -107,7 +115,13 @@ enum LocalRunner: Sendable {
 
     /// Starts `items` as one local task and calls `done` with one outcome per item. A crashed batch is run again
     /// item by item, so that only the job that crashes loses its attempt.
-    func start(_ items: [LocalItem], done: @escaping @Sendable ([Result<[UInt8], StoredFailure>]) -> Void) {
+    /// - Returns: what stops the task (a process-backed runner kills the worker process running it, and `done` then
+    ///   gets `CancellationError`s), or `nil` when the task cannot be stopped (a thread-backed runner).
+    @discardableResult
+    func start(
+        _ items: [LocalItem],
+        done: @escaping @Sendable ([Result<[UInt8], StoredFailure>]) -> Void
+    ) -> LocalStop? {
         switch self {
         case .threads(let pool, let registry):
             do {
@@ -123,6 +137,7 @@ enum LocalRunner: Sendable {
             } catch {
                 done(Array(repeating: .failure(StoredFailure(error)), count: items.count))
             }
+            return nil
         case .processes(let pool):
             do {
                 let handle = try pool.submit(LocalBatchJob(items: items))
@@ -141,8 +156,10 @@ enum LocalRunner: Sendable {
                         done(Array(repeating: .failure(Self.failure(from: error)), count: items.count))
                     }
                 }
+                return LocalStop { _ = handle.cancel(mode: .stopRunning) }
             } catch {
                 done(Array(repeating: .failure(StoredFailure(error)), count: items.count))
+                return nil
             }
         }
     }

@@ -54,6 +54,19 @@ struct SQL: Sendable {
         """
     }
 
+    /// Batched insert of jobs of one type with one set of options: the payloads are the only array (measured: see
+    /// "Submitting" in docs/design/postgres-queue.md). IDs in input order when sorted ascending, as for
+    /// ``insertBatch``.
+    var insertUniform: String {
+        """
+        INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms)
+        SELECT $1, $2, p, $3, now() + $4 * interval '1 millisecond', $5, NULLIF($6, -1)
+        FROM unnest($7::bytea[]) WITH ORDINALITY AS u(p, ord)
+        ORDER BY ord
+        RETURNING id
+        """
+    }
+
     /// Insert of one job with a uniqueness key: returns `(id, inserted)`; no row when a concurrent insert of the same
     /// key committed after this statement's snapshot (the caller runs it again).
     var insertUnique: String {
@@ -220,6 +233,35 @@ struct SQL: Sendable {
         WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running' AND j.worker_id = $3
             AND EXISTS (SELECT 1 FROM w)
         RETURNING j.id
+        """
+    }
+
+    // MARK: - Retention
+
+    /// Claims this interval's cleanup for the calling worker: returns a row only if no worker ran it within the last
+    /// `$1` milliseconds. The row lock of the upsert makes concurrent claimers take turns, and the second sees the
+    /// first one's `last_run`: at most one cleanup per interval across all workers.
+    var claimCleanup: String {
+        """
+        INSERT INTO "\(schema)".maintenance AS m (task, last_run) VALUES ('cleanup', now())
+        ON CONFLICT (task) DO UPDATE SET last_run = now(), runs = m.runs + 1
+            WHERE m.last_run <= now() - $1 * interval '1 millisecond'
+        RETURNING m.runs
+        """
+    }
+
+    /// Deletes up to `$2` finished rows that finished more than `$1` milliseconds ago (oldest first, through the
+    /// `jobs_finished` index); returns how many.
+    var deleteFinished: String {
+        """
+        WITH old AS (
+            SELECT id FROM \(jobs)
+            WHERE state IN \(Self.finalStates) AND finished_at < now() - $1 * interval '1 millisecond'
+            ORDER BY finished_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED),
+        gone AS (DELETE FROM \(jobs) j USING old WHERE j.id = old.id RETURNING 1)
+        SELECT count(*)::int8 FROM gone
         """
     }
 

@@ -75,19 +75,31 @@ final class TestEnvironment: @unchecked Sendable {
     let url: String
     let settings: PostgresSettings
     let connection: PostgresConnection
+    /// A database of this test's own (created by `init(_:ownDatabase:)`), so that server-wide statistics such as
+    /// `pg_stat_database` count this test's sessions only; `nil`: the shared `postgres` database.
+    let database: String?
     private let lock = NSLock()
     private var children: [WorkerProcess] = []
 
-    init(_ name: String) async throws {
+    init(_ name: String, ownDatabase: Bool = false) async throws {
         schema = TestDatabase.uniqueSchema(name)
-        url = TestDatabase.server.url
-        settings = try PostgresSettings(url: url, schema: schema)
         connection = try await Self.connect()
+        if ownDatabase {
+            let database = "db_" + schema
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: Self.quiet)
+            self.database = database
+            url = "postgres://postgres@127.0.0.1:\(TestDatabase.server.port)/\(database)"
+        } else {
+            database = nil
+            url = TestDatabase.server.url
+        }
+        settings = try PostgresSettings(url: url, schema: schema)
     }
 
     /// A second handle on the same schema (after the server restarted, the first connection is gone).
     init(reusing other: TestEnvironment) async throws {
         schema = other.schema
+        database = other.database
         url = other.url
         settings = other.settings
         connection = try await Self.connect()
@@ -108,11 +120,13 @@ final class TestEnvironment: @unchecked Sendable {
         return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
     }
 
-    var logger: Logger {
+    var logger: Logger { Self.quiet }
+
+    static let quiet: Logger = {
         var logger = Logger(label: "offload.tests")
         logger.logLevel = .critical
         return logger
-    }
+    }()
 
     /// Runs an SQL statement and returns the first column of the first row as an integer (0 if no row).
     func int(_ text: String) async throws -> Int {
@@ -247,6 +261,12 @@ final class TestEnvironment: @unchecked Sendable {
                 PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"),
                 logger: logger
             )
+            if let database {
+                _ = try? await cleanup.query(
+                    PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)"),
+                    logger: logger
+                )
+            }
             try? await cleanup.close()
         }
         if !connection.isClosed { try? await connection.close() }
@@ -254,8 +274,12 @@ final class TestEnvironment: @unchecked Sendable {
 }
 
 /// Runs `body` with a fresh schema, always tearing it down.
-func withEnvironment(_ name: String, _ body: (TestEnvironment) async throws -> Void) async throws {
-    let environment = try await TestEnvironment(name)
+func withEnvironment(
+    _ name: String,
+    ownDatabase: Bool = false,
+    _ body: (TestEnvironment) async throws -> Void
+) async throws {
+    let environment = try await TestEnvironment(name, ownDatabase: ownDatabase)
     do {
         try await body(environment)
     } catch {

@@ -25,6 +25,8 @@ final class ProcessPoolCore: Sendable {
     let ready = TaskCompletion<Void>()
     let executablePath: String
     let defaultTimeout: UInt64?
+    /// What ``PoolObservation`` is told: bytes over the pipes, and when counters were last reported.
+    let observed = ProcessPoolObservedCounters()
 
     init(configuration: ProcessPool.Configuration) throws(OffloadError) {
         try configuration.validate()
@@ -102,6 +104,8 @@ final class ProcessPoolCore: Sendable {
         var handover: [ProcessPoolStateMachine.Action] = []
         var finishers: [@Sendable () -> Void] = []
         var decoded = (completed: 0, failed: 0)
+        var events: [PoolEvent] = []
+        var delivered = 0
         while !queue.isEmpty {
             let batch = queue
             queue = []
@@ -109,6 +113,7 @@ final class ProcessPoolCore: Sendable {
                 switch action {
                 case .write(let slot, let generation, let fd, let bytes):
                     let (written, failed) = ProcessPoolCore.write(fd, bytes)
+                    observed.sent(written)
                     state.withLock(self) { machine in
                         machine.wrote(
                             slot: slot,
@@ -124,6 +129,7 @@ final class ProcessPoolCore: Sendable {
                     // another thread the number could already belong to the replacement worker.
                     if onManager { performOnManager(action, into: &queue) } else { handover.append(action) }
                 case .deliver(let delivery):
+                    delivered += 1
                     switch delivery {
                     case .value(let sink, let output, let context):
                         let (ok, finish) = sink.decodeValue(
@@ -153,20 +159,47 @@ final class ProcessPoolCore: Sendable {
                     ready.finish(result.mapError { $0 as any Error })
                 case .wakeManager:
                     wakeManager = true
+                case .event(let event):
+                    events.append(event)
+                case .progress(let route, let item, let fraction):
+                    finishers.append { route.sink(item: item).report(fractionCompleted: fraction) }
                 case .terminate:
                     wakeManager = true  // the manager closes its descriptors, then finishes `terminated`
                 }
             }
         }
+        var idle = false
         if decoded.completed + decoded.failed > 0 {
-            state.withLock(self) { $0.resultsDecoded(completed: decoded.completed, failed: decoded.failed) }
+            idle = state.withLock(self) { machine in
+                machine.resultsDecoded(completed: decoded.completed, failed: decoded.failed)
+                return !machine.hasWork
+            }
         }
         for finish in finishers { finish() }
+        if PoolObservation.isActive, !events.isEmpty || (delivered > 0 && (idle || observed.isDue())) {
+            report(events)
+        }
         if !handover.isEmpty {
             deferred.withLock(self) { $0.append(contentsOf: handover) }
             wakeManager = true
         }
         if wakeManager, !onManager { wake() }
+    }
+
+    /// Tells the observers about `events` and the pool's counters (at most every 100 ms for counters alone).
+    func report(_ events: [PoolEvent]) {
+        let report = state.withLock(self) { machine in
+            machine.takeReport(bytesSent: observed.bytesSent, bytesReceived: observed.bytesReceived)
+        }
+        observed.reported()
+        for event in events { PoolObservation.emit(event) }
+        PoolObservation.emit(report)
+    }
+
+    /// The last report and the shutdown event, from the manager as it ends (before ``terminated`` fires).
+    func reportShutdown() {
+        let event = state.withLock(self) { $0.poolEvent(.poolShutDown) }
+        report([event])
     }
 
     /// Writes as much of `bytes` as the non-blocking pipe takes. Returns the count and whether the pipe is broken.

@@ -110,6 +110,7 @@ extension ProcessPoolCore {
         let notice = forwarder.notice()
         if configuration.forwardWorkerStderr, !notice.isEmpty { Syscalls.writeToStandardError(notice) }
         closeWake()
+        if PoolObservation.isActive { reportShutdown() }
         terminated.finish(.success(()))
     }
 
@@ -170,6 +171,7 @@ extension ProcessPoolCore {
             let outcome = buffer.withUnsafeMutableBytes { Syscalls.read(handles.resultFD, into: $0) }
             switch outcome {
             case .transferred(let count):
+                observed.received(count)
                 buffer.withUnsafeBytes { local.reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
                 var messages: [Message] = []
                 var violation: OffloadError?

@@ -30,7 +30,10 @@ extension ProcessPoolStateMachine {
         var handles = handles
         slots[index].generation += 1
         let generation = slots[index].generation
-        if generation > 1 { workersReplaced += 1 }
+        if generation > 1 {
+            workersReplaced += 1
+            actions.append(.event(poolEvent(.workerReplaced, slot: index, pid: handles.pid)))
+        }
         handles.generation = generation
         slots[index].handles = handles
         slots[index].phase = .starting(deadline: now &+ settings.startTimeout)
@@ -93,6 +96,7 @@ extension ProcessPoolStateMachine {
                 slot.phase = .ready
                 slot.headSince = now
             }
+            actions.append(.event(poolEvent(.workerStarted, slot: index, pid: hello.pid)))
             reportReadinessIfReady(actions: &actions)
         case .result(let taskID, let isBatch, let nanoseconds, let firstItem, let count, let output):
             var task = try head(index, taskID)
@@ -100,6 +104,7 @@ extension ProcessPoolStateMachine {
                 throw .protocolViolation("worker answered task \(taskID) in the wrong shape")
             }
             addBusy(slot: index, nanoseconds)
+            sampleDuration(nanoseconds)
             recordDuration(
                 jobName: task.jobName,
                 nanoseconds: nanoseconds,
@@ -180,7 +185,13 @@ extension ProcessPoolStateMachine {
                 accounting.cancel(running: true)
                 actions.append(.deliver(.cancelled(task.sink)))
             }
-        case .run, .shutdown:
+        case .progress(let taskID, let item, let fraction):
+            // A watched task's job reported how far it is: relayed to its map's monitor, nothing else changes.
+            if let task = slots[index].inFlight.first, task.id == taskID, let route = task.progress {
+                actions.append(.progress(route, item: item, fraction: fraction))
+            }
+            return
+        case .run, .shutdown, .watch, .traceContext:
             throw .protocolViolation("worker sent a frame meant for workers")
         }
         if case .ready = slots[index].phase {} else if case .retiring = slots[index].phase {} else { return }
@@ -251,6 +262,7 @@ extension ProcessPoolStateMachine {
     ) {
         let dead = slots[index]
         guard dead.isLive, let handles = dead.handles else { return }
+        actions.append(.event(exitEvent(dead, slot: index, termination: termination, stderr: stderr)))
         withSlot(index) { slot in
             slot.phase = .empty
             slot.handles = nil

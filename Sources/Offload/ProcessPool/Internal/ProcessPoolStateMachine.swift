@@ -62,6 +62,10 @@ struct ProcessPoolStateMachine {
         case readiness(Result<Void, OffloadError>)
         /// Something the manager thread must look at changed (a deadline, a blocked pipe): wake it.
         case wakeManager
+        /// Tell the pool's observers (``PoolObservation``) that something happened to the pool or a worker.
+        case event(PoolEvent)
+        /// Relay a job's own progress report to the monitor of the map it belongs to (``JobProgress``).
+        case progress(ProgressRoute, item: Int, fraction: Double)
         /// The pool is finished: release the manager.
         case terminate
     }
@@ -136,6 +140,9 @@ struct ProcessPoolStateMachine {
     private var nextTaskID: UInt64 = 1
     private var nextMemoryCheck: UInt64 = 0
     private var readinessReported = false
+    /// Run times and queue waits (nanoseconds) sampled for the next ``PoolReport``.
+    var sampledDurations: [UInt64] = []
+    var sampledQueueWaits: [UInt64] = []
     let settings: Settings
 
     init(settings: Settings) {
@@ -163,6 +170,7 @@ struct ProcessPoolStateMachine {
         var task = task
         task.id = nextTaskID
         nextTaskID &+= 1
+        task.queuedAt = now
         pending.append(task)
         accounting.submit()
         spawnMissing(actions: &actions)
@@ -189,7 +197,12 @@ struct ProcessPoolStateMachine {
                 task.started = true
             }
             accounting.start()
+            sampleQueueWait(since: task.queuedAt, now: now)
             if slots[index].inFlight.isEmpty { slots[index].headSince = now }
+            if task.progress != nil { Message.watch(taskID: task.id).append(to: &slots[index].outbox) }
+            if let carrier = task.traceContext {
+                Message.traceContext(taskID: task.id, carrier).append(to: &slots[index].outbox)
+            }
             Message.run(
                 taskID: task.id,
                 jobName: task.jobName,
@@ -481,6 +494,7 @@ struct ProcessPoolStateMachine {
         guard !readinessReported, slots.allSatisfy({ $0.phase == .ready }) else { return }
         readinessReported = true
         actions.append(.readiness(.success(())))
+        actions.append(.event(poolEvent(.poolStarted)))
     }
 
     /// Requests a spawn for every empty slot while the pool wants workers.
@@ -527,6 +541,12 @@ struct PoolTask {
     let describe: @Sendable (Int?) -> String
     /// Runs that ended with the worker dying (retries of idempotent jobs).
     var attempts = 0
+    /// When it was submitted (monotonic nanoseconds): its queue wait is sampled for ``PoolReport``.
+    var queuedAt: UInt64 = 0
+    /// Where its jobs' own progress reports go, when a map watches it.
+    var progress: ProgressRoute?
+    /// The trace context of its span (``JobTracing``), sent to the worker with it.
+    var traceContext: [String: String]?
     /// `sink.start()` succeeded: the task can no longer be withdrawn through its handle alone.
     var started = false
     /// The handle already ended as cancelled; what the worker still sends for it is dropped.

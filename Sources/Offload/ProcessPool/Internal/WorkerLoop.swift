@@ -38,16 +38,42 @@ enum WorkerLoop {
 
         var reader = FrameReader(maxPayload: maxFrame)
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var watched: UInt64?
+        var traced: (taskID: UInt64, carrier: [String: String])?
         while true {
             do {
                 while let frame = try reader.next() {
                     switch try Message(frame) {
+                    case .watch(let taskID):
+                        watched = taskID
+                    case .traceContext(let taskID, let carrier):
+                        traced = (taskID, carrier)
                     case .run(let taskID, let jobName, let isBatch, let firstItem, let job):
                         if let journal, !journal.begin(taskID: taskID, firstItem: firstItem) {
                             Message.cancelled(taskID: taskID).append(to: &output.writer)
                             continue
                         }
-                        if isBatch {
+                        let relay = watched == taskID ? WorkerProgressRelay(taskID: taskID, output: output) : nil
+                        if relay != nil { watched = nil }
+                        if let trace = traced, trace.taskID == taskID, let tracer = JobTracing.current {
+                            // Traced: the run is a span whose parent is the submitter's (the context came with it).
+                            traced = nil
+                            tracer.withRunSpan(jobName: jobName, items: isBatch ? 0 : 1, carrier: trace.carrier) {
+                                JobProgress.$sink.withValue(relay) {
+                                    if isBatch {
+                                        runBatch(taskID, jobName, job, firstItem, registry, journal, output, relay)
+                                    } else {
+                                        journal?.itemStarted(0)
+                                        runSingle(taskID, jobName, job, registry, output)
+                                        journal?.itemEnded()
+                                    }
+                                }
+                            }
+                        } else if isBatch, let relay {
+                            JobProgress.$sink.withValue(relay) {
+                                runBatch(taskID, jobName, job, firstItem, registry, journal, output, relay)
+                            }
+                        } else if isBatch {
                             runBatch(taskID, jobName, job, firstItem, registry, journal, output)
                         } else {
                             journal?.itemStarted(0)
@@ -72,7 +98,7 @@ enum WorkerLoop {
                     case .shutdown:
                         output.flush()
                         Syscalls.exitProcess(0)
-                    case .hello, .result, .partial, .itemFailure, .failure, .cancelled:
+                    case .hello, .result, .partial, .itemFailure, .failure, .cancelled, .progress:
                         throw OffloadError(.protocolViolation, "worker received a frame meant for the parent")
                     }
                 }
@@ -92,6 +118,29 @@ enum WorkerLoop {
         }
     }
 
+    /// Runs a single job and queues its result (traced path; the untraced path is inline in ``run(registry:)``).
+    private static func runSingle(
+        _ taskID: UInt64,
+        _ jobName: String,
+        _ payload: [UInt8],
+        _ registry: JobRegistry,
+        _ output: Output
+    ) {
+        switch registry.handle(jobName: jobName, payload: payload) {
+        case .success(let bytes, let nanoseconds):
+            Message.result(
+                taskID: taskID,
+                isBatch: false,
+                runNanoseconds: nanoseconds,
+                firstItem: 0,
+                count: 1,
+                output: bytes
+            ).append(to: &output.writer)
+        case .failure(let failure):
+            Message.failure(taskID: taskID, failure).append(to: &output.writer)
+        }
+    }
+
     private static func runBatch(
         _ taskID: UInt64,
         _ jobName: String,
@@ -99,9 +148,11 @@ enum WorkerLoop {
         _ firstItem: Int,
         _ registry: JobRegistry,
         _ journal: WorkerJournal?,
-        _ output: Output
+        _ output: Output,
+        _ relay: WorkerProgressRelay? = nil
     ) {
         let recorder = BatchRecorder(taskID: taskID, firstItem: firstItem, journal: journal, output: output)
+        recorder.relay = relay
         switch registry.runBatch(jobName: jobName, payload: payload, firstItem: firstItem, observer: recorder) {
         case .finished(_, let nanoseconds):
             let (first, count, outputs) = recorder.unsent()
@@ -152,6 +203,8 @@ enum WorkerLoop {
         var usedBytes = 0
         /// Without a journal: the outputs kept in memory.
         var buffered: [UInt8] = []
+        /// Relays the jobs' progress reports of a watched batch (the item running is set here).
+        var relay: WorkerProgressRelay?
 
         init(taskID: UInt64, firstItem: Int, journal: WorkerJournal?, output: Output) {
             self.taskID = taskID
@@ -161,6 +214,7 @@ enum WorkerLoop {
         }
 
         func willRun(item index: Int) -> Bool {
+            relay?.item = index
             guard let journal else { return true }
             if journal.isCancelled(taskID) { return false }
             journal.itemStarted(index)
