@@ -96,6 +96,13 @@ int coffload_wait_pid(pid_t pid, int nohang, int *exited, int *status) {
     return (int)rc;
 }
 
+int coffload_pidfd_getfd(int pidfd, int targetfd) {
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+    return (int)syscall(SYS_pidfd_getfd, pidfd, targetfd, 0);
+}
+
 int coffload_memfd(const char *name, long long size) {
     int fd = memfd_create(name, MFD_CLOEXEC);
     if (fd < 0) return -1;

@@ -7,22 +7,22 @@ package struct BinaryDecoder: Sendable {
     /// - Throws: `DecodingError` when the bytes are not a valid encoding of `T`.
     package func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         let reader = BinaryReader(bytes: bytes)
-        return try reader.decodeValue(T.self, at: 0, depth: 0)
+        return try reader.decodeTopLevel(T.self)
     }
 }
 
-final class BinaryReader {
+package final class BinaryReader {
     let bytes: [UInt8]
 
-    init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    static func corrupted(_ message: String) -> DecodingError {
+    package static func corrupted(_ message: String) -> DecodingError {
         DecodingError.dataCorrupted(DecodingError.Context(codingPath: [], debugDescription: message))
     }
 
-    @inline(__always) func byte(at position: Int) throws -> UInt8 {
+    @inline(__always) package func byte(at position: Int) throws -> UInt8 {
         guard position >= 0, position < bytes.count else { throw Self.corrupted("unexpected end of data") }
         return bytes[position]
     }
@@ -49,7 +49,7 @@ final class BinaryReader {
     }
 
     /// The position after the value starting at `position`.
-    func skip(at position: Int, depth: Int) throws -> Int {
+    package func skip(at position: Int, depth: Int) throws -> Int {
         guard depth < BinaryTag.maxDepth else { throw Self.corrupted("nesting deeper than \(BinaryTag.maxDepth)") }
         var cursor = position + 1
         switch try byte(at: position) {
@@ -62,6 +62,8 @@ final class BinaryReader {
         case BinaryTag.string, BinaryTag.bytes:
             let count = try length(at: &cursor)
             return cursor + count
+        case BinaryTag.fixed: return try skipFixed(at: position, isArray: false)
+        case BinaryTag.fixedArray: return try skipFixed(at: position, isArray: true)
         case BinaryTag.keyed:
             while try byte(at: cursor) != BinaryTag.end {
                 cursor = try skipKey(at: cursor)
@@ -100,16 +102,46 @@ final class BinaryReader {
 
     // MARK: Primitives
 
+    /// Decodes a whole message: arrays element by element without a container per element (or in one copy, for
+    /// plain data), anything else as ``decodeValue(_:at:depth:)``.
+    func decodeTopLevel<T: Decodable>(_ type: T.Type) throws -> T {
+        if !BinaryFixedLayout.isStandardScalar(T.self), let arrayType = BinaryFixedLayout.arrayCoding(T.self) {
+            return try decodeArray(arrayType, as: T.self, at: 0, depth: 0)
+        }
+        return try decodeValue(T.self, at: 0, depth: 0)
+    }
+
+    private func decodeArray<A: BinaryArrayCoding, T>(_ arrayType: A.Type, as: T.Type, at position: Int, depth: Int)
+        throws -> T
+    {
+        same(try A.decodeBinary(from: self, at: position, depth: depth), T.self)
+    }
+
     func decodeValue<T: Decodable>(_ type: T.Type, at position: Int, depth: Int) throws -> T {
         var cursor = position
         if let value = try decodePrimitive(type, at: &cursor) { return value }
-        // The numeric-array fast paths: `T` is exactly the array type just compared, so the casts cannot fail.
+        let tag = try byte(at: position)
+        if tag == BinaryTag.fixedArray {
+            if T.self == [Double].self { return same(try fixedArray(Double.self, at: position), T.self) }
+            if T.self == [Int].self { return same(try fixedArray(Int.self, at: position), T.self) }
+            if T.self == [Bool].self { return same(try fixedArray(Bool.self, at: position), T.self) }
+            guard let arrayType = BinaryFixedLayout.arrayCoding(T.self) else {
+                throw Self.corrupted("an array of plain data at offset \(position) cannot be read as \(T.self)")
+            }
+            return try decodeArray(arrayType, as: T.self, at: position, depth: depth)
+        }
+        if tag == BinaryTag.fixed {
+            var end = position
+            return try fixedValue(T.self, at: position, end: &end)
+        }
+        // Format version 1 wrote the numeric arrays as unkeyed containers of tagged values: read without per-element
+        // generic dispatch. `T` is exactly the array type just compared, so the casts cannot fail.
         if T.self == [Int].self { return same(try numericArray(at: position) { try self.integer(Int.self, at: &$0) }, T.self) }
         if T.self == [Double].self { return same(try numericArray(at: position) { try self.double(at: &$0) }, T.self) }
         if T.self == [UInt64].self {
             return same(try numericArray(at: position) { try self.integer(UInt64.self, at: &$0) }, T.self)
         }
-        if T.self == [UInt8].self, try byte(at: position) == BinaryTag.bytes {
+        if T.self == [UInt8].self, tag == BinaryTag.bytes {
             var cursor = position + 1
             let count = try length(at: &cursor)
             return same(Array(bytes[cursor..<cursor + count]), T.self)
@@ -335,13 +367,16 @@ private func memcmpEqual(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8
     return true
 }
 
+/// Three words (the index and the depth share one), so that `any UnkeyedDecodingContainer` holds it inline instead
+/// of allocating a box.
 struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
     let reader: BinaryReader
-    let depth: Int
     var cursor: Int
-    var currentIndex = 0
+    private var indexAndDepth: Int
     var codingPath: [any CodingKey] { [] }
     var count: Int? { nil }
+    var currentIndex: Int { indexAndDepth >> 16 }
+    var depth: Int { indexAndDepth & 0xFFFF }
 
     init(reader: BinaryReader, position: Int, depth: Int) throws {
         guard try reader.byte(at: position) == BinaryTag.unkeyed else {
@@ -349,8 +384,8 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
         }
         guard depth < BinaryTag.maxDepth else { throw BinaryReader.corrupted("nesting too deep") }
         self.reader = reader
-        self.depth = depth
         self.cursor = position + 1
+        self.indexAndDepth = depth
     }
 
     var isAtEnd: Bool {
@@ -365,7 +400,7 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
         try checkNotAtEnd()
         guard try reader.byte(at: cursor) == BinaryTag.null else { return false }
         cursor += 1
-        currentIndex += 1
+        indexAndDepth += 1 << 16
         return true
     }
 
@@ -374,13 +409,13 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
         var primitiveEnd = cursor
         if let value = try reader.decodePrimitive(type, at: &primitiveEnd) {
             cursor = primitiveEnd
-            currentIndex += 1
+            indexAndDepth += 1 << 16
             return value
         }
         let next = try reader.skip(at: cursor, depth: depth)
         let value = try reader.decodeValue(type, at: cursor, depth: depth)
         cursor = next
-        currentIndex += 1
+        indexAndDepth += 1 << 16
         return value
     }
 
@@ -390,7 +425,7 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
         try checkNotAtEnd()
         let container = try BinaryKeyedDecoder<NestedKey>(reader: reader, position: cursor, depth: depth + 1)
         cursor = try reader.skip(at: cursor, depth: depth)
-        currentIndex += 1
+        indexAndDepth += 1 << 16
         return KeyedDecodingContainer(container)
     }
 
@@ -398,7 +433,7 @@ struct BinaryUnkeyedDecoder: UnkeyedDecodingContainer {
         try checkNotAtEnd()
         let container = try BinaryUnkeyedDecoder(reader: reader, position: cursor, depth: depth + 1)
         cursor = try reader.skip(at: cursor, depth: depth)
-        currentIndex += 1
+        indexAndDepth += 1 << 16
         return container
     }
 

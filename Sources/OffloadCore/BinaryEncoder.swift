@@ -12,7 +12,7 @@ package struct BinaryEncoder: Sendable {
     /// - Throws: `EncodingError` from the value, or for unsupported container use (`superEncoder`).
     package func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let state = BinaryEncodingState()
-        try state.encodeValue(value)
+        try state.encodeTopLevel(value)
         return state.bytes
     }
 }
@@ -24,17 +24,42 @@ func same<T, U>(_ value: T, _ type: U.Type) -> U {
     unsafeBitCast(value, to: U.self)
 }
 
-final class BinaryEncodingState {
-    var bytes: [UInt8] = []
+package final class BinaryEncodingState {
+    package var bytes: [UInt8] = []
     /// Identifiers of the open containers, outermost first; a container's index in this stack is its level.
     var open: [Int] = []
     var nextID = 1
 
-    init() {
+    package init() {
         bytes.reserveCapacity(64)
     }
 
-    func encodeValue<T: Encodable>(_ value: T) throws {
+    /// Encodes a whole message: a plain-data value or array as its bytes (``BinaryFixedLayout``), any other array
+    /// element by element without a container, anything else through `Codable`.
+    package func encodeTopLevel<T: Encodable>(_ value: T) throws {
+        if BinaryFixedLayout.isStandardScalar(T.self) { return try encodeValue(value) }
+        switch BinaryFixedLayout.decision(for: T.self, sample: value) {
+        case .fixed(let fingerprint):
+            writeFixed(value, fingerprint)
+        case .array(let arrayType):
+            try encodeArray(value, as: arrayType)
+        case .general:
+            try encodeValue(value)
+        }
+    }
+
+    private func encodeArray<T: Encodable, A: BinaryArrayCoding>(_ value: T, as type: A.Type) throws {
+        try same(value, A.self).encodeBinary(into: self)
+    }
+
+    /// Encodes one value the way ``encodeTopLevel(_:)`` decided for its type (`decision`), without looking it up:
+    /// the items of a batch share one decision.
+    package func encodeItem<T: Encodable>(_ value: T, _ decision: FixedLayoutDecision) throws {
+        if case .fixed(let fingerprint) = decision { return writeFixed(value, fingerprint) }
+        try encodeValue(value)
+    }
+
+    package func encodeValue<T: Encodable>(_ value: T) throws {
         if try encodePrimitive(value) { return }
         if T.self == [UInt8].self {
             let raw = same(value, [UInt8].self)
@@ -43,30 +68,16 @@ final class BinaryEncodingState {
             bytes.append(contentsOf: raw)
             return
         }
-        // Arrays of the common numeric types skip per-element generic dispatch; the bytes are the same as the generic
-        // path writes (an unkeyed container of tagged values), so either side may take either path.
-        if T.self == [Int].self {
-            let values = same(value, [Int].self)
-            bytes.append(BinaryTag.unkeyed)
-            for element in values { writeSigned(Int64(element)) }
-            bytes.append(BinaryTag.end)
-            return
-        }
-        if T.self == [Double].self {
-            let values = same(value, [Double].self)
-            bytes.reserveCapacity(bytes.count + values.count * 9 + 2)
-            bytes.append(BinaryTag.unkeyed)
-            for element in values { writeDouble(element) }
-            bytes.append(BinaryTag.end)
-            return
-        }
-        if T.self == [UInt64].self {
-            let values = same(value, [UInt64].self)
-            bytes.append(BinaryTag.unkeyed)
-            for element in values { writeUnsigned(element) }
-            bytes.append(BinaryTag.end)
-            return
-        }
+        // Arrays of the standard numbers are copied as their bytes (format version 2; version 1 wrote an unkeyed
+        // container of tagged values, which the decoder still reads).
+        if T.self == [Double].self { return writeFixedArray(same(value, [Double].self), ScalarFingerprint.double) }
+        if T.self == [Int].self { return writeFixedArray(same(value, [Int].self), ScalarFingerprint.int) }
+        if T.self == [UInt64].self { return writeFixedArray(same(value, [UInt64].self), ScalarFingerprint.uint64) }
+        if T.self == [Float].self { return writeFixedArray(same(value, [Float].self), ScalarFingerprint.float) }
+        if T.self == [Int32].self { return writeFixedArray(same(value, [Int32].self), ScalarFingerprint.int32) }
+        if T.self == [UInt32].self { return writeFixedArray(same(value, [UInt32].self), ScalarFingerprint.uint32) }
+        if T.self == [Int64].self { return writeFixedArray(same(value, [Int64].self), ScalarFingerprint.int64) }
+        if T.self == [Bool].self { return writeFixedArray(same(value, [Bool].self), ScalarFingerprint.bool) }
         let level = open.count
         let before = bytes.count
         let encoder = BinaryValueEncoder(state: self, level: level)
@@ -192,11 +203,11 @@ final class BinaryEncodingState {
     }
 }
 
-/// The `Encoder` handed to one value's `encode(to:)`.
-final class BinaryValueEncoder: Encoder {
+/// The `Encoder` handed to one value's `encode(to:)`. A struct of two words, so that passing it as `any Encoder`
+/// allocates nothing; the container it opened is the open container at its level (see `container(tag:)`).
+struct BinaryValueEncoder: Encoder {
     let state: BinaryEncodingState
     let level: Int
-    private var opened: (id: Int, level: Int)?
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -206,12 +217,11 @@ final class BinaryValueEncoder: Encoder {
         self.level = level
     }
 
+    /// The container this value opened, or a new one. A value is encoded when nothing above its parent's container
+    /// is open (the parent closed its earlier children), so a container open at this value's level is its own.
     private func container(tag: UInt8) -> (id: Int, level: Int) {
-        if let opened, opened.level < state.open.count, state.open[opened.level] == opened.id { return opened }
-        state.closeContainers(above: level)
-        let fresh = state.openContainer(tag: tag)
-        opened = fresh
-        return fresh
+        if level < state.open.count { return (state.open[level], level) }
+        return state.openContainer(tag: tag)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
@@ -270,17 +280,19 @@ struct BinaryKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func superEncoder(forKey key: Key) -> any Encoder { BinaryFailingEncoder() }
 }
 
+/// Three words (the container's identifier and level share one), so that `any UnkeyedEncodingContainer` holds it
+/// inline instead of allocating a box.
 struct BinaryUnkeyedEncoder: UnkeyedEncodingContainer {
     let state: BinaryEncodingState
-    let id: Int
-    let level: Int
+    private let slot: Int
     var count = 0
     var codingPath: [any CodingKey] { [] }
+    var id: Int { slot >> 24 }
+    var level: Int { slot & 0xFF_FFFF }
 
     init(state: BinaryEncodingState, id: Int, level: Int) {
         self.state = state
-        self.id = id
-        self.level = level
+        self.slot = id << 24 | level
     }
 
     mutating func encodeNil() throws {

@@ -6,6 +6,10 @@
 /// mistaken for the even end tag) followed by its UTF-8 bytes; unkeyed containers are `0x0A value* 0x0E`.
 /// Keys are kept (unlike a purely positional format) so that dictionaries, `encodeIfPresent` and reordered fields
 /// decode correctly; the decoder looks keys up in a table built by one scan of the container.
+///
+/// Plain-data values (``BinaryFixedLayout``) are copied as their bytes, after a fingerprint of their type's layout:
+/// `0x0B` for one value, `0x0C` for an array. Format version 1 had neither; every version-1 encoding is still a valid
+/// version-2 encoding of the same value, and a decoder of version 1 rejects the new tags as unknown.
 package enum BinaryTag {
     package static let null: UInt8 = 0x00
     package static let `false`: UInt8 = 0x01
@@ -19,6 +23,13 @@ package enum BinaryTag {
     package static let bytes: UInt8 = 0x08
     package static let keyed: UInt8 = 0x09
     package static let unkeyed: UInt8 = 0x0A
+    /// A plain-data value as its bytes: fingerprint (``FixedLayoutFingerprint``), then `MemoryLayout.size` bytes.
+    /// Written since format version 2.
+    package static let fixed: UInt8 = 0x0B
+    /// An array of plain-data elements as their bytes: fingerprint, varint count, then `count × stride` bytes.
+    /// Written since format version 2 (for `[Int]`, `[Double]` and the other standard numbers, and for arrays of
+    /// plain-data structs).
+    package static let fixedArray: UInt8 = 0x0C
     package static let end: UInt8 = 0x0E
 
     /// Deepest nesting the decoder accepts (guards the stack against hostile input).

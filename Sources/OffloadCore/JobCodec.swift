@@ -5,10 +5,21 @@
 ///
 /// The encoding is Offload's compact binary Codable format (``BinaryEncoder``), chosen by measurement over
 /// `JSONEncoder`/`JSONDecoder` (re-measure with `offload bench-processes`). Types must encode and decode symmetrically, as synthesized conformances do.
+///
+/// Plain data takes a faster path with no opt-in: a value or array of a trivially copyable type (`Int`, `Double`,
+/// `[Double]`, a struct of numbers, an array of such structs) is copied as its bytes, preceded by a fingerprint of
+/// its type's layout (size, stride, alignment and a hash of its qualified name) that the receiver checks, so a
+/// worker built from another version of the type fails with ``OffloadError/Code/decodingFailed`` instead of reading
+/// garbage. A struct takes this path only when a `Codable` round trip of the first value sent reproduces it bit for
+/// bit; conform it to ``CodableEncodingRequired`` to always use its `Codable` implementation. Both peers must run on
+/// the same byte order (every Linux platform Swift supports is little-endian).
 public enum JobCodec {
     /// The version of the encoding, sent in each worker's hello so that a parent and worker built from different
     /// Offload versions refuse to talk instead of misreading each other.
-    public static let formatVersion = 1
+    ///
+    /// Version 2 copies plain-data values and arrays as their bytes (see ``CodableEncodingRequired``); it reads
+    /// everything version 1 wrote.
+    public static let formatVersion = 2
 
     /// Encodes a job, a batch of jobs or an output.
     /// - Parameter value: what to encode.

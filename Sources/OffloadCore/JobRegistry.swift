@@ -181,6 +181,10 @@ public struct JobRegistry: Sendable {
         // One encoder state for the whole batch: each output's bytes are appended, handed over, then dropped. The
         // concatenation of the outputs is exactly the body of an encoded `[Output]`.
         var state = BinaryEncodingState()
+        // Every item's output is encoded the way the first one's type was decided: plain data as its bytes (one
+        // `fixed` value per item, read back as the elements of an `[Output]`), anything else through `Codable`.
+        // The standard numbers keep their compact tagged form.
+        var decision: FixedLayoutDecision?
         for index in firstItem..<jobs.count {
             guard observer.willRun(item: index) else { return .stopped(atItem: index) }
             let output: J.Output
@@ -192,7 +196,11 @@ public struct JobRegistry: Sendable {
             }
             state.bytes.removeAll(keepingCapacity: true)
             do {
-                try state.encodeValue(output)
+                if decision == nil {
+                    decision = BinaryFixedLayout.isStandardScalar(J.Output.self)
+                        ? .general : BinaryFixedLayout.decision(for: J.Output.self, sample: output)
+                }
+                try state.encodeItem(output, decision ?? .general)
             } catch {
                 state = BinaryEncodingState()
                 observer.failed(

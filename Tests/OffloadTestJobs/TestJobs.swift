@@ -288,7 +288,8 @@ public struct Unregistered: Job {
 }
 
 /// The failure matrix: misbehave (throw, exit, crash) at one step of a task's life.
-public struct Misbehave: Job {
+/// Its Codable conformance acts differently in the parent and the worker, so it opts out of the plain-data path.
+public struct Misbehave: Job, CodableEncodingRequired {
     public enum Step: String, Codable, Sendable, CaseIterable {
         case encodeJob, decodeJobInWorker, run, encodeResult, decodeResultInParent
     }
@@ -334,7 +335,7 @@ public struct Misbehave: Job {
         }
     }
 
-    public struct Outcome: Codable, Sendable {
+    public struct Outcome: Codable, Sendable, CodableEncodingRequired {
         public var step: Step
         public var mode: Mode
 
@@ -461,6 +462,8 @@ public enum TestJobs {
         registry.register(initializer: MarkInitialized.self)
         registry.register(initializer: RefuseToInitialize.self)
         registry.register(Check.self)
+        registry.register(PlainPoint.self)
+        registry.register(HoldSharedBuffer.self)
         return registry
     }
 }

@@ -14,6 +14,8 @@ import OffloadTracing
 //   --crash-before-hello   (worker argument) crash with SIGSEGV before reaching the entry point
 //   parent                 start a 2-worker pool of this executable, print "pids <a> <b>", then wait to be killed
 //                          (optionally: parent pipes|sharedMemory [mid-write])
+//   parent-holding-shared  as parent, with both workers inside a job that maps a SharedBuffer and a SharedCounter
+//                          of the default backing, and one named SharedBuffer, when "pids" is printed
 let arguments = CommandLine.arguments
 if arguments.contains("--skip-entry") {
     _ = try? ProcessPool(configuration: ProcessPool.Configuration(workers: 1))
@@ -55,5 +57,37 @@ if arguments.count > 1, arguments[1] == "parent" {
     var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     while true { pause() }
+}
+/// Both workers inside a job that maps an anonymous SharedBuffer and SharedCounter, plus one named buffer; prints
+/// "pids <a> <b>" and "named <name>", then waits to be killed. (In a function: as top-level variables of this async
+/// main, the noncopyable buffers were destroyed early by Swift 6.3.1 — their descriptors closed twice.)
+func parentHoldingShared() async throws {
+    let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: 2))
+    let buffer = try SharedBuffer<UInt8>(count: 1 << 20)
+    let mapped = try SharedCounter()
+    let named = try SharedBuffer<UInt8>(count: 4096, backing: .namedSegment)
+    let bufferHandle = buffer.handle
+    let mappedHandle = mapped.handle
+    let holds = try (0..<2).map { _ in try pool.submit(HoldSharedBuffer(input: bufferHandle, mapped: mappedHandle)) }
+    // A job that ends instead of holding the mapping is a broken fixture: say why and stop.
+    for hold in holds {
+        Task {
+            var line = "hold ended: "
+            do { line += "returned \(try await hold.value)\n" } catch { line += "\(error)\n" }
+            line.utf8CString.withUnsafeBufferPointer { _ = write(2, $0.baseAddress, $0.count - 1) }
+            exit(2)
+        }
+    }
+    // A fixture, not a test: poll the workers' shared announcement (they never finish their jobs).
+    while mapped.load() < 2 { try await Task.sleep(for: .milliseconds(1)) }
+    var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
+    line += "named \(named.segment.name ?? "")\n"
+    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    // Everything stays alive until the test kills this process.
+    while mapped.load() >= 0 { try await Task.sleep(for: .seconds(1)) }
+    _ = (buffer.count, named.count)
+}
+if arguments.count > 1, arguments[1] == "parent-holding-shared" {
+    try await parentHoldingShared()
 }
 print("OffloadTestWorker: run me through a ProcessPool (or with 'parent')")

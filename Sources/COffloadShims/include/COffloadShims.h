@@ -19,6 +19,10 @@ int coffload_eventfd(void);
 /// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits. -1 with `ENOSYS` on old kernels.
 int coffload_pidfd_open(pid_t pid);
 
+/// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate (close-on-exec) of descriptor `targetfd` of the process behind
+/// `pidfd`. Needs ptrace access to that process (`PTRACE_MODE_ATTACH_REALCREDS`). -1 and errno on failure.
+int coffload_pidfd_getfd(int pidfd, int targetfd);
+
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`: signals exactly the process the pidfd refers to (no PID-reuse race).
 int coffload_pidfd_send_signal(int pidfd, int sig);
 

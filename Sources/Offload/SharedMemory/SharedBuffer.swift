@@ -1,7 +1,12 @@
-/// A fixed-size array of trivially copyable elements in POSIX shared memory, filled by the parent and read (or
-/// written) by worker processes without copying.
+/// A fixed-size array of trivially copyable elements in shared memory, filled by the parent and read (or written) by
+/// worker processes without copying.
 ///
-/// The buffer is `~Copyable`: it has exactly one owner, and the segment is unmapped and unlinked exactly once, when
+/// The memory is an anonymous memory file by default (``SharedMemoryBacking/anonymousFile``): it has no name, and
+/// the kernel frees it when the owner and every worker that mapped it are gone, so nothing leaks even when the owner
+/// is killed with SIGKILL. Ask for ``SharedMemoryBacking/namedSegment`` only to share with processes that are not
+/// the owner's workers.
+///
+/// The buffer is `~Copyable`: it has exactly one owner, and the segment is unmapped and released exactly once, when
 /// the owner goes away (or ``release()`` is called) — whether the workers that used it finished, failed or crashed.
 /// Pass it to a job by its ``handle``, a small `Codable` value; in the worker, ``Handle/withUnsafeBufferPointer(_:)``
 /// maps the segment for the duration of a closure. Keep the owner alive until the jobs that use the handle are done.
@@ -13,7 +18,7 @@
 /// ```
 ///
 /// Python mapping: `multiprocessing.shared_memory.SharedMemory` / `multiprocessing.Array` (without its lock). Unlike
-/// Python, a segment cannot outlive its owner through a forgotten `unlink()`.
+/// Python, a segment cannot outlive its owner through a forgotten `unlink()` or a killed owner.
 public struct SharedBuffer<Element: BitwiseCopyable>: ~Copyable, Sendable {
     private let region: SharedMemoryRegion
 
@@ -21,10 +26,13 @@ public struct SharedBuffer<Element: BitwiseCopyable>: ~Copyable, Sendable {
     public let count: Int
 
     /// Creates a zero-filled buffer of `count` elements.
-    /// - Parameter count: number of elements, at least 1.
+    /// - Parameters:
+    ///   - count: number of elements, at least 1.
+    ///   - backing: an anonymous memory file (the default: nothing to leak) or a named POSIX segment (for unrelated
+    ///     processes).
     /// - Throws: ``OffloadError/Code/invalidArgument`` for a count below 1 or one that overflows,
     ///   ``OffloadError/Code/sharedMemoryFailed`` when the segment cannot be created or mapped.
-    public init(count: Int) throws(OffloadError) {
+    public init(count: Int, backing: SharedMemoryBacking = .anonymousFile) throws(OffloadError) {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
         guard count >= 1, !overflow else {
             throw OffloadError(
@@ -32,17 +40,17 @@ public struct SharedBuffer<Element: BitwiseCopyable>: ~Copyable, Sendable {
                 "SharedBuffer count must be between 1 and Int.max / stride, got \(count)"
             )
         }
-        self.region = try SharedMemoryRegion(creatingBytes: bytes)
+        self.region = try SharedMemoryRegion(creatingBytes: bytes, backing: backing)
         self.count = count
     }
 
     /// A `Codable` reference to this buffer, to put inside a ``Job``.
     public var handle: Handle {
-        Handle(name: region.name, count: count, stride: MemoryLayout<Element>.stride)
+        Handle(segment: region.segment, count: count, stride: MemoryLayout<Element>.stride)
     }
 
-    /// The name of the shared-memory segment (under `/dev/shm` on Linux).
-    public var segmentName: String { region.name }
+    /// Where the memory lives: an anonymous file of this process, or a named segment (under `/dev/shm` on Linux).
+    public var segment: SharedMemorySegment { region.segment }
 
     /// Calls `body` with the elements, for reading.
     /// - Parameter body: receives the buffer's elements.
@@ -77,13 +85,13 @@ public struct SharedBuffer<Element: BitwiseCopyable>: ~Copyable, Sendable {
         }
     }
 
-    /// Unmaps and unlinks the segment now (otherwise this happens when the buffer goes out of scope).
+    /// Unmaps and releases the segment now (otherwise this happens when the buffer goes out of scope).
     public consuming func release() {}
 
-    /// A `Codable` reference to a ``SharedBuffer``: the segment's name, the element count and the element stride.
+    /// A `Codable` reference to a ``SharedBuffer``: where its memory lives, the element count and the element stride.
     public struct Handle: Codable, Sendable, Hashable {
-        /// The segment's name.
-        public let name: String
+        /// Where the memory lives (the owner's descriptor of an anonymous file, or a segment name).
+        public let segment: SharedMemorySegment
         /// The number of elements.
         public let count: Int
         /// `MemoryLayout<Element>.stride` where the buffer was created (checked when mapping).
@@ -92,8 +100,9 @@ public struct SharedBuffer<Element: BitwiseCopyable>: ~Copyable, Sendable {
         /// Maps the buffer for the duration of `body`, read-only.
         /// - Parameter body: receives the elements.
         /// - Returns: what `body` returns.
-        /// - Throws: ``OffloadError/Code/sharedMemoryFailed`` when the segment is gone (its owner released it) or the
-        ///   element type does not match; what `body` throws.
+        /// - Throws: ``OffloadError/Code/sharedMemoryFailed`` when the segment is gone (its owner released it or
+        ///   exited), cannot be reached (an anonymous file of a process this one may not inspect), or the element
+        ///   type does not match; what `body` throws.
         public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) throws -> R {
             let region = try map(writable: false)
             return try region.withBase { base in
@@ -122,7 +131,7 @@ public struct SharedBuffer<Element: BitwiseCopyable>: ~Copyable, Sendable {
                         + "(stride \(MemoryLayout<Element>.stride))"
                 )
             }
-            return try SharedMemoryRegion(opening: name, byteCount: count * stride, writable: writable)
+            return try SharedMemoryRegion(opening: segment, byteCount: count * stride, writable: writable)
         }
     }
 }

@@ -4,7 +4,8 @@ import COffloadShims
 /// `multiprocessing.Value('q', 0)` used with `with value.get_lock(): value.value += 1`, except that every operation is
 /// a single lock-free atomic instruction, so there is no lock to forget.
 ///
-/// Like ``SharedBuffer``, it is `~Copyable` and unlinks its segment exactly once; pass ``handle`` to jobs.
+/// Like ``SharedBuffer``, it is `~Copyable`, lives in an anonymous memory file by default (nothing to leak) and
+/// releases its segment exactly once; pass ``handle`` to jobs.
 ///
 /// ```swift
 /// let done = try SharedCounter()
@@ -15,15 +16,17 @@ public struct SharedCounter: ~Copyable, Sendable {
     private let region: SharedMemoryRegion
 
     /// Creates a counter.
-    /// - Parameter initialValue: the starting value.
+    /// - Parameters:
+    ///   - initialValue: the starting value.
+    ///   - backing: an anonymous memory file (the default) or a named POSIX segment (for unrelated processes).
     /// - Throws: ``OffloadError/Code/sharedMemoryFailed`` when the segment cannot be created.
-    public init(_ initialValue: Int = 0) throws(OffloadError) {
-        region = try SharedMemoryRegion(creatingBytes: 8)
+    public init(_ initialValue: Int = 0, backing: SharedMemoryBacking = .anonymousFile) throws(OffloadError) {
+        region = try SharedMemoryRegion(creatingBytes: 8, backing: backing)
         SharedCounter.store(initialValue, at: region.base)
     }
 
     /// A `Codable` reference to put inside a ``Job``.
-    public var handle: Handle { Handle(name: region.name) }
+    public var handle: Handle { Handle(segment: region.segment) }
 
     /// The current value.
     /// - Returns: the value.
@@ -35,13 +38,13 @@ public struct SharedCounter: ~Copyable, Sendable {
     @discardableResult
     public func add(_ delta: Int) -> Int { SharedCounter.add(delta, at: region.base) }
 
-    /// Unmaps and unlinks the segment now.
+    /// Unmaps and releases the segment now.
     public consuming func release() {}
 
     /// A `Codable` reference to a ``SharedCounter``, usable in a worker process.
     public struct Handle: Codable, Sendable, Hashable {
-        /// The segment's name.
-        public let name: String
+        /// Where the counter lives.
+        public let segment: SharedMemorySegment
 
         /// Adds `delta` to the shared value and returns the new value.
         /// - Parameter delta: the amount to add.
@@ -49,7 +52,7 @@ public struct SharedCounter: ~Copyable, Sendable {
         /// - Throws: ``OffloadError/Code/sharedMemoryFailed`` when the counter's owner released it.
         @discardableResult
         public func add(_ delta: Int) throws(OffloadError) -> Int {
-            let region = try SharedMemoryRegion(opening: name, byteCount: 8, writable: true)
+            let region = try SharedMemoryRegion(opening: segment, byteCount: 8, writable: true)
             return region.withBase { SharedCounter.add(delta, at: $0) }
         }
 
@@ -57,7 +60,7 @@ public struct SharedCounter: ~Copyable, Sendable {
         /// - Returns: the value.
         /// - Throws: ``OffloadError/Code/sharedMemoryFailed`` when the counter's owner released it.
         public func load() throws(OffloadError) -> Int {
-            let region = try SharedMemoryRegion(opening: name, byteCount: 8, writable: false)
+            let region = try SharedMemoryRegion(opening: segment, byteCount: 8, writable: false)
             return region.withBase { SharedCounter.load(at: $0) }
         }
     }
