@@ -302,7 +302,7 @@ struct ProcessPoolSemanticsTests {
             configuration: TestWorker.configuration(workers: 1) { $0.arguments = ["--crash-before-hello"] }
         )
         let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
-        if TestWorker.underThreadSanitizer {
+        if TestWorker.segfaultTermination == .exited(66) {
             // TSan's runtime turns the SIGSEGV into an exit: an exit before hello.
             #expect(error?.code == .workerEntryPointMissing && error?.termination == .exited(66))
         } else {
