@@ -102,23 +102,29 @@ package enum ChunkedMap {
         }
     }
 
+    /// The next `size` elements of `iterator` (fewer at the end of the input), written straight into the chunk's
+    /// storage: no per-element capacity check, as `append` makes (measured: about half the per-item cost of a
+    /// trivial in-process map went to cutting chunks element by element with `append`).
     @inlinable
     package static func nextChunk<I: IteratorProtocol>(from iterator: inout I, size: Int) -> [I.Element] {
-        var chunk: [I.Element] = []
-        chunk.reserveCapacity(size)
-        while chunk.count < size, let element = iterator.next() {
-            chunk.append(element)
+        Array(unsafeUninitializedCapacity: size) { buffer, initialized in
+            while initialized < size, let element = iterator.next() {
+                (buffer.baseAddress! + initialized).initialize(to: element)
+                initialized += 1
+            }
         }
-        return chunk
     }
 
-    /// `transform` over one chunk.
+    /// `transform` over one chunk, each result written straight into the output's storage. If `transform` throws,
+    /// the results made so far are released (`initialized` counts them) and the error propagates.
     @inlinable
     package static func apply<E, T>(_ transform: (E) throws -> T, to chunk: [E]) rethrows -> [T] {
-        var results: [T] = []
-        results.reserveCapacity(chunk.count)
-        for item in chunk { results.append(try transform(item)) }
-        return results
+        try Array(unsafeUninitializedCapacity: chunk.count) { buffer, initialized in
+            for item in chunk {
+                (buffer.baseAddress! + initialized).initialize(to: try transform(item))
+                initialized += 1
+            }
+        }
     }
 
     /// `transform` over one chunk, timed (the run time feeds ``ChunkPolicy``).
@@ -169,9 +175,11 @@ package enum ChunkedMap {
         to chunk: [E],
         state: inout State
     ) rethrows -> [T] {
-        var results: [T] = []
-        results.reserveCapacity(chunk.count)
-        for item in chunk { results.append(try transform(&state, item)) }
-        return results
+        try Array(unsafeUninitializedCapacity: chunk.count) { buffer, initialized in
+            for item in chunk {
+                (buffer.baseAddress! + initialized).initialize(to: try transform(&state, item))
+                initialized += 1
+            }
+        }
     }
 }
