@@ -61,7 +61,7 @@ struct BenchLanes {
         let jobs = (0..<count).map { TrivialJob(item: $0) }
         let expected = jobs.reduce(UInt64(0)) { $0 &+ (try! $1.run()) }
         var start = ContinuousClock.now
-        let outputs = try await queue!.map(jobs, chunkSize: 1_000)
+        let outputs = try await queue!.map(jobs, chunkSize: 1_000, progress: TerminalProgress.monitor("end to end"))
         let postgres = ContinuousClock.now - start
         precondition(outputs.reduce(0, &+) == expected, "wrong outputs")
         start = ContinuousClock.now
