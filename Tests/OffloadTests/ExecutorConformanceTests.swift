@@ -112,7 +112,10 @@ struct ExecutorConformanceTests {
         let mapping = Task {
             try await pool.map((0..<200).map { _ in Sleep(milliseconds: 10) }, chunkSize: 1)
         }
-        while pool.stats.running == 0 { await Task.yield() }
+        // Cancel once the whole window (16 chunks) is submitted and running: then most chunks are still queued, and
+        // cancelling must withdraw them. (A cancel that lands while the map is still submitting stops it from
+        // submitting more, and may then find nothing queued to withdraw.)
+        while pool.stats.running == 0 || pool.stats.submitted < 16 { await Task.yield() }
         started.withLock { $0 = true }
         mapping.cancel()
         await #expect(throws: CancellationError.self) { _ = try await mapping.value }

@@ -56,46 +56,9 @@ struct LeakTests {
 
     @Test("a parent killed with SIGKILL leaves no worker behind")
     func parentSIGKILLKillsWorkers() throws {
-        var pipe: [Int32] = [-1, -1]
-        #expect(Glibc.pipe(&pipe) == 0)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipe[0])
-        var pid: pid_t = 0
-        let path = TestWorker.path
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup("parent"), nil]
-        defer { for pointer in argv { free(pointer) } }
-        #expect(posix_spawn(&pid, path, &actions, nil, argv, environ) == 0)
-        close(pipe[1])
-        // Read "pids <a> <b>\n" from the child parent.
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(pipe[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        close(pipe[0])
-        let fields = String(decoding: line, as: UTF8.self).split(separator: " ")
-        let workers = fields.dropFirst().compactMap { Int32($0) }
-        #expect(fields.first == "pids" && workers.count == 2)
-        #expect(workers.allSatisfy { !TestWorker.isGone($0) })
-        // A pidfd of any process becomes readable when it exits, child or not: open them while the workers live.
-        let pidfds = workers.map { Syscalls.pidfdOpen($0) }
-        defer { for fd in pidfds { Syscalls.close(fd) } }
-        #expect(pidfds.allSatisfy { $0 >= 0 })
-
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        var exits = pidfds.map { Syscalls.PollEntry(fd: $0) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !exits.allSatisfy(\.ready), ContinuousClock.now < deadline {
-            var waiting = exits.filter { !$0.ready }
-            Syscalls.poll(&waiting, timeoutMilliseconds: 10_000)
-            for entry in waiting where entry.ready {
-                if let index = exits.firstIndex(where: { $0.fd == entry.fd }) { exits[index].ready = true }
-            }
-        }
-        #expect(exits.allSatisfy { $0.ready })
-        #expect(workers.allSatisfy(TestWorker.isGone))
+        let parent = OrphanMaker(["parent"])
+        #expect(parent.lines.first?.hasPrefix("pids ") == true && parent.workers.count == 2)
+        #expect(parent.workers.allSatisfy { !TestWorker.isGone($0) })
+        #expect(parent.killParentAndAwaitWorkers())
     }
 }

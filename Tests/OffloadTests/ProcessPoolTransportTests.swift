@@ -161,34 +161,9 @@ struct ProcessPoolTransportParentDeathTests {
         arguments: [["pipes"], ["sharedMemory"], ["sharedMemory", "mid-write"]]
     )
     func parentKilledLeavesNoWorker(arguments: [String]) throws {
-        var pipe: [Int32] = [-1, -1]
-        #expect(Glibc.pipe(&pipe) == 0)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipe[0])
-        var pid: pid_t = 0
-        let path = TestWorker.path
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path, "parent"] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        #expect(posix_spawn(&pid, path, &actions, nil, argv, environ) == 0)
-        close(pipe[1])
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(pipe[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        close(pipe[0])
-        let fields = String(decoding: line, as: UTF8.self).split(separator: " ")
-        let workers = fields.dropFirst().compactMap { Int32($0) }
-        #expect(fields.first == "pids" && workers.count == 2)
-        #expect(workers.allSatisfy { !TestWorker.isGone($0) })
-
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let deadline = ContinuousClock.now + .seconds(10)
-        // Polling an unrelated process's state has no event to wait on; bounded by a deadline.
-        while !workers.allSatisfy(TestWorker.isGone), ContinuousClock.now < deadline { usleep(5_000) }
-        #expect(workers.allSatisfy(TestWorker.isGone))
+        let parent = OrphanMaker(["parent"] + arguments)
+        #expect(parent.lines.first?.hasPrefix("pids ") == true && parent.workers.count == 2)
+        #expect(parent.workers.allSatisfy { !TestWorker.isGone($0) })
+        #expect(parent.killParentAndAwaitWorkers())
     }
 }

@@ -139,28 +139,10 @@ struct SharedBufferTests {
 
     @Test("a parent killed with SIGKILL while its workers map its shared memory leaves no segment and no worker")
     func parentSIGKILLLeavesNoSegment() throws {
-        var pipe: [Int32] = [-1, -1]
-        #expect(Glibc.pipe(&pipe) == 0)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipe[0])
-        var pid: pid_t = 0
-        let path = TestWorker.path
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup("parent-holding-shared"), nil]
-        defer { for pointer in argv { free(pointer) } }
-        #expect(posix_spawn(&pid, path, &actions, nil, argv, environ) == 0)
-        close(pipe[1])
         // "pids <a> <b>\nnamed <name>\n", once both workers are inside a job that maps the buffer.
-        var text: [UInt8] = []
-        var byte: UInt8 = 0
-        while text.filter({ $0 == UInt8(ascii: "\n") }).count < 2, read(pipe[0], &byte, 1) == 1 { text.append(byte) }
-        close(pipe[0])
-        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n")
-        let fields = lines.first?.split(separator: " ") ?? []
-        let workers = fields.dropFirst().compactMap { Int32($0) }
-        #expect(fields.first == "pids" && workers.count == 2)
+        let parent = OrphanMaker(["parent-holding-shared"], lines: 2)
+        let (pid, lines, workers) = (parent.pid, parent.lines, parent.workers)
+        #expect(lines.first?.hasPrefix("pids ") == true && workers.count == 2)
         // The workers really hold the parent's anonymous memory file, and the named control segment exists.
         for worker in workers {
             let maps = (try? String(contentsOfFileDescriptor: open("/proc/\(worker)/maps", O_RDONLY))) ?? ""
@@ -169,13 +151,7 @@ struct SharedBufferTests {
         #expect(lines.count == 2 && lines[1].hasPrefix("named /offload-\(pid)-"))
         #expect(Self.offloadSegments(of: pid).count == 1)
 
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let deadline = ContinuousClock.now + .seconds(10)
-        // Polling an unrelated process's state has no event to wait on; bounded by a deadline.
-        while !workers.allSatisfy(TestWorker.isGone), ContinuousClock.now < deadline { usleep(5_000) }
-        #expect(workers.allSatisfy(TestWorker.isGone))
+        #expect(parent.killParentAndAwaitWorkers())
         // Only the segment asked for by name survives its owner (and is removed here); the anonymous file and the
         // counter went with the last process that had them.
         let survivors = Self.offloadSegments(of: pid)
