@@ -100,17 +100,7 @@ public final class PostgresQueue: Sendable {
         self.configuration = configuration
         server = settings.endpoint.serverDescription
         sql = SQL(schema: settings.schema)
-        let first = try await Connector.connect(settings, purpose: "submit")
-        do {
-            if settings.migrateOnStart {
-                _ = try await PostgresSchema.migrate(on: first, schema: settings.schema, server: server)
-            } else {
-                try await PostgresSchema.requireCurrent(on: first, schema: settings.schema, server: server)
-            }
-        } catch {
-            try? await first.close()
-            throw error
-        }
+        let first = try await Connector.connectToCurrentSchema(settings, purpose: "submit")
         commands = ManagedConnection(settings: settings, purpose: "submit", initial: first)
         waiter = ResultWaiter(settings: settings, sql: sql, pollInterval: configuration.pollInterval)
         inserter = Inserter(connection: commands, sql: sql, batchRows: configuration.insertBatchRows)

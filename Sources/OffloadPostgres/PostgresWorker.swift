@@ -120,17 +120,7 @@ public final class PostgresWorker: Sendable {
         host = Self.hostName()
         name = configuration.name ?? "\(host):\(getpid()):\(UInt32.random(in: 0..<UInt32.max) >> 8)"
         maxHeld = configuration.maxHeld ?? configuration.claimBatch * 2
-        let first = try await Connector.connect(settings, purpose: "worker")
-        do {
-            if settings.migrateOnStart {
-                _ = try await PostgresSchema.migrate(on: first, schema: settings.schema, server: server)
-            } else {
-                try await PostgresSchema.requireCurrent(on: first, schema: settings.schema, server: server)
-            }
-        } catch {
-            try? await first.close()
-            throw error
-        }
+        let first = try await Connector.connectToCurrentSchema(settings, purpose: "worker")
         claimConnection = ManagedConnection(settings: settings, purpose: "worker", initial: first)
         completeConnection = ManagedConnection(settings: settings, purpose: "worker-complete")
         do {

@@ -5,25 +5,6 @@ import Testing
 @testable import OffloadSystem
 @testable import OffloadWire
 
-/// A task's end as the state machine sees it: no decoding, no handle.
-private final class SilentSink: TaskSink {
-    let cell = CompletionCell()
-    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (
-        succeeded: Bool, finish: @Sendable () -> Void
-    ) {
-        (true, {})
-    }
-    func decodeBatch(
-        outputs: [UInt8],
-        failures: [Int: OffloadError],
-        count: Int,
-        describe: (Int) -> String,
-        workerPID: Int32?
-    ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
-        (failures.isEmpty, {})
-    }
-}
-
 /// The process pool's life-cycle events and progress relay, driven through the pure state machine (no processes).
 @Suite struct ProcessPoolStateMachineEventsTests {
     static func settings(_ adjust: (inout ProcessPoolStateMachine.Settings) -> Void = { _ in })
@@ -60,7 +41,7 @@ private final class SilentSink: TaskSink {
             itemCount: 2,
             isIdempotent: false,
             timeout: nil,
-            sink: SilentSink(),
+            sink: FakeSink(),
             describe: { _ in "Job" }
         )
         task.progress = progress

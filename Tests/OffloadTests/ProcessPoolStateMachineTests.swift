@@ -6,25 +6,6 @@ import Testing
 @testable import OffloadSystem
 @testable import OffloadWire
 
-/// A task's end as the state machine sees it: no decoding, no handle.
-private final class FakeSink: TaskSink {
-    let cell = CompletionCell()
-    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (
-        succeeded: Bool, finish: @Sendable () -> Void
-    ) {
-        (true, {})
-    }
-    func decodeBatch(
-        outputs: [UInt8],
-        failures: [Int: OffloadError],
-        count: Int,
-        describe: (Int) -> String,
-        workerPID: Int32?
-    ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
-        (failures.isEmpty, {})
-    }
-}
-
 /// Drives a ``ProcessPoolStateMachine`` through events, as the pool's core and manager would, without threads or
 /// processes: writes "succeed" at once, spawns are answered by `spawn(_:)`, and the clock is a number.
 private struct Harness {

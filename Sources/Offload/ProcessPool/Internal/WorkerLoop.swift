@@ -85,19 +85,7 @@ enum WorkerLoop {
                             runBatch(taskID, jobName, job, firstItem, registry, journal, output)
                         } else {
                             journal?.itemStarted(0)
-                            switch registry.handle(jobName: jobName, payload: job) {
-                            case .success(let bytes, let nanoseconds):
-                                Message.result(
-                                    taskID: taskID,
-                                    isBatch: false,
-                                    runNanoseconds: nanoseconds,
-                                    firstItem: 0,
-                                    count: 1,
-                                    output: bytes
-                                ).append(to: &output.writer)
-                            case .failure(let failure):
-                                Message.failure(taskID: taskID, failure).append(to: &output.writer)
-                            }
+                            runSingle(taskID, jobName, job, registry, output)
                             journal?.itemEnded()
                         }
                         // Every result is written before the next task starts: if that task crashes the worker, the
@@ -135,7 +123,7 @@ enum WorkerLoop {
         }
     }
 
-    /// Runs a single job and queues its result (traced path; the untraced path is inline in ``run(registry:)``).
+    /// Runs a single job and queues its result.
     private static func runSingle(
         _ taskID: UInt64,
         _ jobName: String,
