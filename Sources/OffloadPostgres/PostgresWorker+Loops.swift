@@ -286,7 +286,25 @@ extension PostgresWorker {
     }
 
     func record(_ rows: [CompletionRow]) async throws -> Set<Int64> {
-        let query = PostgresQuery(
+        let query = rows.allSatisfy({ $0.state == "completed" }) ? successQuery(rows) : completionQuery(rows)
+        return try await completeConnection.run { connection in
+            var accepted = Set<Int64>()
+            for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
+                accepted.insert(id)
+            }
+            return accepted
+        }
+    }
+
+    func successQuery(_ rows: [CompletionRow]) -> PostgresQuery {
+        PostgresQuery(
+            unsafeSQL: sql.completeSuccesses,
+            binds: binds(rows.map(\.id), rows.map(\.attempt), rows.map { ByteBuffer(bytes: $0.output) }, name)
+        )
+    }
+
+    func completionQuery(_ rows: [CompletionRow]) -> PostgresQuery {
+        PostgresQuery(
             unsafeSQL: sql.complete,
             binds: binds(
                 rows.map(\.id),
@@ -303,13 +321,6 @@ extension PostgresWorker {
                 name
             )
         )
-        return try await completeConnection.run { connection in
-            var accepted = Set<Int64>()
-            for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
-                accepted.insert(id)
-            }
-            return accepted
-        }
     }
 
     // MARK: - Heartbeat

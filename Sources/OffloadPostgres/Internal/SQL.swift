@@ -226,6 +226,20 @@ struct SQL: Sendable {
         """
     }
 
+    /// ``complete`` for a batch of successes only (the common case): three arrays instead of eleven to encode and
+    /// parse, the same fence and the same result.
+    var completeSuccesses: String {
+        """
+        UPDATE \(jobs) j SET
+            state = 'completed', output = u.output,
+            error_code = NULL, error_type = NULL, error_message = NULL, error_signal = NULL, error_exit_status = NULL,
+            error_stderr = NULL, lease_until = NULL, finished_at = now(), finished_attempt = u.attempt
+        FROM unnest($1::bigint[], $2::int[], $3::bytea[]) AS u(id, attempt, output)
+        WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running' AND j.worker_id = $4
+        RETURNING j.id
+        """
+    }
+
     /// Hands unfinished jobs back at shutdown; the attempt does not count (its result was never recorded).
     var release: String {
         """
