@@ -269,8 +269,9 @@ public enum PostgresSchema {
         // example W3C `traceparent`) travels in the row to the worker, which runs the job in a child span.
         // Results in the notification: a completed job's output of at most 200 bytes rides in the `<schema>_done`
         // payload as `id:hex`, so a submitter resumes its handle without reading the row back (one statement and
-        // one round trip fewer per result); other finished IDs are sent bare and fetched as before. The payload is
-        // cut into several notifications of at most about 7,400 bytes (a running sum of entry lengths, chunks of
+        // one round trip fewer per result); other finished IDs are sent bare and fetched as before. A payload of up to
+        // 7,900 bytes goes as one notification (one pass over the transition table, which also finds re-queued rows); a longer one is cut
+        // into several of at most about 7,400 bytes (a running sum of entry lengths in scan order, no sort: chunks of
         // 7,000 plus at most one entry of 420), never replaced by `*`.
         { schema in
             let s = "\"\(schema)\""
@@ -279,19 +280,34 @@ public enum PostgresSchema {
                 """
                 CREATE OR REPLACE FUNCTION \(s).notify_updated() RETURNS trigger LANGUAGE plpgsql AS $$
                 DECLARE
+                    entries text;
+                    requeued boolean;
                     part text;
                 BEGIN
-                    FOR part IN
-                        SELECT string_agg(e, ',' ORDER BY id) FROM (
-                            SELECT id, e, sum(length(e) + 1) OVER (ORDER BY id) / 7000 AS chunk FROM (
-                                SELECT id, CASE WHEN state = 'completed' AND octet_length(output) <= 200
-                                    THEN id::text || ':' || encode(output, 'hex') ELSE id::text END AS e
-                                FROM new_rows WHERE state IN ('completed', 'failed', 'cancelled')) f) c
-                        GROUP BY chunk
-                    LOOP
-                        PERFORM pg_notify('\(schema)_done', part);
-                    END LOOP;
-                    IF EXISTS (SELECT 1 FROM new_rows WHERE state = 'available') THEN
+                    SELECT string_agg(CASE WHEN state = 'completed' AND octet_length(output) <= 200
+                            THEN id::text || ':' || encode(output, 'hex') ELSE id::text END, ',')
+                            FILTER (WHERE state IN ('completed', 'failed', 'cancelled')),
+                        bool_or(state = 'available')
+                        INTO entries, requeued
+                    FROM new_rows;
+                    IF entries IS NOT NULL THEN
+                        IF length(entries) <= 7900 THEN
+                            PERFORM pg_notify('\(schema)_done', entries);
+                        ELSE
+                            FOR part IN
+                                SELECT string_agg(e, ',') FROM (
+                                    SELECT e, sum(length(e) + 1) OVER (ROWS UNBOUNDED PRECEDING) / 7000 AS chunk
+                                    FROM (
+                                        SELECT id, CASE WHEN state = 'completed' AND octet_length(output) <= 200
+                                            THEN id::text || ':' || encode(output, 'hex') ELSE id::text END AS e
+                                        FROM new_rows WHERE state IN ('completed', 'failed', 'cancelled')) f) c
+                                GROUP BY chunk
+                            LOOP
+                                PERFORM pg_notify('\(schema)_done', part);
+                            END LOOP;
+                        END IF;
+                    END IF;
+                    IF requeued THEN
                         PERFORM pg_notify('\(schema)_jobs', '');
                     END IF;
                     RETURN NULL;
