@@ -269,10 +269,9 @@ public enum PostgresSchema {
         // example W3C `traceparent`) travels in the row to the worker, which runs the job in a child span.
         // Results in the notification: a completed job's output of at most 200 bytes rides in the `<schema>_done`
         // payload as `id:hex`, so a submitter resumes its handle without reading the row back (one statement and
-        // one round trip fewer per result); other finished IDs are sent bare and fetched as before. A payload of up to
-        // 7,900 bytes goes as one notification (one pass over the transition table, which also finds re-queued rows); a longer one is cut
-        // into several of at most about 7,400 bytes (a running sum of entry lengths in scan order, no sort: chunks of
-        // 7,000 plus at most one entry of 420), never replaced by `*`.
+        // one round trip fewer per result); other finished IDs are sent bare and fetched as before. One pass over the
+        // transition table builds the entries (and finds re-queued rows); a payload longer than 7,900 bytes is cut at
+        // commas into several notifications, never replaced by `*`.
         { schema in
             let s = "\"\(schema)\""
             return [
@@ -282,7 +281,7 @@ public enum PostgresSchema {
                 DECLARE
                     entries text;
                     requeued boolean;
-                    part text;
+                    cut int;
                 BEGIN
                     SELECT string_agg(CASE WHEN state = 'completed' AND octet_length(output) <= 200
                             THEN id::text || ':' || encode(output, 'hex') ELSE id::text END, ',')
@@ -290,22 +289,19 @@ public enum PostgresSchema {
                         bool_or(state = 'available')
                         INTO entries, requeued
                     FROM new_rows;
-                    IF entries IS NOT NULL THEN
-                        IF length(entries) <= 7900 THEN
-                            PERFORM pg_notify('\(schema)_done', entries);
-                        ELSE
-                            FOR part IN
-                                SELECT string_agg(e, ',') FROM (
-                                    SELECT e, sum(length(e) + 1) OVER (ROWS UNBOUNDED PRECEDING) / 7000 AS chunk
-                                    FROM (
-                                        SELECT id, CASE WHEN state = 'completed' AND octet_length(output) <= 200
-                                            THEN id::text || ':' || encode(output, 'hex') ELSE id::text END AS e
-                                        FROM new_rows WHERE state IN ('completed', 'failed', 'cancelled')) f) c
-                                GROUP BY chunk
-                            LOOP
-                                PERFORM pg_notify('\(schema)_done', part);
-                            END LOOP;
+                    -- Longer than one payload (8,000 bytes): cut at the last comma within 7,900 bytes, repeatedly
+                    -- (entries are ASCII and at most 420 bytes, so there always is one).
+                    WHILE length(entries) > 7900 LOOP
+                        cut := 7902 - strpos(reverse(left(entries, 7901)), ',');
+                        IF cut > 7901 THEN
+                            entries := '*';
+                            EXIT;
                         END IF;
+                        PERFORM pg_notify('\(schema)_done', left(entries, cut - 1));
+                        entries := substr(entries, cut + 1);
+                    END LOOP;
+                    IF entries IS NOT NULL THEN
+                        PERFORM pg_notify('\(schema)_done', entries);
                     END IF;
                     IF requeued THEN
                         PERFORM pg_notify('\(schema)_jobs', '');
