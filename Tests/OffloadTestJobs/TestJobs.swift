@@ -457,7 +457,8 @@ public enum TestJobs {
             FaultMix.self,
             ReportThenWait.self,
             IsProgressObserved.self,
-            SpanContextSeen.self
+            SpanContextSeen.self,
+            WorkerLineage.self
         )
         registry.register(initializer: MarkInitialized.self)
         registry.register(initializer: RefuseToInitialize.self)

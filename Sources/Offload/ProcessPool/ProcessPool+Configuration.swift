@@ -81,6 +81,11 @@ extension ProcessPool {
         /// Capacity in bytes of each of a worker's two shared-memory rings (with ``Transport/sharedMemory``): a power
         /// of two from 4 KiB to 64 MiB. Larger jobs and results still work; they go through the ring in pieces.
         public var sharedMemoryRingBytes: Int
+        /// How workers are started: ``StartMethod/spawn`` (default: a new run of the executable for each worker) or
+        /// ``StartMethod/forkServer`` (forked by a fork server the pool starts once, so a replacement after a crash
+        /// or ``maxTasksPerWorker`` is ready in about a millisecond). Python: the `mp_context=` start method,
+        /// `"spawn"` or `"forkserver"`.
+        public var startMethod: StartMethod
 
         /// Creates a configuration.
         /// - Parameters:
@@ -127,6 +132,7 @@ extension ProcessPool {
             self.stderrForwardLinesPerSecond = 200
             self.transport = .automatic
             self.sharedMemoryRingBytes = 1 << 18
+            self.startMethod = .spawn
         }
 
         func validate() throws(OffloadError) {
