@@ -1,0 +1,123 @@
+import Foundation
+import Offload
+import OffloadBenchJobs
+
+/// `bench-processes --compare-start-methods`: how long a crashed worker takes to be replaced with each
+/// ``ProcessPool/StartMethod``, measured in one run, interleaved (spawn, fork server, spawn, fork server, …).
+///
+/// One replacement: a one-worker pool runs ``CrashJob`` (its worker dies of SIGKILL); the sample is the time from the
+/// moment the crash's error reaches the caller — the pool detected the exit on the worker's pidfd and asked for a
+/// replacement in the same step — until a ``TrivialJob`` submitted then has returned: the replacement is started,
+/// said hello and ran one job. It is an upper bound of "detected → ready" (it includes one round trip).
+enum StartMethodComparison {
+    struct Method: Codable {
+        var startMethod: String
+        var replacements: Int
+        var medianMilliseconds: Double
+        var p10Milliseconds: Double
+        var p90Milliseconds: Double
+        var minMilliseconds: Double
+        var maxMilliseconds: Double
+        /// 1.4826 × MAD / median.
+        var noise: Double
+        var workersForked: Int
+        var fallbackReason: String?
+    }
+
+    struct Report: Codable {
+        var executable: String
+        var cores: Int
+        var spawn: Method
+        var forkServer: Method
+        /// spawn median / fork-server median.
+        var speedup: Double
+        /// The median of the pairwise ratios (spawn sample / the fork-server sample next to it).
+        var pairedSpeedup: Double
+    }
+
+    static func run(replacements: Int, log: Bool) async throws -> Report {
+        func pool(_ method: ProcessPool.StartMethod) throws -> ProcessPool {
+            var configuration = ProcessPool.Configuration(workers: 1)
+            configuration.startMethod = method
+            configuration.forwardWorkerStderr = false
+            return try ProcessPool(configuration: configuration)
+        }
+        let methods: [ProcessPool.StartMethod] = [.spawn, .forkServer]
+        let pools = try methods.map(pool)
+
+        func replace(_ pool: ProcessPool) async throws -> Double {
+            do {
+                _ = try await pool.run(CrashJob())
+                throw OffloadError(.protocolViolation, "CrashJob returned instead of crashing its worker")
+            } catch let error as OffloadError where error.code == .workerCrashed {}
+            let detected = ContinuousClock.now
+            _ = try await pool.run(TrivialJob(item: 1))
+            return (ContinuousClock.now - detected).seconds * 1e3
+        }
+        // Warm-up: both pools started, their code paths run, a few replacements each.
+        for pool in pools {
+            for item in 0..<20 { _ = try await pool.run(TrivialJob(item: item)) }
+            for _ in 0..<3 { _ = try await replace(pool) }
+        }
+        var samples: [[Double]] = [[], []]
+        for round in 0..<replacements {
+            // A B A B …, the order flipped every other pair so that neither always goes first.
+            let order = round % 2 == 0 ? [0, 1] : [1, 0]
+            for index in order { samples[index].append(try await replace(pools[index])) }
+        }
+        let figures = methods.indices.map { index in
+            describe(methods[index], samples[index], pools[index].startMethodStatus)
+        }
+        for pool in pools { await pool.shutdown() }
+        let paired = zip(samples[0], samples[1]).map { $0 / $1 }.sorted()
+        let report = Report(
+            executable: CommandLine.arguments.first ?? "offload",
+            cores: WorkerCount.available,
+            spawn: figures[0],
+            forkServer: figures[1],
+            speedup: figures[0].medianMilliseconds / figures[1].medianMilliseconds,
+            pairedSpeedup: paired[paired.count / 2]
+        )
+        if log {
+            print("worker replacement after a crash, \(replacements) per start method, interleaved, "
+                + "\(report.cores) cores available; executable \(report.executable)")
+            for method in figures {
+                print("  \(method.startMethod): median \(format(method.medianMilliseconds)) ms, "
+                    + "p10-p90 \(format(method.p10Milliseconds))-\(format(method.p90Milliseconds)) ms, "
+                    + "min-max \(format(method.minMilliseconds))-\(format(method.maxMilliseconds)) ms, "
+                    + "noise \(format(method.noise * 100, 1))%, forked \(method.workersForked)"
+                    + (method.fallbackReason.map { ", fell back: \($0)" } ?? ""))
+            }
+            print("  spawn/forkserver: \(format(report.speedup, 1))x (medians), "
+                + "\(format(report.pairedSpeedup, 1))x (median of paired ratios)")
+        }
+        return report
+    }
+
+    private static func describe(
+        _ method: ProcessPool.StartMethod,
+        _ samples: [Double],
+        _ status: ProcessPool.StartMethodStatus
+    ) -> Method {
+        let sorted = samples.sorted()
+        func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
+        let median = quantile(0.5)
+        let deviations = sorted.map { abs($0 - median) }.sorted()
+        return Method(
+            startMethod: method.description,
+            replacements: samples.count,
+            medianMilliseconds: median,
+            p10Milliseconds: quantile(0.1),
+            p90Milliseconds: quantile(0.9),
+            minMilliseconds: sorted[0],
+            maxMilliseconds: sorted[sorted.count - 1],
+            noise: 1.4826 * deviations[deviations.count / 2] / median,
+            workersForked: status.workersForked,
+            fallbackReason: status.fallbackReason
+        )
+    }
+
+    private static func format(_ value: Double, _ digits: Int = 2) -> String {
+        String(format: "%.\(digits)f", value)
+    }
+}
