@@ -9,6 +9,7 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case workerPoolThreads
     case processPool
     case processPoolSharedMemory
+    case processPoolForkServer
     case workerPoolProcesses
 
     var testDescription: String { rawValue }
@@ -21,11 +22,16 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .pipes))
         case .processPoolSharedMemory:
             return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .sharedMemory))
+        case .processPoolForkServer:
+            return try ProcessPool(configuration: TestWorker.configuration(workers: 2) { $0.startMethod = .forkServer })
         case .workerPoolProcesses: return try WorkerPool(processes: TestWorker.configuration(workers: 2))
         }
     }
 
     /// Whether a job's error arrives as a ``OffloadError/Code/jobFailed`` naming the remote error (processes) rather
     /// than carrying the original error as its cause (in-process).
-    var isRemote: Bool { self == .processPool || self == .processPoolSharedMemory || self == .workerPoolProcesses }
+    var isRemote: Bool {
+        self == .processPool || self == .processPoolSharedMemory || self == .processPoolForkServer
+            || self == .workerPoolProcesses
+    }
 }

@@ -13,6 +13,7 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case workerPoolIO
     case processPool
     case processPoolSharedMemory
+    case processPoolForkServer
 
     var testDescription: String { rawValue }
 
@@ -29,6 +30,12 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return ProcessTestPool(pool: try ProcessPool(configuration: configuration))
         case .processPoolSharedMemory:
             let configuration = TestWorker.configuration(workers: 1, transport: .sharedMemory) { $0.maxPrefetch = 1 }
+            return ProcessTestPool(pool: try ProcessPool(configuration: configuration))
+        case .processPoolForkServer:
+            let configuration = TestWorker.configuration(workers: 1) {
+                $0.maxPrefetch = 1
+                $0.startMethod = .forkServer
+            }
             return ProcessTestPool(pool: try ProcessPool(configuration: configuration))
         }
     }
