@@ -57,7 +57,8 @@ struct ProcessPoolForkServerTests {
 
     @Test("a spawned worker has the same descriptors as a forked one")
     func spawnedWorkerDescriptors() async throws {
-        try await withProcessPool(configuration: TestWorker.configuration(workers: 1)) { pool async throws in
+        let configuration = TestWorker.configuration(workers: 1) { $0.startMethod = .spawn }
+        try await withProcessPool(configuration: configuration) { pool async throws in
             let lineage = try await pool.run(WorkerLineage())
             #expect(lineage.descriptors == [0, 1, 2, 3, 4])
             #expect(lineage.parent == getpid())

@@ -22,6 +22,10 @@ enum StartMethodComparison {
         var noise: Double
         var workersForked: Int
         var fallbackReason: String?
+        /// A new 2-worker pool → its first two results (median over the start-up rounds, interleaved too).
+        var startupMedianMilliseconds: Double
+        var startupMinMilliseconds: Double
+        var startupMaxMilliseconds: Double
     }
 
     struct Report: Codable {
@@ -36,14 +40,25 @@ enum StartMethodComparison {
     }
 
     static func run(replacements: Int, log: Bool) async throws -> Report {
-        func pool(_ method: ProcessPool.StartMethod) throws -> ProcessPool {
-            var configuration = ProcessPool.Configuration(workers: 1)
+        func pool(_ method: ProcessPool.StartMethod, workers: Int = 1) throws -> ProcessPool {
+            var configuration = ProcessPool.Configuration(workers: workers)
             configuration.startMethod = method
             configuration.forwardWorkerStderr = false
             return try ProcessPool(configuration: configuration)
         }
         let methods: [ProcessPool.StartMethod] = [.spawn, .forkServer]
-        let pools = try methods.map(pool)
+        // Start-up: a fresh 2-worker pool until both workers returned a result (the fork server's own start counts).
+        var startups: [[Double]] = [[], []]
+        for round in 0..<max(5, replacements / 10) {
+            for index in round % 2 == 0 ? [0, 1] : [1, 0] {
+                let start = ContinuousClock.now
+                let fresh = try pool(methods[index], workers: 2)
+                _ = try await fresh.map([TrivialJob(item: 1), TrivialJob(item: 2)], chunkSize: 1)
+                startups[index].append((ContinuousClock.now - start).seconds * 1e3)
+                await fresh.shutdown()
+            }
+        }
+        let pools = try methods.map { try pool($0) }
 
         func replace(_ pool: ProcessPool) async throws -> Double {
             do {
@@ -66,7 +81,7 @@ enum StartMethodComparison {
             for index in order { samples[index].append(try await replace(pools[index])) }
         }
         let figures = methods.indices.map { index in
-            describe(methods[index], samples[index], pools[index].startMethodStatus)
+            describe(methods[index], samples[index], startups[index], pools[index].startMethodStatus)
         }
         for pool in pools { await pool.shutdown() }
         let paired = zip(samples[0], samples[1]).map { $0 / $1 }.sorted()
@@ -85,7 +100,9 @@ enum StartMethodComparison {
                 print("  \(method.startMethod): median \(format(method.medianMilliseconds)) ms, "
                     + "p10-p90 \(format(method.p10Milliseconds))-\(format(method.p90Milliseconds)) ms, "
                     + "min-max \(format(method.minMilliseconds))-\(format(method.maxMilliseconds)) ms, "
-                    + "noise \(format(method.noise * 100, 1))%, forked \(method.workersForked)"
+                    + "noise \(format(method.noise * 100, 1))%, forked \(method.workersForked); "
+                    + "pool start → 2 results: median \(format(method.startupMedianMilliseconds)) ms "
+                    + "(\(format(method.startupMinMilliseconds))-\(format(method.startupMaxMilliseconds)))"
                     + (method.fallbackReason.map { ", fell back: \($0)" } ?? ""))
             }
             print("  spawn/forkserver: \(format(report.speedup, 1))x (medians), "
@@ -97,8 +114,10 @@ enum StartMethodComparison {
     private static func describe(
         _ method: ProcessPool.StartMethod,
         _ samples: [Double],
+        _ startups: [Double],
         _ status: ProcessPool.StartMethodStatus
     ) -> Method {
+        let startup = startups.sorted()
         let sorted = samples.sorted()
         func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
         let median = quantile(0.5)
@@ -113,7 +132,10 @@ enum StartMethodComparison {
             maxMilliseconds: sorted[sorted.count - 1],
             noise: 1.4826 * deviations[deviations.count / 2] / median,
             workersForked: status.workersForked,
-            fallbackReason: status.fallbackReason
+            fallbackReason: status.fallbackReason,
+            startupMedianMilliseconds: startup[startup.count / 2],
+            startupMinMilliseconds: startup[0],
+            startupMaxMilliseconds: startup[startup.count - 1]
         )
     }
 
