@@ -458,7 +458,8 @@ public enum TestJobs {
             ReportThenWait.self,
             IsProgressObserved.self,
             SpanContextSeen.self,
-            WorkerLineage.self
+            WorkerLineage.self,
+            ContendEntryMutex.self
         )
         registry.register(initializer: MarkInitialized.self)
         registry.register(initializer: RefuseToInitialize.self)

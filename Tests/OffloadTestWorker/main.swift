@@ -33,6 +33,10 @@ if arguments.contains("--thread-before-entry") {
     var thread = pthread_t()
     _ = pthread_create(&thread, nil, idleForever, nil)
 }
+if arguments.contains("--mutex-before-entry") {
+    // A Mutex locked on the main thread before the entry point: a fork server's workers must not inherit its owner id.
+    lockEntryMutexOnce()
+}
 if arguments.contains("--idle-without-entry") {
     while true { pause() }
 }

@@ -141,13 +141,29 @@ struct ProcessPoolForkServerTests {
         }
     }
 
+    @Test("a Mutex the program locked before the entry point works contended in forked workers")
+    func mutexLockedBeforeEntry() async throws {
+        let configuration = Self.configuration(workers: 1) {
+            $0.arguments = ["--mutex-before-entry"]
+            // A broken hand-over hangs or crashes the worker: either ends the job with an error.
+            $0.taskTimeout = .seconds(10)
+        }
+        try await withProcessPool(configuration: configuration) { pool async throws in
+            for _ in 0..<3 { #expect(try await pool.run(ContendEntryMutex()) == 2) }
+            #expect(pool.startMethodStatus.workersForked == 1)
+        }
+    }
+
     @Test("a program that forgot the entry point is still reported, with a fork server")
     func missingEntryPoint() async throws {
         let configuration = Self.configuration(workers: 1) { $0.arguments = ["--skip-entry"] }
         let pool = try ProcessPool(configuration: configuration)
         let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }
         #expect(error?.code == .workerEntryPointMissing)
-        #expect(pool.startMethodStatus.fallbackReason?.contains("fork server exited") == true)
+        let status = pool.startMethodStatus
+        #expect(status.fallbackReason?.contains("fork server exited") == true)
+        #expect(status.current == .spawn)
+        #expect(status.serverStarts == 1)
         await pool.shutdown()
         #expect(pool.stats.isConsistent)
     }
@@ -171,7 +187,7 @@ struct ProcessPoolForkServerTests {
         #expect(parent.killParentAndAwaitWorkers())
     }
 
-    @Test("the policy starts the server, restarts it after a loss, and gives up after three starts or a refusal")
+    @Test("the policy starts the server, restarts one that had forked after a loss, and gives up after three starts")
     func policy() {
         var policy = ForkServerPolicy()
         #expect(policy.beforeStart() == .start)
@@ -183,13 +199,22 @@ struct ProcessPoolForkServerTests {
             #expect(policy.phase == .notStarted)
             #expect(policy.beforeStart() == .start)
             policy.started()
+            policy.forked()
         }
         policy.serverLost("gone again")
         #expect(policy.phase == .disabled)
         #expect(policy.beforeStart() == .spawn)
         #expect(policy.starts == ForkServerPolicy.maxStarts)
-        #expect(policy.workersForked == 1)
+        #expect(policy.workersForked == ForkServerPolicy.maxStarts)
         #expect(policy.fallbackReason == "gone again")
+
+        // A server that dies before its first fork (the program cannot be one) is not started again.
+        var stillborn = ForkServerPolicy()
+        #expect(stillborn.beforeStart() == .start)
+        stillborn.started()
+        stillborn.serverLost("exited")
+        #expect(stillborn.beforeStart() == .spawn)
+        #expect(stillborn.starts == 1)
 
         var refusing = ForkServerPolicy()
         #expect(refusing.beforeStart() == .start)

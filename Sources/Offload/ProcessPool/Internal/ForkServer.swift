@@ -6,8 +6,9 @@ import Synchronization
 /// it waits for requests, each carrying the new worker's four descriptors (stderr, commands, results, journal) and
 /// its transport setting, forks with `clone(CLONE_PARENT)`, and replies with the worker's PID.
 ///
-/// Invariants of this code path, which runs in the server's one thread: it creates no thread, holds no lock when it
-/// forks and locks no `Synchronization.Mutex` (its cached thread id would be inherited by every worker's main thread).
+/// Invariants of this code path, which runs in the server's one thread: it creates no thread and holds no lock when
+/// it forks. A forked worker runs its loop on a fresh thread, so nothing cached in the server's main thread's
+/// thread-local storage (Swift's per-thread id of `Synchronization.Mutex`) reaches the thread that runs jobs.
 enum ForkServer {
     /// Marks the fork-server role (with descriptor 3 a socket). Named like the worker keys, so that a pool started
     /// inside a worker never passes it on.
@@ -110,7 +111,15 @@ enum ForkServer {
         let setting = String(decoding: transport, as: UTF8.self)
         Syscalls.setEnvironmentValue(SharedTransport.environmentKey, setting.isEmpty ? nil : setting)
         Syscalls.setEnvironmentValue(roleKey, nil)
-        WorkerLoop.run(registry: registry)
+        // The loop runs on a new thread: the forked main thread carries the server's thread-local state, such as
+        // the thread id `Synchronization.Mutex` caches per thread (a lock it took before the fork would give a
+        // contended Mutex the server's id as owner). The main thread only waits; the loop's `exit` ends both.
+        do throws(SystemCallError) {
+            try OSThread.spawn(name: "offload-worker") { WorkerLoop.run(registry: registry) }.join()
+        } catch {
+            WorkerLoop.run(registry: registry)
+        }
+        Syscalls.exitImmediately(0)
     }
 }
 
@@ -131,6 +140,9 @@ struct ForkServerPolicy: Sendable, Equatable {
     var starts = 0
     var workersForked = 0
     var fallbackReason: String?
+    /// Whether the server now running has forked a worker: one that dies before its first fork is not restarted
+    /// (it would die again: the program cannot be a fork server).
+    var currentServerForked = false
 
     enum Decision: Equatable {
         /// Start a server, then ask it.
@@ -155,15 +167,21 @@ struct ForkServerPolicy: Sendable, Equatable {
         }
     }
 
-    mutating func started() { phase = .running }
+    mutating func started() {
+        phase = .running
+        currentServerForked = false
+    }
 
-    mutating func forked() { workersForked += 1 }
+    mutating func forked() {
+        workersForked += 1
+        currentServerForked = true
+    }
 
-    /// The server died or stopped answering: this worker is spawned, and the next start tries a new server (until
-    /// ``maxStarts``).
+    /// The server died: this worker is spawned, and the next start tries a new server (until ``maxStarts``) if this
+    /// one had forked workers; one that died before its first fork is not tried again.
     mutating func serverLost(_ reason: String) {
         fallbackReason = reason
-        phase = starts < Self.maxStarts ? .notStarted : .disabled
+        phase = currentServerForked && starts < Self.maxStarts ? .notStarted : .disabled
     }
 
     /// The server cannot fork at all (more than one thread, `CLONE_PARENT` refused, could not be started): spawn
@@ -279,8 +297,9 @@ final class ForkServerClient: Sendable {
         var entries = [Syscalls.PollEntry(fd: server.socket), Syscalls.PollEntry(fd: server.pidfd)]
         Syscalls.poll(&entries, timeoutMilliseconds: timeout)
         if !entries[0].ready {
+            // A server that does not answer in `startTimeout` is not asked again (each wait holds the manager).
             return entries[1].ready
-                ? .lost("the fork server exited") : .lost("the fork server did not answer within \(timeout) ms")
+                ? .lost("the fork server exited") : .refused("the fork server did not answer within \(timeout) ms")
         }
         let reply: (bytes: [UInt8], descriptors: [Int32])?
         do throws(SystemCallError) {
