@@ -50,7 +50,10 @@ if arguments.count > 1, arguments[1] == "parent" {
     // large job half written into it behind a long-running one, when the parent is killed.
     var configuration = ProcessPool.Configuration(workers: 2)
     if arguments.count > 2 { configuration.transport = arguments[2] == "pipes" ? .pipes : .sharedMemory }
-    if arguments.contains("forkserver") { configuration.startMethod = .forkServer }
+    // "forkserver" names the start method and adds the server's PID to the line; "spawn" names the other.
+    let namedForkServer = arguments.contains("forkserver")
+    if namedForkServer { configuration.startMethod = .forkServer }
+    if arguments.contains("spawn") { configuration.startMethod = .spawn }
     let midWrite = arguments.contains("mid-write")
     if midWrite { configuration.sharedMemoryRingBytes = 4096 }
     let pool = try ProcessPool(configuration: configuration)
@@ -65,7 +68,7 @@ if arguments.count > 1, arguments[1] == "parent" {
         for _ in 0..<2 { _ = try pool.submit(InlineSum(values: [Double](repeating: 1, count: 100_000))) }
     }
     // With a fork server its PID comes last: it must not outlive this process either.
-    let everyPID = pool.workerPIDs + (pool.forkServerPID.map { [$0] } ?? [])
+    let everyPID = pool.workerPIDs + (namedForkServer ? pool.forkServerPID.map { [$0] } ?? [] : [])
     var line = "pids " + everyPID.map(String.init).joined(separator: " ") + "\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     while true { pause() }

@@ -7,22 +7,23 @@ extension ProcessPool {
     /// process is unsafe.
     public enum StartMethod: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         /// Every worker is a new run of the executable (`posix_spawn`, then `exec`), which calls
-        /// ``ProcessPool/runWorkerIfRequested(registry:)`` and becomes a worker. Works from any program at any time;
-        /// each start costs a whole program start-up (a dynamic loader, Swift's runtime, Foundation if linked:
-        /// typically 10–20 ms). Python: `"spawn"`.
+        /// ``ProcessPool/runWorkerIfRequested(registry:)`` and becomes a worker. Works from any program at any time
+        /// and reads the environment as each worker starts; each start costs a whole program start-up (a dynamic
+        /// loader, Swift's runtime, Foundation if linked: typically 10–20 ms). Python: `"spawn"`.
         case spawn
         /// The pool starts one extra run of the executable, once, as a *fork server*: it reaches
         /// ``ProcessPool/runWorkerIfRequested(registry:)`` before the program does anything else, stays
         /// single-threaded, and forks a worker on request. The fork is made with `clone(CLONE_PARENT)`, so each
         /// worker is a child of the pool, not of the server; a worker is ready within about a millisecond instead of
-        /// a program start-up, which makes replacing a crashed or recycled worker cheap. Python: `"forkserver"`.
+        /// a program start-up, which makes replacing a crashed or recycled worker cheap. The default. Python:
+        /// `"forkserver"` (Python's default on Linux since 3.14).
         ///
         /// The constraints are Python's: the program's `main` must call
         /// ``ProcessPool/runWorkerIfRequested(registry:)`` before it starts any thread (the server checks that it
-        /// has exactly one thread before each fork); whatever `main` did before that call — and the environment,
-        /// working directory and arguments as they were when the server started — is what every worker inherits;
-        /// and the server forks from its main thread, so `main` must not have locked a `Synchronization.Mutex`
-        /// before the call (Swift caches the locking thread's id, which the forked worker would inherit).
+        /// has exactly one thread before each fork, and the pool spawns workers when it has more); whatever `main`
+        /// did before that call — and the environment, working directory and arguments as they were when the
+        /// server started — is what every worker inherits. A forked worker runs jobs on a fresh thread, so no
+        /// thread-local state of the server's main thread reaches them.
         ///
         /// When a fork cannot be made — the server could not start, has more than one thread, the kernel refuses
         /// `CLONE_PARENT`, or the server died more often than it may be restarted — the worker is started with

@@ -19,9 +19,11 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .threadPool: return try ThreadPool(workers: 2)
         case .workerPoolThreads: return try WorkerPool(mode: .threads(workers: 2))
         case .processPool:
-            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .pipes))
+            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .pipes) { $0.startMethod = .spawn })
         case .processPoolSharedMemory:
-            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .sharedMemory))
+            return try ProcessPool(
+                configuration: TestWorker.configuration(workers: 2, transport: .sharedMemory) { $0.startMethod = .spawn }
+            )
         case .processPoolForkServer:
             return try ProcessPool(configuration: TestWorker.configuration(workers: 2) { $0.startMethod = .forkServer })
         case .workerPoolProcesses: return try WorkerPool(processes: TestWorker.configuration(workers: 2))

@@ -33,10 +33,14 @@ enum TestWorker {
         transports.map { Variant(transport: $0, startMethod: .spawn) }
         + [Variant(transport: .automatic, startMethod: .forkServer)]
 
-    /// The start method of every test pool unless a test sets one: `OFFLOAD_TEST_START_METHOD=forkserver` runs the
-    /// whole suite on fork servers.
+    /// The start method of every test pool unless a test sets one: the configuration's default, or
+    /// `OFFLOAD_TEST_START_METHOD=spawn` / `forkserver` to run the whole suite on one.
     static let defaultStartMethod: ProcessPool.StartMethod =
-        Syscalls.environmentValue("OFFLOAD_TEST_START_METHOD") == "forkserver" ? .forkServer : .spawn
+        switch Syscalls.environmentValue("OFFLOAD_TEST_START_METHOD") {
+        case "spawn": .spawn
+        case "forkserver": .forkServer
+        default: ProcessPool.Configuration().startMethod
+        }
 
     static func configuration(
         workers: Int = 2,
