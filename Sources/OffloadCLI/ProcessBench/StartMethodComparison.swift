@@ -20,6 +20,11 @@ enum StartMethodComparison {
         var maxMilliseconds: Double
         /// 1.4826 × MAD / median.
         var noise: Double
+        /// The whole cycle: the crashing job submitted → the trivial job on the replacement returned (an upper
+        /// bound that a late wake-up of the caller cannot shrink), median and p10–p90.
+        var cycleMedianMilliseconds: Double
+        var cycleP10Milliseconds: Double
+        var cycleP90Milliseconds: Double
         var workersForked: Int
         var fallbackReason: String?
         /// A new 2-worker pool → its first two results (median over the start-up rounds, interleaved too).
@@ -60,14 +65,16 @@ enum StartMethodComparison {
         }
         let pools = try methods.map { try pool($0) }
 
-        func replace(_ pool: ProcessPool) async throws -> Double {
+        func replace(_ pool: ProcessPool) async throws -> (ready: Double, cycle: Double) {
+            let submitted = ContinuousClock.now
             do {
                 _ = try await pool.run(CrashJob())
                 throw OffloadError(.protocolViolation, "CrashJob returned instead of crashing its worker")
             } catch let error as OffloadError where error.code == .workerCrashed {}
             let detected = ContinuousClock.now
             _ = try await pool.run(TrivialJob(item: 1))
-            return (ContinuousClock.now - detected).seconds * 1e3
+            let done = ContinuousClock.now
+            return ((done - detected).seconds * 1e3, (done - submitted).seconds * 1e3)
         }
         // Warm-up: both pools started, their code paths run, a few replacements each.
         for pool in pools {
@@ -75,13 +82,18 @@ enum StartMethodComparison {
             for _ in 0..<3 { _ = try await replace(pool) }
         }
         var samples: [[Double]] = [[], []]
+        var cycles: [[Double]] = [[], []]
         for round in 0..<replacements {
             // A B A B …, the order flipped every other pair so that neither always goes first.
             let order = round % 2 == 0 ? [0, 1] : [1, 0]
-            for index in order { samples[index].append(try await replace(pools[index])) }
+            for index in order {
+                let sample = try await replace(pools[index])
+                samples[index].append(sample.ready)
+                cycles[index].append(sample.cycle)
+            }
         }
         let figures = methods.indices.map { index in
-            describe(methods[index], samples[index], startups[index], pools[index].startMethodStatus)
+            describe(methods[index], samples[index], cycles[index], startups[index], pools[index].startMethodStatus)
         }
         for pool in pools { await pool.shutdown() }
         let paired = zip(samples[0], samples[1]).map { $0 / $1 }.sorted()
@@ -101,6 +113,9 @@ enum StartMethodComparison {
                     + "p10-p90 \(format(method.p10Milliseconds))-\(format(method.p90Milliseconds)) ms, "
                     + "min-max \(format(method.minMilliseconds))-\(format(method.maxMilliseconds)) ms, "
                     + "noise \(format(method.noise * 100, 1))%, forked \(method.workersForked); "
+                    + "whole cycle (crashing job submitted → next job done): median "
+                    + "\(format(method.cycleMedianMilliseconds)) ms, p10-p90 \(format(method.cycleP10Milliseconds))-"
+                    + "\(format(method.cycleP90Milliseconds)) ms; "
                     + "pool start → 2 results: median \(format(method.startupMedianMilliseconds)) ms "
                     + "(\(format(method.startupMinMilliseconds))-\(format(method.startupMaxMilliseconds)))"
                     + (method.fallbackReason.map { ", fell back: \($0)" } ?? ""))
@@ -114,10 +129,13 @@ enum StartMethodComparison {
     private static func describe(
         _ method: ProcessPool.StartMethod,
         _ samples: [Double],
+        _ cycles: [Double],
         _ startups: [Double],
         _ status: ProcessPool.StartMethodStatus
     ) -> Method {
         let startup = startups.sorted()
+        let cycle = cycles.sorted()
+        func cycleQuantile(_ q: Double) -> Double { cycle[min(cycle.count - 1, Int(Double(cycle.count) * q))] }
         let sorted = samples.sorted()
         func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
         let median = quantile(0.5)
@@ -131,6 +149,9 @@ enum StartMethodComparison {
             minMilliseconds: sorted[0],
             maxMilliseconds: sorted[sorted.count - 1],
             noise: 1.4826 * deviations[deviations.count / 2] / median,
+            cycleMedianMilliseconds: cycleQuantile(0.5),
+            cycleP10Milliseconds: cycleQuantile(0.1),
+            cycleP90Milliseconds: cycleQuantile(0.9),
             workersForked: status.workersForked,
             fallbackReason: status.fallbackReason,
             startupMedianMilliseconds: startup[startup.count / 2],
