@@ -1,5 +1,5 @@
 import Logging
-import Offload
+@testable import Offload
 import OffloadLogging
 import OffloadTestJobs
 import Testing
@@ -99,5 +99,24 @@ struct LoggingTests {
         let messages = store.records(pool: name).map(\.message)
         #expect(messages == ["pool started", "pool shut down"])
         #expect(store.records(pool: name).first?.metadata["executor"] == "threads")
+    }
+
+    @Test("an async runner of its own (WorkerPool .io) logs its start and shutdown with its limit, nothing per task")
+    func asyncRunnerLifecycle() async throws {
+        let store = RecordingLogHandler.Store()
+        let token = OffloadLogging.bootstrap(logger: Self.logger(store))
+        defer { PoolObservation.remove(token) }
+        let pool = try WorkerPool(mode: .io(maxConcurrency: 3), name: uniquePoolName("log-io"))
+        guard case .async(let runner) = pool.engine else {
+            Issue.record("not the async runner")
+            return
+        }
+        _ = try await pool.map(0..<100) { $0 * 2 }
+        await pool.shutdown()
+        await pool.shutdown()  // idempotent: logged once
+        let records = store.records(pool: runner.name)
+        #expect(records.map(\.message) == ["pool started", "pool shut down"])
+        #expect(records.allSatisfy { $0.level == .info })
+        #expect(records.allSatisfy { $0.metadata["executor"] == "async" && $0.metadata["workers"] == "3" })
     }
 }
