@@ -89,13 +89,19 @@ struct AsyncRunnerStateMachine<Entry, Waiter> {
         }
     }
 
+    /// The shortest time between two reports of a runner going idle, in nanoseconds. Tiny tasks submitted one by one
+    /// leave the runner idle between most of them; without this floor it would report after nearly every task.
+    static var idleReportIntervalNanoseconds: UInt64 { 1_000_000 }
+
     /// The counters and samples for a ``PoolReport``, when one is due: something ended since the last one and the
-    /// runner is going idle (the ending task holds the last slot, nothing is queued), the interval has passed, or
-    /// `force`. Once per batch of tasks, never per task while the runner stays busy.
+    /// runner is going idle (the ending task holds the last slot, nothing is queued) at least
+    /// ``idleReportIntervalNanoseconds`` after the last report, ``reportIntervalNanoseconds`` have passed, or
+    /// `force`. Once per batch of tasks, never per task.
     mutating func takeReport(now: UInt64, force: Bool = false) -> (stats: PoolStats, tally: Tally)? {
         guard tally.unreported > 0 || !tally.waits.isEmpty else { return nil }
-        let idle = active <= 1 && queue.isEmpty
-        guard force || idle || now &- tally.lastReport >= Self.reportIntervalNanoseconds else { return nil }
+        let since = now &- tally.lastReport
+        let idle = active <= 1 && queue.isEmpty && since >= Self.idleReportIntervalNanoseconds
+        guard force || idle || since >= Self.reportIntervalNanoseconds else { return nil }
         defer { tally = Tally(lastReport: now) }
         return (stats, tally)
     }

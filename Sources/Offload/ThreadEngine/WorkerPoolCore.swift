@@ -130,8 +130,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// Queues a Swift job (the `TaskExecutor` path). Returns `false` when every worker has exited; the caller must
     /// then run the job elsewhere.
     func enqueue(_ job: UnownedJob, on executor: UnownedTaskExecutor) -> Bool {
-        let entry = PoolEntry<State>.job(job, executor, queuedAt: Self.queueStamp())
-        switch scheduler.withLock(self, { $0.submit(entry) }) {
+        switch scheduler.withLock(self, { $0.submit(.job(job, executor)) }) {
         case .wake(let worker):
             submissions.add(1, ordering: .releasing)
             wakeSignals[worker].signal()
@@ -221,8 +220,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                 var longest = 0
                 for entry in batch {
                     switch entry {
-                    case .job(let job, let executor, let queuedAt):
-                        if observing && queuedAt != 0 { report.waited(since: queuedAt, startedAt: stamp) }
+                    case .job(let job, let executor):
                         job.runSynchronously(on: executor)
                         stamp = Syscalls.monotonicNanoseconds()
                         longest = .max  // a Swift job may run for long: do not batch behind it
@@ -265,7 +263,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                         )
                     }
                     termination.fire()
-                } else if report.isDue(at: 0, idle: true) {
+                } else if report.unreported > 0 {
                     emitReport(&report, at: Syscalls.monotonicNanoseconds())
                 }
                 return
@@ -445,7 +443,7 @@ struct WorkerReportTally {
 
     /// Whether to report now: something is unreported, and the worker is going idle or the interval has passed.
     func isDue(at now: UInt64, idle: Bool) -> Bool {
-        (unreported > 0 || !waits.isEmpty) && (idle || now &- lastReport >= Self.intervalNanoseconds)
+        unreported > 0 && (idle || now &- lastReport >= Self.intervalNanoseconds)
     }
 
     mutating func reset(at now: UInt64) {
