@@ -15,6 +15,8 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     let name: String
     private let executor: (any TaskExecutor)?
     private let state: Mutex<Machine>
+    /// Which submissions are stamped with the time they were queued (for their queue wait).
+    private let stampBudget = QueueStampBudget()
 
     @usableFromInline
     init(limit: Int, name: String, executor: (any TaskExecutor)?) {
@@ -34,8 +36,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     @usableFromInline
     func submit<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws(OffloadError) -> TaskHandle<T> {
         let completion = TaskCompletion<T>()
-        // When the task was submitted, for its queue wait: read only while someone observes the pools.
-        let queuedAt = PoolObservation.isActive ? Syscalls.monotonicNanoseconds() : 0
+        let queuedAt = stampBudget.stamp()  // 0: not stamped
         let start: @Sendable () -> Void = { [self] in launch(work, completion, queuedAt: queuedAt) }
         let action = state.withLock(self) { $0.submit((completion.cell, start)) }
         switch action {
@@ -91,6 +92,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
                 queueWaits: report.tally.waits
             )
         )
+        stampBudget.refill()
     }
 
     /// A task ended (or was skipped): start the next queued one, or free the slot.

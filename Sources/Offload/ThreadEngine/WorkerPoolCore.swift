@@ -27,6 +27,8 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     private let workerCounters: [WorkerCounters]
     private let threads = Mutex<[OSThread]>([])
     private let termination = TerminationLatch()
+    /// Which submissions are stamped with the time they were queued (for their queue wait).
+    private let stampBudget = QueueStampBudget()
     /// Bumped after every accepted submission; idle workers spin on it before going to sleep.
     private let submissions = Atomic<Int>(0)
 
@@ -115,7 +117,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// - Throws: ``OffloadError/Code/poolShutDown`` after shutdown began.
     @usableFromInline
     func enqueue(_ work: any PoolWork<State>) throws(OffloadError) {
-        let entry = PoolEntry.task(work, queuedAt: Self.queueStamp())
+        let entry = PoolEntry.task(work, queuedAt: stampBudget.stamp())
         switch scheduler.withLock(self, { $0.submit(entry) }) {
         case .wake(let worker):
             submissions.add(1, ordering: .releasing)
@@ -141,13 +143,6 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
         case .rejected:
             return false
         }
-    }
-
-    /// The time an entry is queued, for its queue wait: read only while someone observes the pools (one relaxed
-    /// load otherwise).
-    @inline(__always)
-    private static func queueStamp() -> UInt64 {
-        PoolObservation.isActive ? Syscalls.monotonicNanoseconds() : 0
     }
 
     @usableFromInline
@@ -278,6 +273,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
             PoolReport(
                 pool: name, executor: executorKind, stats: stats, durations: report.samples, queueWaits: report.waits)
         )
+        stampBudget.refill()
         report.reset(at: now)
     }
 
