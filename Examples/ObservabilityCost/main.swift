@@ -15,7 +15,9 @@
 //
 // Output (stdout) is JSON lines: one object per workload and variant with every run's seconds, the median, the
 // spread ((max − min) / median), the noise (1.4826 · MAD / median), and the cost against `plain`: the ratio of
-// medians and the median of the round-by-round ratios. Nothing else goes to stdout.
+// medians, the median of the round-by-round ratios, and the ratio of the fastest runs. The same for the CPU time this
+// process spent in each run (`cpu_*`: the watching happens in this process, and CPU time is less disturbed than wall
+// time by other programs on a shared machine). Nothing else goes to stdout.
 import Metrics
 import Offload
 import OffloadMetrics
@@ -117,7 +119,7 @@ let workloads = [
 
 /// One run of `workload` as `variant`: its seconds (the work only: installing the observer and the consumer is not
 /// timed) and the progress updates its consumer read.
-func measure(_ workload: Workload, _ variant: Variant) async throws -> (seconds: Double, updates: Int) {
+func measure(_ workload: Workload, _ variant: Variant) async throws -> (seconds: Double, cpu: Double, updates: Int) {
     let token = variant.metrics ? OffloadMetrics.bootstrap() : nil
     defer { if let token { PoolObservation.remove(token) } }
     let monitor = variant.progress ? ProgressMonitor() : nil
@@ -128,13 +130,22 @@ func measure(_ workload: Workload, _ variant: Variant) async throws -> (seconds:
             return updates
         }
     }
+    let cpuStart = processCPUSeconds()
     let start = ContinuousClock.now
     let checksum = try await workload.run(monitor)
     let elapsed = start.duration(to: .now)
+    let cpu = processCPUSeconds() - cpuStart
     let updates = await consumer?.value ?? 0
     precondition(checksum != 0 || workload.items == 0, "the work was optimised away")
     let (seconds, attoseconds) = elapsed.components
-    return (Double(seconds) + Double(attoseconds) / 1e18, updates)
+    return (Double(seconds) + Double(attoseconds) / 1e18, cpu, updates)
+}
+
+/// The CPU time of every thread of this process so far (`CLOCK_PROCESS_CPUTIME_ID`).
+func processCPUSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
 func median(_ values: [Double]) -> Double {
@@ -163,6 +174,7 @@ for workload in workloads {
     // One warm-up run of each variant (page faults, lazily grown queues, the backend's first metric objects).
     for variant in workload.variants { _ = try await measure(workload, variant) }
     var runs: [Variant: [Double]] = [:]
+    var cpuRuns: [Variant: [Double]] = [:]
     var updates: [Variant: Int] = [:]
     for round in 0..<rounds {
         // Rotate the order each round: every variant runs in every position equally often.
@@ -171,14 +183,18 @@ for workload in workloads {
             let variant = workload.variants[(round + step) % count]
             let run = try await measure(workload, variant)
             runs[variant, default: []].append(run.seconds)
+            cpuRuns[variant, default: []].append(run.cpu)
             updates[variant, default: 0] += run.updates
         }
     }
     let plain = runs[.plain] ?? []
+    let plainCPU = cpuRuns[.plain] ?? []
     for variant in workload.variants {
         let values = runs[variant] ?? []
         let center = median(values)
         let roundRatios = zip(values, plain).map { $0 / $1 }
+        let cpu = cpuRuns[variant] ?? []
+        let cpuRoundRatios = zip(cpu, plainCPU).map { $0 / $1 }
         let fields = [
             "\"workload\":\"\(workload.name)\"",
             "\"variant\":\"\(variant.rawValue)\"",
@@ -191,6 +207,12 @@ for workload in workloads {
             "\"ratio_of_medians\":\(json(center / median(plain)))",
             "\"median_round_ratio\":\(json(median(roundRatios)))",
             "\"round_ratio_noise\":\(json(noise(roundRatios)))",
+            "\"ratio_of_minimums\":\(json((values.min() ?? 0) / (plain.min() ?? 1)))",
+            "\"cpu_median_s\":\(json(median(cpu)))",
+            "\"cpu_noise\":\(json(noise(cpu)))",
+            "\"cpu_ratio_of_medians\":\(json(median(cpu) / median(plainCPU)))",
+            "\"cpu_median_round_ratio\":\(json(median(cpuRoundRatios)))",
+            "\"cpu_round_ratio_noise\":\(json(noise(cpuRoundRatios)))",
             "\"progress_updates\":\(updates[variant] ?? 0)",
             "\"runs_s\":[\(values.map(json).joined(separator: ","))]",
         ]
