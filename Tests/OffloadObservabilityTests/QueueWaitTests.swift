@@ -24,12 +24,25 @@ struct QueueWaitTests {
         func wait() async { for await _ in stream {} }
     }
 
+    /// A gate the first task waits at: blocking on a pool thread, or suspending in an async task (which must not
+    /// block a thread of the cooperative pool).
+    final class Gate: Sendable {
+        private let semaphore = DispatchSemaphore(value: 0)
+        private let signal = Signal()
+        func open() {
+            semaphore.signal()
+            signal.fire()
+        }
+        func block() { semaphore.wait() }
+        func passed() async { await signal.wait() }
+    }
+
     /// Runs the held-back scenario on one pool: `submit` queues a closure; the first one blocks until the gate opens,
     /// the second one waits in the queue meanwhile. Returns the queue waits recorded for `pool` and how long the
     /// second task was held back at least (from its submission returning to the gate opening).
     static func heldBack(
         pool name: String,
-        submitBlocking: (@escaping @Sendable () -> Void) throws -> TaskHandle<Int>,
+        submitBlocking: (_ started: Signal, _ gate: Gate) throws -> TaskHandle<Int>,
         submitSecond: () throws -> TaskHandle<Int>,
         shutdown: () async -> Void
     ) async throws -> (waits: [Int64], heldBack: Int64) {
@@ -37,17 +50,14 @@ struct QueueWaitTests {
         let token = OffloadMetrics.bootstrap(factory: metrics)
         defer { PoolObservation.remove(token) }
         let started = Signal()
-        let gate = DispatchSemaphore(value: 0)
-        let first = try submitBlocking {
-            started.fire()
-            gate.wait()
-        }
+        let gate = Gate()
+        let first = try submitBlocking(started, gate)
         await started.wait()  // the only worker is busy from here on
         let submitted = ContinuousClock.now
         let second = try submitSecond()
         try await Task.sleep(for: hold)
         let held = ContinuousClock.now - submitted
-        gate.signal()
+        gate.open()
         #expect(try await first.value == 1)
         #expect(try await second.value == 2)
         await shutdown()
@@ -63,7 +73,7 @@ struct QueueWaitTests {
         let pool = try ThreadPool(workers: 1, name: name)
         let (waits, held) = try await Self.heldBack(
             pool: name,
-            submitBlocking: { block in try pool.submit { block(); return 1 } },
+            submitBlocking: { started, gate in try pool.submit { started.fire(); gate.block(); return 1 } },
             submitSecond: { try pool.submit { 2 } },
             shutdown: { await pool.shutdown() }
         )
@@ -81,7 +91,13 @@ struct QueueWaitTests {
         let pool = try IsolatedPool<Int>(workers: 1, name: name) { 0 }
         let (waits, held) = try await Self.heldBack(
             pool: name,
-            submitBlocking: { block in try pool.submit(()) { _, _ in block(); return 1 } },
+            submitBlocking: { started, gate in
+                try pool.submit(()) { _, _ in
+                    started.fire()
+                    gate.block()
+                    return 1
+                }
+            },
             submitSecond: { try pool.submit(()) { _, _ in 2 } },
             shutdown: { await pool.shutdown() }
         )
@@ -99,7 +115,13 @@ struct QueueWaitTests {
             { if case .async(let runner) = pool.engine { return runner.name } else { return nil } }())
         let (waits, held) = try await Self.heldBack(
             pool: name,
-            submitBlocking: { block in try pool.submit { block(); return 1 } },
+            submitBlocking: { started, gate in
+                try pool.submit { () async -> Int in
+                    started.fire()
+                    await gate.passed()
+                    return 1
+                }
+            },
             submitSecond: { try pool.submit { 2 } },
             shutdown: { await pool.shutdown() }
         )
