@@ -64,6 +64,8 @@ package final class BinaryReader {
             return cursor + count
         case BinaryTag.fixed: return try skipFixed(at: position, isArray: false)
         case BinaryTag.fixedArray: return try skipFixed(at: position, isArray: true)
+        case BinaryTag.fixedRepeat:
+            throw Self.corrupted("a repeated plain-data value at offset \(position) follows no plain-data value")
         case BinaryTag.keyed:
             while try byte(at: cursor) != BinaryTag.end {
                 cursor = try skipKey(at: cursor)

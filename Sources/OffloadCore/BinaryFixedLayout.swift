@@ -203,6 +203,12 @@ extension Array: BinaryArrayCoding where Element: Codable {
             // Numbers and strings (a batch's standard outputs) are read in one pass, without skipping them first.
             let primitive = BinaryFixedLayout.isStandardScalar(Element.self) || Element.self == String.self
             while case let tag = try reader.byte(at: cursor), tag != BinaryTag.end {
+                if tag == BinaryTag.fixed {
+                    // One plain-data value, and the run of values sharing its fingerprint (a batch's outputs).
+                    if expected == nil { expected = BinaryFixedLayout.fingerprint(of: Element.self) }
+                    cursor = try reader.fixedRun(Element.self, at: cursor, expected: expected, into: &values)
+                    continue
+                }
                 if primitive {
                     var next = cursor
                     if let value = try reader.decodePrimitive(Element.self, at: &next) {
@@ -210,13 +216,6 @@ extension Array: BinaryArrayCoding where Element: Codable {
                         cursor = next
                         continue
                     }
-                }
-                if tag == BinaryTag.fixed {
-                    if expected == nil { expected = BinaryFixedLayout.fingerprint(of: Element.self) }
-                    var next = cursor
-                    values.append(try reader.fixedValue(Element.self, at: cursor, end: &next, expected: expected))
-                    cursor = next
-                    continue
                 }
                 let next = try reader.skip(at: cursor, depth: depth + 1)
                 values.append(try reader.decodeValue(Element.self, at: cursor, depth: depth + 1))
@@ -312,6 +311,48 @@ extension BinaryReader {
             }
             initialized = elements
         }
+    }
+
+    /// A `fixed` value at `position` and the `fixedRepeat` values right after it, appended to `values` in one copy
+    /// per value and no type check per value; returns the position after the run. Value `k` of the run starts at
+    /// `first + k × (size + 1)`, where `first` is where the `fixed` value's bytes start.
+    func fixedRun<E>(
+        _ type: E.Type,
+        at position: Int,
+        expected: FixedLayoutFingerprint?,
+        into values: inout [E]
+    ) throws -> Int {
+        let first = try checkFingerprint(E.self, at: position + 1, expected: expected)
+        let size = MemoryLayout<E>.size
+        let step = size + 1
+        guard size <= bytes.count - first else { throw Self.corrupted("unexpected end of data") }
+        let (count, end) = bytes.withUnsafeBufferPointer { raw -> (Int, Int) in
+            var count = 1
+            var cursor = first + size
+            while cursor < raw.count, raw[cursor] == BinaryTag.fixedRepeat, step <= raw.count - cursor {
+                cursor += step
+                count += 1
+            }
+            return (count, cursor)
+        }
+        if E.self == Bool.self {
+            for index in 0..<count where bytes[first + index * step] > 1 {
+                throw Self.corrupted("byte \(bytes[first + index * step]) at offset \(first + index * step) is not a Bool")
+            }
+        }
+        let run = [E](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                let source = raw.baseAddress! + first
+                let target = UnsafeMutableRawPointer(buffer.baseAddress!)
+                let stride = MemoryLayout<E>.stride
+                for index in 0..<count {
+                    (target + index * stride).copyMemory(from: source + index * step, byteCount: size)
+                }
+            }
+            initialized = count
+        }
+        if values.isEmpty { values = run } else { values.append(contentsOf: run) }
+        return end
     }
 
     /// A `Bool` must be 0 or 1; any other byte would be a value Swift cannot represent.

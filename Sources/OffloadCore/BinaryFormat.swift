@@ -8,8 +8,9 @@
 /// decode correctly; the decoder looks keys up in a table built by one scan of the container.
 ///
 /// Plain-data values (``BinaryFixedLayout``) are copied as their bytes, after a fingerprint of their type's layout:
-/// `0x0B` for one value, `0x0C` for an array. Format version 1 had neither; every version-1 encoding is still a valid
-/// version-2 encoding of the same value, and a decoder of version 1 rejects the new tags as unknown.
+/// `0x0B` for one value, `0x0C` for an array, `0x0D` for the next value of a run in an array (format version 3: the
+/// outputs of a batch). Format version 1 had none of them; every older encoding is still a valid encoding of the same
+/// value in the newer versions, and an older decoder rejects the new tags as unknown.
 package enum BinaryTag {
     package static let null: UInt8 = 0x00
     package static let `false`: UInt8 = 0x01
@@ -30,6 +31,11 @@ package enum BinaryTag {
     /// Written since format version 2 (for `[Int]`, `[Double]` and the other standard numbers, and for arrays of
     /// plain-data structs).
     package static let fixedArray: UInt8 = 0x0C
+    /// A plain-data value inside an array, with the fingerprint of the `fixed` value before it: `0x0D` then
+    /// `MemoryLayout.size` bytes. The outputs of a batch are one `fixed` value followed by a run of these, so a worker
+    /// writes one byte of framing per output and the receiver copies the run without a type check per item. Written
+    /// since format version 3, only as an element of an unkeyed container after a `fixed` value of the same type.
+    package static let fixedRepeat: UInt8 = 0x0D
     package static let end: UInt8 = 0x0E
 
     /// Deepest nesting the decoder accepts (guards the stack against hostile input).

@@ -18,8 +18,9 @@ public enum JobCodec {
     /// Offload versions refuse to talk instead of misreading each other.
     ///
     /// Version 2 copies plain-data values and arrays as their bytes (see ``CodableEncodingRequired``); it reads
-    /// everything version 1 wrote.
-    public static let formatVersion = 2
+    /// everything version 1 wrote. Version 3 writes the outputs of a batch of plain-data values as one fingerprint
+    /// followed by each value's bytes with one byte of framing; it reads everything the earlier versions wrote.
+    public static let formatVersion = 3
 
     /// Encodes a job, a batch of jobs or an output.
     /// - Parameter value: what to encode.

@@ -181,10 +181,12 @@ public struct JobRegistry: Sendable {
         // One encoder state for the whole batch: each output's bytes are appended, handed over, then dropped. The
         // concatenation of the outputs is exactly the body of an encoded `[Output]`.
         var state = BinaryEncodingState()
-        // Every item's output is encoded the way the first one's type was decided: plain data as its bytes (one
-        // `fixed` value per item, read back as the elements of an `[Output]`), anything else through `Codable`.
-        // The standard numbers keep their compact tagged form.
+        // Every item's output is encoded the way the first one's type was decided. Plain data (the standard numbers
+        // included) is its bytes: the first output of this run as a `fixed` value with the type's fingerprint, every
+        // later one as `fixedRepeat` (one tag byte, then the bytes), read back as the elements of an `[Output]` in one
+        // pass. Anything else goes through `Codable`.
         var decision: FixedLayoutDecision?
+        var fingerprintSent = false
         for index in firstItem..<jobs.count {
             guard observer.willRun(item: index) else { return .stopped(atItem: index) }
             let output: J.Output
@@ -194,12 +196,13 @@ public struct JobRegistry: Sendable {
                 observer.failed(item: index, threw(error))
                 continue
             }
+            if decision == nil { decision = BinaryFixedLayout.decision(for: J.Output.self, sample: output) }
+            if case .fixed = decision, fingerprintSent {
+                observer.succeeded(item: index, repeatedFixed: output)
+                continue
+            }
             state.bytes.removeAll(keepingCapacity: true)
             do {
-                if decision == nil {
-                    decision = BinaryFixedLayout.isStandardScalar(J.Output.self)
-                        ? .general : BinaryFixedLayout.decision(for: J.Output.self, sample: output)
-                }
                 try state.encodeItem(output, decision ?? .general)
             } catch {
                 state = BinaryEncodingState()
@@ -213,6 +216,7 @@ public struct JobRegistry: Sendable {
                 )
                 continue
             }
+            if case .fixed = decision { fingerprintSent = true }
             state.bytes.withUnsafeBytes { observer.succeeded(item: index, output: $0) }
         }
         return .finished(count: jobs.count, runNanoseconds: ContinuousClock.now.nanoseconds(since: start))
@@ -237,6 +241,22 @@ package protocol BatchObserver: AnyObject {
     func succeeded(item index: Int, output: UnsafeRawBufferPointer)
     /// Item `index` threw, or its output could not be encoded.
     func failed(item index: Int, _ failure: RemoteFailure)
+}
+
+extension BatchObserver {
+    /// Item `index` returned `output`, a plain-data value whose fingerprint an earlier output of the batch carried:
+    /// reported as its `fixedRepeat` encoding (a tag byte and the value's bytes), built on the stack.
+    @inline(__always)
+    func succeeded<Output>(item index: Int, repeatedFixed output: Output) {
+        let size = MemoryLayout<Output>.size
+        withUnsafeTemporaryAllocation(byteCount: 1 + size, alignment: 1) { buffer in
+            buffer[0] = BinaryTag.fixedRepeat
+            withUnsafeBytes(of: output) { value in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: value)
+            }
+            succeeded(item: index, output: UnsafeRawBufferPointer(buffer))
+        }
+    }
 }
 
 extension OffloadError {

@@ -182,14 +182,32 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
         return BatchResults(outcomes: outcomes)
     }
 
-    /// The encoded elements of an encoded array (an unkeyed container of self-delimiting values).
+    /// The encoded elements of an encoded array (an unkeyed container of self-delimiting values). A value of a
+    /// plain-data run (`fixedRepeat`) gets the fingerprint of the `fixed` value that began its run, so that each
+    /// element decodes on its own.
     private static func splitElements(_ bytes: [UInt8]) -> [[UInt8]] {
         guard bytes.first == BinaryTag.unkeyed else { return [] }
         let reader = BinaryReader(bytes: bytes)
         var elements: [[UInt8]] = []
         var position = 1
+        var runHeader: ArraySlice<UInt8>?
+        var runSize = 0
         while position < bytes.count, bytes[position] != BinaryTag.end {
+            if bytes[position] == BinaryTag.fixedRepeat, let header = runHeader {
+                let end = position + 1 + runSize
+                guard end <= bytes.count else { break }
+                elements.append(Array(header) + bytes[position + 1..<end])
+                position = end
+                continue
+            }
             guard let end = try? reader.skip(at: position, depth: 1), end > position else { break }
+            if bytes[position] == BinaryTag.fixed {
+                let headerEnd = position + 1 + FixedLayoutFingerprint.encodedCount
+                runHeader = bytes[position..<headerEnd]
+                runSize = end - headerEnd
+            } else {
+                runHeader = nil
+            }
             elements.append(Array(bytes[position..<end]))
             position = end
         }

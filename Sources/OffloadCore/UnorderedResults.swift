@@ -45,13 +45,17 @@ public struct UnorderedResults<Base: Sequence, Output: Sendable>: AsyncSequence 
 
         /// `next()` on the caller's actor: `for try await` calls this, so the input sequence is read, and results are
         /// handed out, where the loop runs (a main-actor closure in a lazy input stays on the main actor).
+        ///
+        /// It runs on the caller's executor by being `nonisolated(nonsending)` rather than through the `isolated`
+        /// parameter of `AsyncIteratorProtocol`'s requirement, which would hop to `actor` on every call: about 25 ns
+        /// per result on the main actor, more than the rest of the per-item path.
         @inlinable
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+        nonisolated(nonsending) public mutating func next(isolation actor: (any Actor)?) async throws -> Element? {
             try await next()
         }
 
         @inlinable
-        public mutating func next() async throws -> Element? {
+        nonisolated(nonsending) public mutating func next() async throws -> Element? {
             if position < current.count {
                 defer { position += 1 }
                 return (start + position, current[position])
@@ -60,7 +64,7 @@ public struct UnorderedResults<Base: Sequence, Output: Sendable>: AsyncSequence 
         }
 
         @inlinable
-        mutating func nextChunk() async throws -> Element? {
+        nonisolated(nonsending) mutating func nextChunk() async throws -> Element? {
             while let (start, chunk, batch) = try await stream.nextBatch() {
                 if let failure = batch.firstFailure {
                     stream.finish()
@@ -119,13 +123,17 @@ public struct UnorderedOutcomes<Base: Sequence, Output: Sendable>: AsyncSequence
 
         /// `next()` on the caller's actor: `for try await` calls this, so the input sequence is read, and results are
         /// handed out, where the loop runs (a main-actor closure in a lazy input stays on the main actor).
+        ///
+        /// It runs on the caller's executor by being `nonisolated(nonsending)` rather than through the `isolated`
+        /// parameter of `AsyncIteratorProtocol`'s requirement, which would hop to `actor` on every call: about 25 ns
+        /// per result on the main actor, more than the rest of the per-item path.
         @inlinable
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+        nonisolated(nonsending) public mutating func next(isolation actor: (any Actor)?) async throws -> Element? {
             try await next()
         }
 
         @inlinable
-        public mutating func next() async throws -> Element? {
+        nonisolated(nonsending) public mutating func next() async throws -> Element? {
             if position < current.count {
                 defer { position += 1 }
                 return (start + position, outcome(at: position))
@@ -188,7 +196,7 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
     /// The next finished chunk (its first input's index, its inputs, its outcomes), or `nil` when every chunk was
     /// handed out. An error a chunk's task threw (including `CancellationError`) ends the stream.
     @inlinable
-    mutating func nextBatch() async throws -> (Int, [Base.Element], BatchResults<Output>)? {
+    nonisolated(nonsending) mutating func nextBatch() async throws -> (Int, [Base.Element], BatchResults<Output>)? {
         if finished { return nil }
         do {
             try topUp()
@@ -293,7 +301,7 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
 
     /// The next completed chunk; suspends until one arrives.
     @usableFromInline
-    func take() async throws -> Arrival {
+    nonisolated(nonsending) func take() async throws -> Arrival {
         try await withUnsafeThrowingContinuation { continuation in
             // Invariant for the unsafe continuation: resumed here with an arrival, or stored as the single waiter and
             // resumed exactly once by `deliver`, which clears it under the lock. `take` is only called by the one

@@ -21,30 +21,35 @@ package final class SharedMapping: @unchecked Sendable {
         Syscalls.unmap(base, byteCount: byteCount)
     }
 
-    private func word(_ index: Int) -> UnsafeMutablePointer<UInt64> {
+    @usableFromInline @inline(__always)
+    func word(_ index: Int) -> UnsafeMutablePointer<UInt64> {
         precondition(index >= 0 && (index + 1) * 8 <= byteCount, "shared word \(index) out of range")
         return (base + index * 8).assumingMemoryBound(to: UInt64.self)
     }
 
+    // The word accessors and `write` are inlinable: a worker calls them several times per item of a batch, from
+    // another module.
+
     /// Atomically loads 64-bit word `index`.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func load(_ index: Int) -> UInt64 {
         coffload_shared_load(word(index))
     }
 
     /// Atomically stores 64-bit word `index` (sequentially consistent).
-    @inline(__always)
+    @inlinable @inline(__always)
     package func store(_ index: Int, _ value: UInt64) {
         coffload_shared_store(word(index), value)
     }
 
     /// Atomically stores 64-bit word `index` with release ordering.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func storeRelease(_ index: Int, _ value: UInt64) {
         coffload_shared_store_release(word(index), value)
     }
 
     /// Copies `bytes` to `offset`.
+    @inlinable
     package func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         precondition(offset >= 0 && offset + bytes.count <= byteCount, "shared write out of range")
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }

@@ -82,7 +82,7 @@ import Testing
         // Version 1 of [1, -2, 300] as [Int].
         let intsV1: [UInt8] = [BinaryTag.unkeyed, 0x03, 2, 0x03, 3, 0x03, 0xD8, 0x04, BinaryTag.end]
         #expect(try JobCodec.decode([Int].self, from: intsV1) == [1, -2, 300])
-        #expect(JobCodec.formatVersion == 2)
+        #expect(JobCodec.formatVersion == 3)
     }
 
     @Test("types that opt out, or whose Codable does more than copy fields, keep the Codable path")
@@ -127,6 +127,73 @@ import Testing
             }
         }
         #expect(failures > 1_000)
+    }
+
+    @Test("a run of plain-data values (one fingerprint, then one tag byte per value) decodes as an array, runs may restart")
+    func plainDataRunsDecode() throws {
+        func fixed(_ value: UInt64) -> [UInt8] {
+            var bytes = [BinaryTag.fixed]
+            FixedLayoutFingerprint(of: UInt64.self).append(to: &bytes)
+            return bytes + withUnsafeBytes(of: value) { Array($0) }
+        }
+        func repeated(_ value: UInt64) -> [UInt8] { [BinaryTag.fixedRepeat] + withUnsafeBytes(of: value) { Array($0) } }
+        // Two runs: what a batch's outputs look like when a second worker took over at item 3.
+        let twoRuns = [BinaryTag.unkeyed] + fixed(1) + repeated(2) + repeated(3) + fixed(4) + repeated(5) + [BinaryTag.end]
+        #expect(try JobCodec.decode([UInt64].self, from: twoRuns) == [1, 2, 3, 4, 5])
+        // A repeated value with no run to belong to, a run cut short, a run of another type: decodingFailed.
+        let orphan = [BinaryTag.unkeyed] + repeated(2) + [BinaryTag.end]
+        let truncated = Array(twoRuns.dropLast(5))
+        for bytes in [orphan, truncated] {
+            #expect(throws: OffloadError.self) { _ = try JobCodec.decode([UInt64].self, from: bytes) }
+        }
+        #expect(throws: OffloadError.self) { _ = try JobCodec.decode([Double].self, from: twoRuns) }
+        var bools = [BinaryTag.unkeyed, BinaryTag.fixed]
+        FixedLayoutFingerprint(of: Bool.self).append(to: &bools)
+        bools += [1, BinaryTag.fixedRepeat, 0, BinaryTag.fixedRepeat, 2, BinaryTag.end]
+        #expect(throws: OffloadError.self) { _ = try JobCodec.decode([Bool].self, from: bools) }
+    }
+
+    /// Doubles its input, and throws for multiples of 3: plain-data outputs with failures between them.
+    struct DoubleUnlessThree: Job {
+        static var jobName: String { "test.DoubleUnlessThree" }
+        struct Refused: Error {}
+        var x: Int
+        func run() throws -> Int {
+            guard x % 3 != 0 else { throw Refused() }
+            return x * 2
+        }
+    }
+
+    /// Collects what a batch reports, as a worker's recorder would.
+    final class CollectingObserver: BatchObserver {
+        var outputs: [[UInt8]] = []
+        var failed: [Int] = []
+        func willRun(item index: Int) -> Bool { true }
+        func succeeded(item index: Int, output: UnsafeRawBufferPointer) { outputs.append(Array(output)) }
+        func failed(item index: Int, _ failure: RemoteFailure) { failed.append(index) }
+    }
+
+    @Test("a worker writes a batch's plain-data outputs as one fingerprint and then one tag byte per output")
+    func batchOutputsAreARun() throws {
+        let registry = JobRegistry(DoubleUnlessThree.self)
+        let jobs = (1...10).map { DoubleUnlessThree(x: $0) }
+        let observer = CollectingObserver()
+        let outcome = registry.runBatch(
+            jobName: DoubleUnlessThree.jobName,
+            payload: try JobCodec.encode(jobs),
+            firstItem: 0,
+            observer: observer
+        )
+        guard case .finished(count: 10, _) = outcome else {
+            Issue.record("the batch did not finish: \(outcome)")
+            return
+        }
+        #expect(observer.failed == [2, 5, 8])
+        #expect(observer.outputs.first?.first == BinaryTag.fixed)
+        #expect(observer.outputs.first?.count == 1 + FixedLayoutFingerprint.encodedCount + MemoryLayout<Int>.size)
+        #expect(observer.outputs.dropFirst().allSatisfy { $0.count == 1 + MemoryLayout<Int>.size && $0.first == BinaryTag.fixedRepeat })
+        let array = [BinaryTag.unkeyed] + observer.outputs.joined() + [BinaryTag.end]
+        #expect(try JobCodec.decode([Int].self, from: array) == [2, 4, 8, 10, 14, 16, 20])
     }
 
     @Test("plain-data jobs and outputs cross a real process pool, singly and in batches")

@@ -88,7 +88,14 @@ final class WorkerJournal: Sendable {
         guard mapping.load(Word.task) == task else {
             return WorkerProgress(taskID: task, runningItem: nil, itemStart: 0)
         }
-        return WorkerProgress(taskID: task, runningItem: item == 0 ? nil : Int(item - 1), itemStart: start)
+        // The worker stamps an item's start with the coarse clock, which lags the precise one by less than its
+        // resolution: adding the resolution gives a start at or after the true one, so a timeout is never enforced
+        // early (and at most one timer tick late).
+        return WorkerProgress(
+            taskID: task,
+            runningItem: item == 0 ? nil : Int(item - 1),
+            itemStart: start &+ Syscalls.coarseClockResolution
+        )
     }
 
     /// Everything a dead worker recorded (read after it was reaped: nothing changes any more).
@@ -119,9 +126,10 @@ final class WorkerJournal: Sendable {
     }
 
     /// Item `item` starts now. Release stores: only the parent's timeout check reads them, and a stale read there
-    /// only delays a kill.
+    /// only delays a kill. The time is the coarse clock's (a few nanoseconds per item instead of tens: a batch of
+    /// trivial jobs stamps millions per second); ``progress()`` accounts for its lag.
     func itemStarted(_ item: Int) {
-        mapping.storeRelease(Word.itemStart, Syscalls.monotonicNanoseconds())
+        mapping.storeRelease(Word.itemStart, Syscalls.coarseMonotonicNanoseconds())
         mapping.storeRelease(Word.item, UInt64(item) + 1)
     }
 
