@@ -156,6 +156,62 @@ struct QueueWaitTests {
     }
 }
 
+/// When the async runner reports, without tasks: the machine is fed events and clock readings by hand.
+struct AsyncRunnerReportTests {
+    typealias Machine = AsyncRunnerStateMachine<String, Int>
+    static let millisecond: UInt64 = 1_000_000
+
+    @Test("a runner going idle reports its batch, but at most once a millisecond; a busy one every 100 ms")
+    func reportsPerBatch() throws {
+        var machine = Machine(limit: 2)
+        // Nothing observed yet: nothing to report.
+        let early = machine.takeReport(now: 50 * Self.millisecond)
+        #expect(early == nil)
+        _ = machine.submit("a")
+        machine.started(waited: 1_500)
+        machine.finished(succeeded: true, nanoseconds: 700, observed: true)
+        // Going idle (the ending task holds the only slot in use, nothing queued) 50 ms after the start: due.
+        let firstReport = machine.takeReport(now: 50 * Self.millisecond)
+        let first = try #require(firstReport)
+        #expect(first.tally.unreported == 1 && first.tally.waits == [.nanoseconds(1_500)])
+        #expect(first.tally.durations == [.nanoseconds(700)] && first.stats.completed == 1)
+        _ = machine.release()
+        // Idle again a tenth of a millisecond later: held back, then forced out (shutdown).
+        _ = machine.submit("b")
+        machine.started(waited: 10)
+        machine.finished(succeeded: false, nanoseconds: 5, observed: true)
+        let tooSoon = machine.takeReport(now: 50 * Self.millisecond + 100_000)
+        #expect(tooSoon == nil)
+        let forcedReport = machine.takeReport(now: 50 * Self.millisecond + 200_000, force: true)
+        let forced = try #require(forcedReport)
+        #expect(forced.tally.unreported == 1 && forced.stats.failed == 1 && forced.stats.completed == 1)
+        _ = machine.release()
+        // Busy (every slot taken, more queued): nothing until 100 ms after the last report.
+        for name in ["c", "d", "e"] { _ = machine.submit(name) }
+        machine.started()
+        machine.finished(succeeded: true, nanoseconds: 1, observed: true)
+        let busyEarly = machine.takeReport(now: 100 * Self.millisecond)
+        #expect(busyEarly == nil)
+        let busyDue = machine.takeReport(now: 151 * Self.millisecond)
+        #expect(busyDue != nil)
+    }
+
+    @Test("samples stop at the report's limit; the counts do not")
+    func samplesAreBounded() throws {
+        var machine = Machine(limit: 1)
+        for index in 0..<100 {
+            _ = machine.submit("\(index)")
+            machine.started(waited: UInt64(index))
+            machine.finished(succeeded: true, nanoseconds: index, observed: true)
+        }
+        let taken = machine.takeReport(now: 0, force: true)
+        let report = try #require(taken)
+        #expect(report.tally.unreported == 100 && report.stats.completed == 100)
+        #expect(report.tally.waits.count == PoolReport.sampleLimit)
+        #expect(report.tally.durations.count == PoolReport.sampleLimit)
+    }
+}
+
 extension Duration {
     fileprivate var nanosecondsClamped64: Int64 {
         let (seconds, attoseconds) = components
