@@ -21,6 +21,9 @@ let package = Package(
         // The same jobs on PostgreSQL: a separate product, so that users of `Offload` alone never build postgres-nio.
         .library(name: "OffloadPostgres", targets: ["OffloadPostgres"]),
         .executable(name: "offload-postgres", targets: ["OffloadPostgresCLI"]),
+        // A PostgresWorker's counts as swift-metrics: its own product, so that neither OffloadPostgres nor
+        // OffloadMetrics links the other's dependency.
+        .library(name: "OffloadPostgresMetrics", targets: ["OffloadPostgresMetrics"]),
         // Opt-in observability: each product brings one ecosystem API, so that `Offload` itself depends on none.
         .library(name: "OffloadMetrics", targets: ["OffloadMetrics"]),
         .library(name: "OffloadLogging", targets: ["OffloadLogging"]),
@@ -148,6 +151,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // PostgresObserver → swift-metrics counters and gauges (opt-in product).
+        .target(
+            name: "OffloadPostgresMetrics",
+            dependencies: ["OffloadPostgres", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: strictSettings
+        ),
         // A throwaway PostgreSQL cluster (initdb + pg_ctl in a temporary directory) for the tests and the bench.
         .target(name: "OffloadPostgresScratch", swiftSettings: strictSettings),
         // `offload-postgres worker|status|migrate|bench`: kept out of `offload` so its build never compiles postgres-nio.
@@ -165,7 +174,11 @@ let package = Package(
         // SIGSTOP, TCP), and in-process workers use it for their local process pool.
         .executableTarget(
             name: "OffloadPostgresTestWorker",
-            dependencies: ["OffloadPostgres", "OffloadTestJobs"],
+            dependencies: [
+                "OffloadPostgres", "OffloadPostgresMetrics", "OffloadTestJobs", "OffloadTracing",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             path: "Tests/OffloadPostgresTestWorker",
             swiftSettings: strictSettings
         ),
@@ -174,7 +187,11 @@ let package = Package(
             name: "OffloadPostgresTests",
             dependencies: [
                 "OffloadPostgres", "OffloadPostgresScratch", "OffloadTestJobs", "OffloadPostgresTestWorker",
+                "OffloadPostgresMetrics", "OffloadTracing",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),

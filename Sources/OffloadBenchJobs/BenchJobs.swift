@@ -11,7 +11,8 @@ public enum BenchJobs {
             SliceJob<Tiny>.self,
             TrivialJob.self,
             SharedSampleJob.self,
-            InlineSampleJob.self
+            InlineSampleJob.self,
+            CrashJob.self
         )
     }
 }

@@ -39,12 +39,28 @@ struct ProcessBenchCommand: AsyncParsableCommand {
     @Option(help: "Interleaved rounds for --compare-transports.")
     var rounds: Int = 7
 
+    @Flag(
+        name: .customLong("compare-start-methods"),
+        help: "Compare worker replacement after a crash with each start method (spawn, forkserver), interleaved."
+    )
+    var compareStartMethods = false
+
+    @Option(help: "Replacements per start method for --compare-start-methods (default: 200, --quick: 40).")
+    var replacements: Int?
+
     @OptionGroup var schedule: ScheduleOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let workers = workers ?? WorkerCount.available
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        if compareStartMethods {
+            let count = replacements ?? (quick ? 40 : 200)
+            guard count >= 1 else { throw ValidationError("--replacements must be at least 1") }
+            let report = try await StartMethodComparison.run(replacements: count, log: !output.json)
+            if output.json { try JSONOutput.print(report) }
+            return
+        }
         if compareTransports {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             _ = try await TransportComparison.run(workers: workers, rounds: rounds, quick: quick)

@@ -12,7 +12,7 @@ package protocol TaskSink: AnyObject, Sendable {
     /// Decodes a single job's output. Returns whether decoding succeeded and a closure that delivers the outcome;
     /// the pool counts the outcome between the two, so that awakened callers see it already counted. A failure names
     /// the job and the worker, and carries the `DecodingError` as its cause.
-    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (
+    func decodeValue(_ payload: [UInt8], job: @autoclosure () -> String, workerPID: Int32?) -> (
         succeeded: Bool, finish: @Sendable () -> Void
     )
     /// Assembles a batch's per-item outcomes: `outputs` is an encoded `[Output]` holding, in order, the outputs of the
@@ -66,7 +66,7 @@ package final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
 
     package func decodeValue(
         _ payload: [UInt8],
-        job: String,
+        job: @autoclosure () -> String,
         workerPID: Int32?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         let completion = self.completion
@@ -74,7 +74,7 @@ package final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
             let value = try JobCodec.decode(Value.self, from: payload)
             return (true, { completion.finish(.success(value)) })
         } catch {
-            let failure = Self.undecodable(error, job: job, workerPID: workerPID)
+            let failure = Self.undecodable(error, job: job(), workerPID: workerPID)
             return (false, { completion.finish(.failure(failure)) })
         }
     }
@@ -104,11 +104,11 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
 
     package func decodeValue(
         _ payload: [UInt8],
-        job: String,
+        job: @autoclosure () -> String,
         workerPID: Int32?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         let completion = self.completion
-        let error = OffloadError.protocolViolation("a single result arrived for a batch of \(job)")
+        let error = OffloadError.protocolViolation("a single result arrived for a batch of \(job())")
         return (false, { completion.finish(.failure(error)) })
     }
 

@@ -1,4 +1,5 @@
 import Offload
+import PostgresNIO
 
 extension PostgresQueue: JobExecutor {
     /// How many chunks of a map the queue keeps in flight is sized from this: sixteen, because jobs run on however
@@ -33,6 +34,17 @@ extension PostgresQueue: JobExecutor {
         let completion = TaskCompletion<BatchResults<J.Output>>()
         let canceller = JobCanceller(queue: self)
         let count = jobs.count
+        try accept(jobs: count)
+        let trace = TraceCarrier.start(
+            jobName: J.jobName,
+            items: count,
+            pool: tracePool,
+            tracer: configuration.tracer,
+            completion: completion
+        )
+        if trace.readableBytes > 0 {
+            for index in rows.indices { rows[index].trace = trace }
+        }
         let request = InsertRequest(rows: rows) { [self] result in
             switch result {
             case .success(let ids):
@@ -44,7 +56,6 @@ extension PostgresQueue: JobExecutor {
             }
         }
         canceller.attach(request) { completion.cancelIfPending() }
-        try accept(jobs: count)
         enqueueInsert(request)
         return TaskHandle(completion: completion, canceller: canceller)
     }

@@ -39,6 +39,10 @@ public final class PostgresQueue: Sendable {
         public var pollInterval: Duration
         /// The most rows in one insert statement.
         public var insertBatchRows: Int
+        /// The tracer of this queue's task spans; `nil` (the default) uses the process's (``JobTracing/current``, set
+        /// by `OffloadTracing.bootstrap()`). A job submitted inside a span carries the task span's context in its
+        /// row, and the worker that claims it runs it in a child span.
+        public var tracer: (any JobTracer)? = nil
 
         /// Creates a configuration.
         /// - Parameters:
@@ -145,9 +149,17 @@ public final class PostgresQueue: Sendable {
     /// - Returns: a handle to the job's result.
     /// - Throws: as ``submit(_:)``, and ``OffloadError/Code/invalidArgument`` for invalid options.
     public func submit<J: Job>(_ job: J, options: PostgresJobOptions) throws(OffloadError) -> TaskHandle<J.Output> {
-        let row = try makeRow(job, options: options)
+        var row = try makeRow(job, options: options)
         let completion = TaskCompletion<J.Output>()
         let canceller = JobCanceller(queue: self)
+        try accept(jobs: 1)
+        row.trace = TraceCarrier.start(
+            jobName: J.jobName,
+            items: 1,
+            pool: tracePool,
+            tracer: configuration.tracer,
+            completion: completion
+        )
         let request = InsertRequest(rows: [row]) { [self] result in
             switch result {
             case .success(let ids):
@@ -161,7 +173,6 @@ public final class PostgresQueue: Sendable {
             }
         }
         canceller.attach(request) { completion.cancelIfPending() }
-        try accept(jobs: 1)
         inserter.enqueue(request)
         return TaskHandle(completion: completion, canceller: canceller)
     }
@@ -371,6 +382,30 @@ public final class PostgresQueue: Sendable {
         }
     }
 
+    /// How results reached this queue object: a completed job's output of at most 200 bytes arrives inside the
+    /// `<schema>_done` notification and resumes its handle without a statement; larger outputs and failures are read
+    /// back from their rows.
+    public struct ResultStatistics: Sendable, Hashable {
+        /// Notifications received on `<schema>_done`.
+        public var notifications: Int
+        /// Results taken from a notification's payload.
+        public var fromNotifications: Int
+        /// Results read back from their rows (fetch statements, polls included).
+        public var fetched: Int
+        /// Fetch statements run.
+        public var fetchStatements: Int
+    }
+
+    /// How results reached this queue object so far (see ``ResultStatistics``).
+    public var resultStatistics: ResultStatistics {
+        ResultStatistics(
+            notifications: waiter.notifications.load(ordering: .relaxed),
+            fromNotifications: waiter.inlineResults.load(ordering: .relaxed),
+            fetched: waiter.fetchedResults.load(ordering: .relaxed),
+            fetchStatements: waiter.fetches.load(ordering: .relaxed)
+        )
+    }
+
     /// Stops accepting jobs, waits for the results this object is awaiting, and closes its connections. The jobs
     /// themselves are durable: they run whether or not anyone waits. Idempotent.
     /// - Parameter cancelPending: cancel this object's jobs that no worker has started (their handles end with
@@ -426,6 +461,9 @@ public final class PostgresQueue: Sendable {
     }
 
     func enqueueInsert(_ request: InsertRequest) { inserter.enqueue(request) }
+
+    /// The `offload.pool` attribute of this queue's task spans.
+    var tracePool: String { "postgres:\(configuration.settings.schema)" }
 
     func accept(jobs: Int) throws(OffloadError) {
         let ok = counters.withLock { counters -> Bool in

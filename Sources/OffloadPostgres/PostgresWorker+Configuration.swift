@@ -91,6 +91,11 @@ extension PostgresWorker {
         /// worker finds the interval elapsed deletes them (in batches of a few thousand rows), the others skip it.
         /// Default 60 s.
         public var cleanupInterval: Duration
+        /// Receives the worker's counts for metrics (``PostgresObserver``): claims, outcomes and rejected late
+        /// completions per statement, lost leases per rescue sweep, and the queue depth every
+        /// ``heartbeatInterval``. `nil` (the default) costs nothing: no statement, no call. The `OffloadPostgresMetrics`
+        /// product's `PostgresMetricsObserver` turns them into swift-metrics counters and gauges.
+        public var observer: (any PostgresObserver)?
 
         /// Creates a configuration.
         /// - Parameters:
@@ -114,6 +119,7 @@ extension PostgresWorker {
             name = nil
             retention = .seconds(24 * 3_600)
             cleanupInterval = .seconds(60)
+            observer = nil
         }
 
         func validate() throws(OffloadError) {
@@ -167,5 +173,8 @@ extension PostgresWorker {
         public var cleanups = 0
         /// Finished jobs this worker deleted after their retention.
         public var deleted = 0
+        /// Jobs whose lease had expired (their worker died, stalled or lost its connection) that this worker's rescue
+        /// sweep made available again or failed: the lost leases.
+        public var rescued = 0
     }
 }

@@ -51,14 +51,20 @@ extension PostgresWorker {
                 unsafeSQL: sql.claim(rescue: rescue && index == 0),
                 binds: binds(queue, names, Int32(count - claimed.count), name, leaseMilliseconds)
             )
-            claimed += try await claimConnection.run { connection in
+            let (jobs, lost) = try await claimConnection.run { connection in
                 try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger))
             }
+            claimed += jobs
+            noteLost(lost)
         }
         if unlimited.isEmpty && rescue {
-            _ = try await claimConnection.run { [self] connection in
-                try await connection.query(PostgresQuery(unsafeSQL: sql.rescue), logger: Connector.logger)
+            let lost = try await claimConnection.run { [self] connection in
+                var lost: [String: Int] = [:]
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql.rescue), logger: Connector.logger)
+                for try await queue in rows.decode(String.self) { lost[queue, default: 0] += 1 }
+                return lost
             }
+            noteLost(lost)
         }
         for queue in limited where claimed.count < count {
             let query = PostgresQuery(
@@ -69,18 +75,38 @@ extension PostgresWorker {
             claimed += try await claimConnection.run { connection in
                 try await connection.withTransaction(logger: Connector.logger) { connection in
                     try await connection.query(lock, logger: Connector.logger)
-                    return try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger))
+                    return try await Self.decodeClaimed(try await connection.query(query, logger: Connector.logger)).0
                 }
             }
+        }
+        if let observer = configuration.observer, !claimed.isEmpty {
+            var byQueue: [String: Int] = [:]
+            for job in claimed { byQueue[job.queue, default: 0] += 1 }
+            for (queue, jobs) in byQueue { observer.jobsClaimed(queue: queue, jobs: jobs) }
         }
         return claimed
     }
 
-    static func decodeClaimed(_ rows: PostgresRowSequence) async throws -> [ClaimedJob] {
+    /// Counts the jobs a rescue sweep took back (lost leases), and tells the observer.
+    func noteLost(_ lost: [String: Int]) {
+        guard !lost.isEmpty else { return }
+        state.withLock { $0.statistics.rescued += lost.values.reduce(0, +) }
+        if let observer = configuration.observer {
+            for (queue, jobs) in lost { observer.leasesLost(queue: queue, jobs: jobs) }
+        }
+    }
+
+    /// The claimed jobs, and the rescue sweep's summary rows (ID 0: jobs rescued per queue).
+    static func decodeClaimed(_ rows: PostgresRowSequence) async throws -> ([ClaimedJob], [String: Int]) {
         var claimed: [ClaimedJob] = []
-        for try await (id, jobName, payload, attempt, maxAttempts, timeout, _) in rows.decode(
-            (Int64, String, ByteBuffer, Int32, Int32, Int64, String).self
+        var lost: [String: Int] = [:]
+        for try await (id, jobName, payload, attempt, maxAttempts, timeout, queue, trace) in rows.decode(
+            (Int64, String, ByteBuffer, Int32, Int32, Int64, String, ByteBuffer?).self
         ) {
+            if id == 0 {
+                lost[queue, default: 0] += Int(attempt)
+                continue
+            }
             claimed.append(
                 ClaimedJob(
                     id: id,
@@ -88,11 +114,13 @@ extension PostgresWorker {
                     payload: Array(payload.readableBytesView),
                     attempt: attempt,
                     maxAttempts: maxAttempts,
-                    timeoutMilliseconds: timeout
+                    timeoutMilliseconds: timeout,
+                    queue: queue,
+                    trace: TraceCarrier.decode(trace)
                 )
             )
         }
-        return claimed
+        return (claimed, lost)
     }
 
     /// Hands claimed jobs to the local pool, spread over its workers in batches.
@@ -109,7 +137,12 @@ extension PostgresWorker {
             start += batch.count
             let stop = runner.start(
                 batch.map {
-                    LocalItem(jobName: $0.jobName, payload: $0.payload, timeoutMilliseconds: $0.timeoutMilliseconds)
+                    LocalItem(
+                        jobName: $0.jobName,
+                        payload: $0.payload,
+                        timeoutMilliseconds: $0.timeoutMilliseconds,
+                        trace: $0.trace
+                    )
                 }
             ) { [self] results in
                 finishLocal(zip(batch, results).map { ($0, $1) })
@@ -161,7 +194,8 @@ extension PostgresWorker {
                             state: "completed",
                             output: output,
                             failure: nil,
-                            delayMilliseconds: 0
+                            delayMilliseconds: 0,
+                            queue: job.queue
                         )
                     )
                 case .failure(let failure):
@@ -185,7 +219,8 @@ extension PostgresWorker {
                             state: newState,
                             output: [],
                             failure: failure,
-                            delayMilliseconds: delay
+                            delayMilliseconds: delay,
+                            queue: job.queue
                         )
                     )
                 }
@@ -224,6 +259,23 @@ extension PostgresWorker {
                     }
                     state.statistics.rejected += batch.count - accepted.count
                 }
+                if let observer = configuration.observer {
+                    var byQueue: [String: PostgresOutcomeCounts] = [:]
+                    for row in batch {
+                        var counts = byQueue[row.queue, default: PostgresOutcomeCounts()]
+                        if !accepted.contains(row.id) {
+                            counts.rejected += 1
+                        } else if row.state == "completed" {
+                            counts.completed += 1
+                        } else if row.state == "available" {
+                            counts.retried += 1
+                        } else {
+                            counts.failed += 1
+                        }
+                        byQueue[row.queue] = counts
+                    }
+                    for (queue, outcomes) in byQueue { observer.jobsRecorded(queue: queue, outcomes: outcomes) }
+                }
             } catch {
                 // Keep the results and try again: the fence makes a repeated statement harmless.
                 failures += 1
@@ -234,7 +286,25 @@ extension PostgresWorker {
     }
 
     func record(_ rows: [CompletionRow]) async throws -> Set<Int64> {
-        let query = PostgresQuery(
+        let query = rows.allSatisfy({ $0.state == "completed" }) ? successQuery(rows) : completionQuery(rows)
+        return try await completeConnection.run { connection in
+            var accepted = Set<Int64>()
+            for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
+                accepted.insert(id)
+            }
+            return accepted
+        }
+    }
+
+    func successQuery(_ rows: [CompletionRow]) -> PostgresQuery {
+        PostgresQuery(
+            unsafeSQL: sql.completeSuccesses,
+            binds: binds(rows.map(\.id), rows.map(\.attempt), rows.map { ByteBuffer(bytes: $0.output) }, name)
+        )
+    }
+
+    func completionQuery(_ rows: [CompletionRow]) -> PostgresQuery {
+        PostgresQuery(
             unsafeSQL: sql.complete,
             binds: binds(
                 rows.map(\.id),
@@ -251,13 +321,6 @@ extension PostgresWorker {
                 name
             )
         )
-        return try await completeConnection.run { connection in
-            var accepted = Set<Int64>()
-            for try await id in try await connection.query(query, logger: Connector.logger).decode(Int64.self) {
-                accepted.insert(id)
-            }
-            return accepted
-        }
     }
 
     // MARK: - Heartbeat
@@ -309,9 +372,33 @@ extension PostgresWorker {
             return (renewed, limits)
         }
         state.withLock { $0.limits = limits }
+        if let observer = configuration.observer { await reportDepth(to: observer) }
         // Jobs not renewed are no longer ours (rescued after a stall, or cancelled while a notification was lost):
         // stop them and drop their results.
         drop(held.filter { !renewed.contains($0.0) })
+    }
+
+    /// Reads the unfinished jobs of the served queues by state and tells the observer (only with an observer: one
+    /// statement per heartbeat). A failure skips this sample.
+    func reportDepth(to observer: any PostgresObserver) async {
+        let query = PostgresQuery(unsafeSQL: sql.queueDepth, binds: binds(configuration.queues))
+        let counted = try? await completeConnection.run { connection in
+            var counted: [String: Int] = [:]
+            for try await (queue, state, jobs) in try await connection.query(query, logger: Connector.logger)
+                .decode((String, String, Int64).self)
+            {
+                counted["\(state)\u{0}\(queue)"] = Int(jobs)
+            }
+            return counted
+        }
+        guard let counted else { return }
+        var depths: [PostgresQueueDepth] = []
+        for queue in configuration.queues {
+            for state in ["available", "running"] {
+                depths.append(PostgresQueueDepth(queue: queue, state: state, jobs: counted["\(state)\u{0}\(queue)"] ?? 0))
+            }
+        }
+        observer.queueDepth(depths)
     }
 
     /// Jobs that are no longer this worker's (cancelled, or their lease lost): their local tasks are stopped (a

@@ -52,6 +52,9 @@ public final class PostgresWorker: Sendable {
         var attempt: Int32
         var maxAttempts: Int32
         var timeoutMilliseconds: Int64
+        var queue: String = ""
+        /// The submitting span's context (``TraceCarrier``).
+        var trace: [String: String]? = nil
     }
 
     struct CompletionRow: Sendable {
@@ -61,6 +64,7 @@ public final class PostgresWorker: Sendable {
         var output: [UInt8]
         var failure: StoredFailure?
         var delayMilliseconds: Int64
+        var queue: String = ""
     }
 
     struct State {

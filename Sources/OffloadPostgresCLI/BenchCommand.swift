@@ -51,6 +51,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Claimed jobs sent to the local pool as one task (the worker's localBatch).")
     var localBatch = 1
 
+    @Flag(help: "Run the worker's jobs on a ThreadPool instead of its local ProcessPool (trivial jobs cost no IPC).")
+    var threads = false
+
+    @Option(help: "Jobs per claim statement (the worker's claimBatch; it holds four times as many).")
+    var claimBatch = 100
+
     func run() async throws {
         var scratch: ScratchPostgres?
         let serverURL: String
@@ -63,13 +69,19 @@ struct BenchCommand: AsyncParsableCommand {
         }
         defer { scratch?.stop() }
         print("offload-postgres bench: \(scratch == nil ? serverURL : "throwaway PostgreSQL at \(serverURL)")")
-        print("machine: \(Self.machine()); local workers: \(workers ?? WorkerCount.available); rounds: \(rounds)")
+        print(
+            "machine: \(Self.machine()); local workers: \(workers ?? WorkerCount.available) "
+                + "(\(threads ? "threads" : "processes"), localBatch \(localBatch), claimBatch \(claimBatch)); "
+                + "rounds: \(rounds)"
+        )
         let chosen = Set(self.lanes.split(separator: ",").map { String($0.filter { $0 != " " }) })
         let known: Set<String> = ["throughput", "latency", "enqueue", "recovery"]
         guard chosen.isSubset(of: known), !chosen.isEmpty else {
             throw ValidationError("--lanes takes a comma-separated list of: throughput, latency, enqueue, recovery")
         }
         var bench = BenchLanes(url: serverURL, workers: workers, lease: lease, localBatch: localBatch)
+        bench.threads = threads
+        bench.claimBatch = claimBatch
         try await bench.prepare()
         for round in 1...rounds {
             print("round \(round)/\(rounds)…")

@@ -13,6 +13,10 @@ struct BenchLanes {
     let workers: Int?
     let lease: Double
     let localBatch: Int
+    /// The worker runs jobs on a ThreadPool rather than its local ProcessPool.
+    var threads = false
+    /// The worker's claimBatch (it holds four times as many).
+    var claimBatch = 100
     var report = BenchReport()
     private var queue: PostgresQueue?
     private var worker: PostgresWorker?
@@ -34,10 +38,13 @@ struct BenchLanes {
         queue = try await PostgresQueue(configuration: configuration)
         var local = ProcessPool.Configuration(workers: workers)
         local.forwardWorkerStderr = false
-        var workerConfiguration = PostgresWorker.Configuration(settings: settings, execution: .processes(local))
+        var workerConfiguration = PostgresWorker.Configuration(
+            settings: settings,
+            execution: threads ? .threads(workers: workers ?? WorkerCount.available) : .processes(local)
+        )
         workerConfiguration.handlesTerminationSignals = false
-        workerConfiguration.claimBatch = 100
-        workerConfiguration.maxHeld = 400
+        workerConfiguration.claimBatch = claimBatch
+        workerConfiguration.maxHeld = claimBatch * 4
         workerConfiguration.localBatch = localBatch
         let worker = try await PostgresWorker(configuration: workerConfiguration, registry: BenchJobs.registry)
         self.worker = worker

@@ -1,6 +1,10 @@
+import InMemoryTracing
+import MetricsTestKit
 import Offload
 import OffloadPostgres
+import OffloadPostgresMetrics
 import OffloadTestJobs
+import OffloadTracing
 
 #if canImport(Glibc)
     import Glibc
@@ -11,13 +15,15 @@ import OffloadTestJobs
 // connected, and exits 0 when the worker stops (SIGTERM).
 //   --url URL --schema S --name N --lease-ms N --heartbeat-ms N --poll-ms N --grace-ms N --claim-batch N
 //   --queues a,b --local-workers N --threads
+//   --trace: run jobs under an in-memory tracer (SpanContextSeen reports the span it runs in)
+//   --metrics: count with a PostgresMetricsObserver into MetricsTestKit's TestMetrics; the exit summary adds them
 PostgresWorker.runLocalWorkerIfRequested(registry: TestJobs.registry)
 
 var options: [String: String] = [:]
 var flags: Set<String> = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
-    if argument == "--threads" {
+    if argument == "--threads" || argument == "--trace" || argument == "--metrics" {
         flags.insert(argument)
     } else if argument.hasPrefix("--"), let value = arguments.next() {
         options[argument] = value
@@ -28,6 +34,13 @@ func fail(_ text: String) -> Never {
     var line = text + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(1)
+}
+
+if flags.contains("--trace") { OffloadTracing.bootstrap(tracer: InMemoryTracer()) }
+let metrics = TestMetrics()
+
+func total(_ label: String) -> Int64 {
+    metrics.counters.filter { $0.label == label }.reduce(0) { $0 + $1.totalValue }
 }
 
 guard let url = options["--url"] else { fail("usage: OffloadPostgresTestWorker --url URL [options]") }
@@ -53,6 +66,7 @@ do {
     configuration.shutdownGracePeriod = milliseconds("--grace-ms", 2_000)
     configuration.claimBatch = Int(options["--claim-batch"] ?? "") ?? 100
     configuration.backoff = PostgresWorker.Backoff(base: .milliseconds(20), maximum: .milliseconds(200))
+    if flags.contains("--metrics") { configuration.observer = PostgresMetricsObserver(factory: metrics) }
     let worker = try await PostgresWorker(configuration: configuration, registry: TestJobs.registry)
     var line = "ready \(worker.name)\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
@@ -60,7 +74,10 @@ do {
     let statistics = worker.statistics
     var summary =
         "stopped claimed=\(statistics.claimed) completed=\(statistics.completed) released=\(statistics.released)"
-        + " rejected=\(statistics.rejected) abandoned=\(statistics.abandoned)\n"
+        + " rejected=\(statistics.rejected) abandoned=\(statistics.abandoned) stopped=\(statistics.stopped)"
+        + " metric_rejected=\(total("offload_postgres_rejected_completions_total"))"
+        + " metric_completed=\(total("offload_postgres_jobs_total"))"
+        + " metric_claimed=\(total("offload_postgres_claimed_total"))\n"
     summary.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     exit(0)
 } catch {

@@ -457,7 +457,9 @@ public enum TestJobs {
             FaultMix.self,
             ReportThenWait.self,
             IsProgressObserved.self,
-            SpanContextSeen.self
+            SpanContextSeen.self,
+            WorkerLineage.self,
+            ContendEntryMutex.self
         )
         registry.register(initializer: MarkInitialized.self)
         registry.register(initializer: RefuseToInitialize.self)

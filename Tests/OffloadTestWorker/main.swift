@@ -28,6 +28,15 @@ if arguments.contains("--garbage-before-hello") {
 if arguments.contains("--crash-before-hello") {
     UnsafeMutablePointer<Int>(bitPattern: 8)?.pointee = 1
 }
+if arguments.contains("--thread-before-entry") {
+    // A thread started before the entry point: a fork server must refuse to fork (the pool then spawns workers).
+    var thread = pthread_t()
+    _ = pthread_create(&thread, nil, idleForever, nil)
+}
+if arguments.contains("--mutex-before-entry") {
+    // A Mutex locked on the main thread before the entry point: a fork server's workers must not inherit its owner id.
+    lockEntryMutexOnce()
+}
 if arguments.contains("--idle-without-entry") {
     while true { pause() }
 }
@@ -41,6 +50,10 @@ if arguments.count > 1, arguments[1] == "parent" {
     // large job half written into it behind a long-running one, when the parent is killed.
     var configuration = ProcessPool.Configuration(workers: 2)
     if arguments.count > 2 { configuration.transport = arguments[2] == "pipes" ? .pipes : .sharedMemory }
+    // "forkserver" names the start method and adds the server's PID to the line; "spawn" names the other.
+    let namedForkServer = arguments.contains("forkserver")
+    if namedForkServer { configuration.startMethod = .forkServer }
+    if arguments.contains("spawn") { configuration.startMethod = .spawn }
     let midWrite = arguments.contains("mid-write")
     if midWrite { configuration.sharedMemoryRingBytes = 4096 }
     let pool = try ProcessPool(configuration: configuration)
@@ -54,7 +67,9 @@ if arguments.count > 1, arguments[1] == "parent" {
         for _ in 0..<2 { _ = try pool.submit(Sleep(milliseconds: 60_000)) }
         for _ in 0..<2 { _ = try pool.submit(InlineSum(values: [Double](repeating: 1, count: 100_000))) }
     }
-    var line = "pids " + pool.workerPIDs.map(String.init).joined(separator: " ") + "\n"
+    // With a fork server its PID comes last: it must not outlive this process either.
+    let everyPID = pool.workerPIDs + (namedForkServer ? pool.forkServerPID.map { [$0] } ?? [] : [])
+    var line = "pids " + everyPID.map(String.init).joined(separator: " ") + "\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     while true { pause() }
 }
@@ -91,3 +106,8 @@ if arguments.count > 1, arguments[1] == "parent-holding-shared" {
     try await parentHoldingShared()
 }
 print("OffloadTestWorker: run me through a ProcessPool (or with 'parent')")
+
+/// A thread body that never returns (`--thread-before-entry`); a function, so that it is not main-actor isolated.
+func idleForever(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    while true { pause() }
+}

@@ -100,12 +100,14 @@ struct ProcessPoolFailureTests {
     }
 
     @Test(
-        "failure matrix: every step × {throw, exit, crash} ends in a typed error, on each transport",
-        arguments: matrix, TestWorker.transports
+        "failure matrix: every step × {throw, exit, crash} ends in a typed error, on each transport and start method",
+        arguments: matrix, TestWorker.variants
     )
-    func failureMatrix(cell: (Misbehave.Step, Misbehave.Mode), transport: ProcessPool.Transport) async throws {
+    func failureMatrix(cell: (Misbehave.Step, Misbehave.Mode), variant: TestWorker.Variant) async throws {
         let (step, mode) = cell
-        let configuration = TestWorker.configuration(workers: 1, transport: transport)
+        let configuration = TestWorker.configuration(workers: 1, transport: variant.transport) {
+            $0.startMethod = variant.startMethod
+        }
         try await withProcessPool(configuration: configuration) { pool async throws in
             let expected: OffloadError.Code
             switch (step, mode) {

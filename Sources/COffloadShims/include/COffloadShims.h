@@ -2,6 +2,7 @@
 #define COFFLOAD_SHIMS_H
 
 #include <sys/types.h>
+#include "COffloadForkServer.h"
 
 /// Linux calls that Swift's `import Glibc` does not expose. Each wrapper returns what the C call returns and leaves
 /// `errno` set as the call left it. Bodies are in shims.c, which defines `_GNU_SOURCE`.

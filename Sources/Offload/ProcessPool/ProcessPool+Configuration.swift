@@ -14,7 +14,8 @@ extension ProcessPool {
         public var executable: String?
         /// Arguments passed to the worker executable (after `argv[0]`).
         public var arguments: [String]
-        /// The workers' whole environment; `nil` inherits the parent's environment at the time each worker starts.
+        /// The workers' whole environment; `nil` inherits the parent's environment at the time each worker starts
+        /// (with ``StartMethod/forkServer``: at the time the fork server starts, when the pool starts).
         /// To add or change a few variables and keep the rest, use ``environmentOverrides``.
         public var environment: [String: String]?
         /// Variables set in every worker on top of its environment (inherited, or ``environment``), replacing any
@@ -81,6 +82,12 @@ extension ProcessPool {
         /// Capacity in bytes of each of a worker's two shared-memory rings (with ``Transport/sharedMemory``): a power
         /// of two from 4 KiB to 64 MiB. Larger jobs and results still work; they go through the ring in pieces.
         public var sharedMemoryRingBytes: Int
+        /// How workers are started: ``StartMethod/forkServer`` (default: forked by a fork server the pool starts
+        /// once, so a replacement after a crash or ``maxTasksPerWorker`` is ready in under a millisecond; it falls
+        /// back to spawning by itself when it cannot fork) or ``StartMethod/spawn`` (a new run of the executable for
+        /// each worker). Python: the `mp_context=` start method, `"forkserver"` (Python's default on Linux since
+        /// 3.14) or `"spawn"`.
+        public var startMethod: StartMethod
 
         /// Creates a configuration.
         /// - Parameters:
@@ -127,6 +134,7 @@ extension ProcessPool {
             self.stderrForwardLinesPerSecond = 200
             self.transport = .automatic
             self.sharedMemoryRingBytes = 1 << 18
+            self.startMethod = .forkServer
         }
 
         func validate() throws(OffloadError) {

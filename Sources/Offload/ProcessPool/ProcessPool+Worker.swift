@@ -22,10 +22,16 @@ extension ProcessPool {
     /// ``OffloadError/Code/workerEntryPointMissing``. A program that never creates a pool is caught by the parent's
     /// start-up deadline (``Configuration/startTimeout``).
     ///
+    /// With ``StartMethod/forkServer`` the pool also starts this executable once as its fork server, which enters
+    /// its role here and forks the workers: the call must come before the program starts any thread, and whatever
+    /// ran before it is inherited by every worker.
+    ///
     /// Python mapping: the `if __name__ == "__main__":` guard that the `spawn` and `forkserver` start methods need.
     ///
     /// - Parameter registry: the job types (and initializers) this executable can run as a worker.
     public static func runWorkerIfRequested(registry: JobRegistry) {
+        // The fork server (``StartMethod/forkServer``) is checked first: it also holds descriptors 3 and 4.
+        if ForkServer.isRequested { ForkServer.serve(registry: registry) }
         guard WorkerEnvironment.isWorkerRequested else { return }
         WorkerLoop.run(registry: registry)
     }
@@ -38,7 +44,7 @@ extension ProcessPool {
     /// Called by `init`: a process started as a worker that reached `ProcessPool.init` never called the entry point.
     /// It must not start workers of its own (a fork bomb); it explains and exits.
     static func refuseIfWorkerWithoutEntryPoint() {
-        guard WorkerEnvironment.isWorkerRequested else { return }
+        guard WorkerEnvironment.isWorkerRequested || ForkServer.isRequested else { return }
         Syscalls.writeToStandardError(
             "offload: this process was launched as a ProcessPool worker but main did not call "
                 + "ProcessPool.runWorkerIfRequested(registry:) before creating a ProcessPool; refusing to start "

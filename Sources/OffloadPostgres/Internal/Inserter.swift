@@ -8,6 +8,8 @@ struct InsertRow: Sendable {
     var jobName: String
     var payload: ByteBuffer
     var options: PostgresJobOptions
+    /// The submitting span's context (``TraceCarrier``), empty when no tracer is installed.
+    var trace = ByteBuffer()
 }
 
 /// Jobs waiting for the inserter, with what to do once they have IDs. The request can be withdrawn until the
@@ -165,7 +167,9 @@ final class Inserter: Sendable {
     }
 
     static func plainQuery(_ rows: [InsertRow], sql: SQL) -> PostgresQuery {
-        if let first = rows.first, rows.allSatisfy({ $0.jobName == first.jobName && $0.options == first.options }) {
+        if let first = rows.first, rows.allSatisfy({
+            $0.jobName == first.jobName && $0.options == first.options && $0.trace == first.trace
+        }) {
             // One job type with one set of options (a map's chunk, enqueueBatch): only the payloads vary, so only
             // they travel as an array.
             return PostgresQuery(
@@ -177,7 +181,8 @@ final class Inserter: Sendable {
                     first.options.delayMilliseconds,
                     Int32(first.options.maxAttempts),
                     first.options.timeoutMilliseconds,
-                    rows.map(\.payload)
+                    rows.map(\.payload),
+                    first.trace
                 )
             )
         }
@@ -190,7 +195,8 @@ final class Inserter: Sendable {
                 rows.map { Int32($0.options.priority) },
                 rows.map(\.options.delayMilliseconds),
                 rows.map { Int32($0.options.maxAttempts) },
-                rows.map(\.options.timeoutMilliseconds)
+                rows.map(\.options.timeoutMilliseconds),
+                rows.map(\.trace)
             )
         )
     }
@@ -239,7 +245,8 @@ final class Inserter: Sendable {
                 row.options.delayMilliseconds,
                 Int32(row.options.maxAttempts),
                 row.options.timeoutMilliseconds,
-                key
+                key,
+                row.trace
             )
         )
         // No row: a concurrent insert of the key committed after our snapshot; the next statement sees it.

@@ -39,6 +39,12 @@ final class ResultWaiter: Sendable {
     private let tasks = Mutex<[Task<Void, Never>]>([])
     /// Notifications received (tests and statistics).
     let notifications = Atomic<Int>(0)
+    /// Results delivered from a notification's payload, without a fetch (tests and statistics).
+    let inlineResults = Atomic<Int>(0)
+    /// Fetch statements run (tests and statistics).
+    let fetches = Atomic<Int>(0)
+    /// Results delivered from fetched rows (tests and statistics).
+    let fetchedResults = Atomic<Int>(0)
 
     init(settings: PostgresSettings, sql: SQL, pollInterval: Duration) {
         self.settings = settings
@@ -112,19 +118,31 @@ final class ResultWaiter: Sendable {
 
     var waitingIDs: [Int64] { state.withLock { Array($0.waiting.keys) } }
 
+    /// A `<schema>_done` payload: comma-separated entries, each a finished job's ID, or `id:hex` for a completed job
+    /// whose small output rides along (schema version 3); `*` (older servers' triggers) means "fetch everything
+    /// awaited". Inline results are delivered at once, without reading the row back.
     private func noteFinished(_ payload: String) {
         notifications.add(1, ordering: .relaxed)
+        var inline: [(Deliver, FinishedRow)] = []
         let ring = state.withLock { state -> Bool in
             if payload == "*" {
                 state.fetchAll = true
                 return true
             }
             var any = false
-            for part in payload.split(separator: ",") {
-                guard let id = Int64(part) else { continue }
-                if state.waiting[id] != nil {
-                    state.toFetch.insert(id)
-                    any = true
+            for part in payload.utf8.split(separator: UInt8(ascii: ",")) {
+                let colon = part.firstIndex(of: UInt8(ascii: ":"))
+                guard let id = Self.parseID(part[part.startIndex..<(colon ?? part.endIndex)]) else { continue }
+                if let waiters = state.waiting[id] {
+                    if let colon, let output = Self.decodeHex(part[part.index(after: colon)...]) {
+                        state.waiting[id] = nil
+                        state.toFetch.remove(id)
+                        let row = FinishedRow(id: id, state: "completed", output: output, failure: nil, jobName: "")
+                        for waiter in waiters { inline.append((waiter, row)) }
+                    } else {
+                        state.toFetch.insert(id)
+                        any = true
+                    }
                 } else if state.recent.insert(id).inserted {
                     state.recentOrder.append(id)
                     if state.recentOrder.count > 65_536, let old = state.recentOrder.popFirst() {
@@ -134,7 +152,46 @@ final class ResultWaiter: Sendable {
             }
             return any
         }
+        if !inline.isEmpty {
+            inlineResults.add(inline.count, ordering: .relaxed)
+            for (waiter, row) in inline { waiter(row) }
+        }
         if ring { doorbell.yield() }
+    }
+
+    static func parseID(_ digits: Substring.UTF8View.SubSequence) -> Int64? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= 48 && byte <= 57 else { return nil }
+            value = value * 10 + Int64(byte - 48)
+        }
+        return value
+    }
+
+    static func decodeHex(_ hex: Substring.UTF8View.SubSequence) -> ByteBuffer? {
+        guard hex.count % 2 == 0 else { return nil }
+        func nibble(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 48...57: return byte - 48
+            case 97...102: return byte - 87
+            case 65...70: return byte - 55
+            default: return nil
+            }
+        }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(hex.count / 2)
+        var high: UInt8?
+        for byte in hex {
+            guard let value = nibble(byte) else { return nil }
+            if let first = high {
+                buffer.writeInteger(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
+        }
+        return buffer
     }
 
     private func listenLoop(ready: TaskCompletion<Void>) async {
@@ -214,6 +271,7 @@ final class ResultWaiter: Sendable {
     }
 
     private func fetch(_ ids: [Int64]) async throws -> [FinishedRow] {
+        fetches.add(1, ordering: .relaxed)
         let query = PostgresQuery(unsafeSQL: sql.fetchFinished, binds: binds(ids))
         return try await fetchConnection.run { connection in
             let rows = try await connection.query(query, logger: Connector.logger)
@@ -254,6 +312,7 @@ final class ResultWaiter: Sendable {
             }
             return calls
         }
+        if !calls.isEmpty { fetchedResults.add(calls.count, ordering: .relaxed) }
         for (waiter, row) in calls { waiter(row) }
     }
 }

@@ -45,10 +45,11 @@ struct SQL: Sendable {
     /// inserted in `ord` order).
     var insertBatch: String {
         """
-        INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms)
-        SELECT q, n, p, pr, now() + d * interval '1 millisecond', m, NULLIF(t, -1)
-        FROM unnest($1::text[], $2::text[], $3::bytea[], $4::int[], $5::bigint[], $6::int[], $7::bigint[])
-            WITH ORDINALITY AS u(q, n, p, pr, d, m, t, ord)
+        INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms, trace_context)
+        SELECT q, n, p, pr, now() + d * interval '1 millisecond', m, NULLIF(t, -1), NULLIF(tc, ''::bytea)
+        FROM unnest($1::text[], $2::text[], $3::bytea[], $4::int[], $5::bigint[], $6::int[], $7::bigint[],
+                $8::bytea[])
+            WITH ORDINALITY AS u(q, n, p, pr, d, m, t, tc, ord)
         ORDER BY ord
         RETURNING id
         """
@@ -59,8 +60,8 @@ struct SQL: Sendable {
     /// ``insertBatch``.
     var insertUniform: String {
         """
-        INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms)
-        SELECT $1, $2, p, $3, now() + $4 * interval '1 millisecond', $5, NULLIF($6, -1)
+        INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms, trace_context)
+        SELECT $1, $2, p, $3, now() + $4 * interval '1 millisecond', $5, NULLIF($6, -1), NULLIF($8::bytea, ''::bytea)
         FROM unnest($7::bytea[]) WITH ORDINALITY AS u(p, ord)
         ORDER BY ord
         RETURNING id
@@ -72,8 +73,10 @@ struct SQL: Sendable {
     var insertUnique: String {
         """
         WITH ins AS (
-            INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms, unique_key)
-            VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond', $6, NULLIF($7, -1), $8)
+            INSERT INTO \(jobs) (queue, job_name, payload, priority, run_at, max_attempts, timeout_ms, unique_key,
+                trace_context)
+            VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond', $6, NULLIF($7, -1), $8,
+                NULLIF($9::bytea, ''::bytea))
             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
             RETURNING id)
         SELECT id, true FROM ins
@@ -129,8 +132,16 @@ struct SQL: Sendable {
                     error_message = 'the worker ' || coalesce(worker_id, '?')
                         || ' stopped renewing its lease on this job (it died, stalled or lost its database connection)'
                 WHERE state = 'running' AND lease_until < now()
-                RETURNING id),
+                RETURNING id, queue),
 
+            """ : ""
+        // Rows with ID 0 (IDs start at 1) count the jobs rescued, by queue: the lost leases (attempt = count).
+        let rescueSummary =
+            rescue
+            ? """
+
+            UNION ALL
+            SELECT 0, '', ''::bytea, count(*)::int, 0, 0::bigint, queue, NULL::bytea FROM rescued GROUP BY queue
             """ : ""
         return """
             WITH \(rescueCTE)picked AS (
@@ -138,11 +149,14 @@ struct SQL: Sendable {
                 WHERE state = 'available' AND queue = $1 AND job_name = ANY($2) AND run_at <= now()
                 ORDER BY priority DESC, run_at, id
                 LIMIT \(limitExpression)
-                FOR UPDATE SKIP LOCKED)
-            UPDATE \(jobs) j SET state = 'running', attempt = j.attempt + 1, worker_id = $4,
-                lease_until = now() + $5 * interval '1 millisecond', attempted_at = now()
-            FROM picked WHERE j.id = picked.id
-            RETURNING j.id, j.job_name, j.payload, j.attempt, j.max_attempts, coalesce(j.timeout_ms, -1), j.queue
+                FOR UPDATE SKIP LOCKED),
+            claimed AS (
+                UPDATE \(jobs) j SET state = 'running', attempt = j.attempt + 1, worker_id = $4,
+                    lease_until = now() + $5 * interval '1 millisecond', attempted_at = now()
+                FROM picked WHERE j.id = picked.id
+                RETURNING j.id, j.job_name, j.payload, j.attempt, j.max_attempts, coalesce(j.timeout_ms, -1) AS t,
+                    j.queue, j.trace_context)
+            SELECT * FROM claimed\(rescueSummary)
             """
     }
 
@@ -160,6 +174,7 @@ struct SQL: Sendable {
             error_message = 'the worker ' || coalesce(worker_id, '?')
                 || ' stopped renewing its lease on this job (it died, stalled or lost its database connection)'
         WHERE state = 'running' AND lease_until < now()
+        RETURNING queue
         """
     }
 
@@ -207,6 +222,20 @@ struct SQL: Sendable {
                 $8::int[], $9::int[], $10::text[], $11::bigint[])
             AS u(id, attempt, state, output, code, etype, msg, sig, exit, stderr, delay)
         WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running' AND j.worker_id = $12
+        RETURNING j.id
+        """
+    }
+
+    /// ``complete`` for a batch of successes only (the common case): three arrays instead of eleven to encode and
+    /// parse, the same fence and the same result.
+    var completeSuccesses: String {
+        """
+        UPDATE \(jobs) j SET
+            state = 'completed', output = u.output,
+            error_code = NULL, error_type = NULL, error_message = NULL, error_signal = NULL, error_exit_status = NULL,
+            error_stderr = NULL, lease_until = NULL, finished_at = now(), finished_attempt = u.attempt
+        FROM unnest($1::bigint[], $2::int[], $3::bytea[]) AS u(id, attempt, output)
+        WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running' AND j.worker_id = $4
         RETURNING j.id
         """
     }
@@ -262,6 +291,15 @@ struct SQL: Sendable {
             FOR UPDATE SKIP LOCKED),
         gone AS (DELETE FROM \(jobs) j USING old WHERE j.id = old.id RETURNING 1)
         SELECT count(*)::int8 FROM gone
+        """
+    }
+
+    /// Unfinished jobs by queue and state, for the queues in `$1` (the observer's queue depth).
+    var queueDepth: String {
+        """
+        SELECT queue, state, count(*)::int8 FROM \(jobs)
+        WHERE state IN ('available', 'running') AND queue = ANY($1)
+        GROUP BY queue, state
         """
     }
 

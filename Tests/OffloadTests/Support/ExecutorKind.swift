@@ -9,6 +9,7 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case workerPoolThreads
     case processPool
     case processPoolSharedMemory
+    case processPoolForkServer
     case workerPoolProcesses
 
     var testDescription: String { rawValue }
@@ -18,14 +19,21 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .threadPool: return try ThreadPool(workers: 2)
         case .workerPoolThreads: return try WorkerPool(mode: .threads(workers: 2))
         case .processPool:
-            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .pipes))
+            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .pipes) { $0.startMethod = .spawn })
         case .processPoolSharedMemory:
-            return try ProcessPool(configuration: TestWorker.configuration(workers: 2, transport: .sharedMemory))
+            return try ProcessPool(
+                configuration: TestWorker.configuration(workers: 2, transport: .sharedMemory) { $0.startMethod = .spawn }
+            )
+        case .processPoolForkServer:
+            return try ProcessPool(configuration: TestWorker.configuration(workers: 2) { $0.startMethod = .forkServer })
         case .workerPoolProcesses: return try WorkerPool(processes: TestWorker.configuration(workers: 2))
         }
     }
 
     /// Whether a job's error arrives as a ``OffloadError/Code/jobFailed`` naming the remote error (processes) rather
     /// than carrying the original error as its cause (in-process).
-    var isRemote: Bool { self == .processPool || self == .processPoolSharedMemory || self == .workerPoolProcesses }
+    var isRemote: Bool {
+        self == .processPool || self == .processPoolSharedMemory || self == .processPoolForkServer
+            || self == .workerPoolProcesses
+    }
 }

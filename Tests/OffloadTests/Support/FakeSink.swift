@@ -4,7 +4,7 @@
 /// A task's end as the state machine sees it: no decoding, no handle.
 final class FakeSink: TaskSink {
     let cell = CompletionCell()
-    func decodeValue(_ payload: [UInt8], job: String, workerPID: Int32?) -> (
+    func decodeValue(_ payload: [UInt8], job: @autoclosure () -> String, workerPID: Int32?) -> (
         succeeded: Bool, finish: @Sendable () -> Void
     ) {
         (true, {})

@@ -13,6 +13,7 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case workerPoolIO
     case processPool
     case processPoolSharedMemory
+    case processPoolForkServer
 
     var testDescription: String { rawValue }
 
@@ -25,10 +26,22 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .processPool:
             // One task in the worker at a time (no prefetch), so a blocked task keeps the next one in the parent's
             // queue, where it can still be withdrawn.
-            let configuration = TestWorker.configuration(workers: 1, transport: .pipes) { $0.maxPrefetch = 1 }
+            let configuration = TestWorker.configuration(workers: 1, transport: .pipes) {
+                $0.maxPrefetch = 1
+                $0.startMethod = .spawn
+            }
             return ProcessTestPool(pool: try ProcessPool(configuration: configuration))
         case .processPoolSharedMemory:
-            let configuration = TestWorker.configuration(workers: 1, transport: .sharedMemory) { $0.maxPrefetch = 1 }
+            let configuration = TestWorker.configuration(workers: 1, transport: .sharedMemory) {
+                $0.maxPrefetch = 1
+                $0.startMethod = .spawn
+            }
+            return ProcessTestPool(pool: try ProcessPool(configuration: configuration))
+        case .processPoolForkServer:
+            let configuration = TestWorker.configuration(workers: 1) {
+                $0.maxPrefetch = 1
+                $0.startMethod = .forkServer
+            }
             return ProcessTestPool(pool: try ProcessPool(configuration: configuration))
         }
     }

@@ -1,5 +1,6 @@
 import Offload
 import OffloadSystem
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -20,6 +21,27 @@ enum TestWorker {
     /// The transports every process-pool behaviour is tested on.
     static let transports: [ProcessPool.Transport] = [.pipes, .sharedMemory]
 
+    /// A transport and a start method: what the failure matrix runs on.
+    struct Variant: Sendable, CustomTestStringConvertible {
+        var transport: ProcessPool.Transport
+        var startMethod: ProcessPool.StartMethod
+        var testDescription: String { "\(transport), \(startMethod)" }
+    }
+
+    /// Each transport spawned, and the fork server (on the automatic transport).
+    static let variants: [Variant] =
+        transports.map { Variant(transport: $0, startMethod: .spawn) }
+        + [Variant(transport: .automatic, startMethod: .forkServer)]
+
+    /// The start method of every test pool unless a test sets one: the configuration's default, or
+    /// `OFFLOAD_TEST_START_METHOD=spawn` / `forkserver` to run the whole suite on one.
+    static let defaultStartMethod: ProcessPool.StartMethod =
+        switch Syscalls.environmentValue("OFFLOAD_TEST_START_METHOD") {
+        case "spawn": .spawn
+        case "forkserver": .forkServer
+        default: ProcessPool.Configuration().startMethod
+        }
+
     static func configuration(
         workers: Int = 2,
         transport: ProcessPool.Transport = .automatic,
@@ -29,6 +51,7 @@ enum TestWorker {
     {
         var configuration = ProcessPool.Configuration(workers: workers, executable: path)
         configuration.transport = transport
+        configuration.startMethod = defaultStartMethod
         configuration.forwardWorkerStderr = false
         configuration.shutdownGracePeriod = .seconds(1)
         adjust(&configuration)

@@ -29,6 +29,8 @@ final class ProcessPoolCore: Sendable {
     let observed = ProcessPoolObservedCounters()
     /// The longest busy-wait of a worker and of the manager on a shared-memory ring (``SpinPolicy``).
     let spin: SpinPolicy
+    /// The fork server's client with ``ProcessPool/StartMethod/forkServer`` (used by the manager thread).
+    let forkServer: ForkServerClient?
 
     init(configuration: ProcessPool.Configuration) throws(OffloadError) {
         try configuration.validate()
@@ -42,6 +44,7 @@ final class ProcessPoolCore: Sendable {
             self.executablePath = "/proc/self/exe"
         }
         self.configuration = configuration
+        self.forkServer = configuration.startMethod == .forkServer ? ForkServerClient() : nil
         self.workerCount = workers
         self.spin = SpinPolicy(workers: workers, cores: Syscalls.availableCPUCount())
         self.defaultTimeout = configuration.taskTimeout.map { UInt64(max(1, $0.nanosecondsClamped)) }

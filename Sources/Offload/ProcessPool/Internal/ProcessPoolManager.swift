@@ -136,6 +136,7 @@ extension ProcessPoolCore {
             }
 
         }
+        forkServer?.stop()  // every worker is reaped: the server is stopped and reaped too
         local.removeAll()  // the last references to the workers' journals: unmapped before `terminated` fires
         let notice = forwarder.notice()
         if configuration.forwardWorkerStderr, !notice.isEmpty { Syscalls.writeToStandardError(notice) }
@@ -166,7 +167,8 @@ extension ProcessPoolCore {
                     configuration: configuration,
                     executable: executablePath,
                     generation: 0,
-                    workerSpin: spin.worker
+                    workerSpin: spin.worker,
+                    forkServer: forkServer
                 )
                 state.withLock(self) { machine in
                     machine.spawned(slot: slot, handles: handles, now: Syscalls.monotonicNanoseconds(), actions: &queue)

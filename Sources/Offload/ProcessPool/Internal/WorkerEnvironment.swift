@@ -33,7 +33,7 @@ enum WorkerEnvironment {
     }
 
     static func clear() {
-        for key in [parentKey, initializerKey, initializerArgumentKey, maxFrameKey] {
+        for key in [parentKey, initializerKey, initializerArgumentKey, maxFrameKey, ForkServer.roleKey] {
             Syscalls.removeEnvironmentValue(key)
         }
     }

@@ -8,12 +8,16 @@ import OffloadSystem
 /// followed in the same memory file by the shared-memory rings when the worker uses them (``SharedTransport``).
 /// All pipes are created with `pipe2(O_CLOEXEC)`, so concurrent spawns on other threads never inherit them, and
 /// everything from 6 up is closed in the child.
+///
+/// With ``ProcessPool/StartMethod/forkServer`` the same descriptors are handed to the pool's fork server instead,
+/// which forks a worker that gets them at the same numbers (``ForkServer``); when it cannot, the worker is spawned.
 enum WorkerSpawner {
     static func spawn(
         configuration: ProcessPool.Configuration,
         executable: String,
         generation: Int,
-        workerSpin: UInt64 = 0
+        workerSpin: UInt64 = 0,
+        forkServer: ForkServerClient? = nil
     ) throws(OffloadError) -> WorkerHandles {
         Signals.ignoreSIGPIPE()
         var opened: [Int32] = []
@@ -55,27 +59,40 @@ enum WorkerSpawner {
             Syscalls.setNonBlocking(command.write, true)
             Syscalls.setNonBlocking(result.read, true)
             Syscalls.setNonBlocking(stderr.read, true)
-            let name =
-                executable == "/proc/self/exe" ? Syscalls.currentExecutablePath() ?? "offload-worker" : executable
-            var request = Syscalls.SpawnRequest(
-                executable: executable,
-                arguments: [name] + configuration.arguments,
-                environment: WorkerEnvironment.build(
-                    configuration,
-                    inherited: Syscalls.environment(),
-                    parentPID: Syscalls.processID
-                ) + (transport.map { ["\(SharedTransport.environmentKey)=\($0.environmentValue)"] } ?? []),
-                workingDirectory: configuration.workingDirectory,
-                stderrFD: stderr.write,
-                commandFD: command.read,
-                resultFD: result.write
-            )
-            request.journalFD = journalFD
+            // Through the fork server when the pool has one and it can fork; otherwise a new run of the executable.
             let pid: Int32
-            do throws(SystemCallError) {
-                pid = try Syscalls.spawn(request)
-            } catch {
-                throw OffloadError.spawnFailed(executable, errno: error.errno)
+            if let forkServer,
+                let forked = forkServer.fork(
+                    configuration: configuration,
+                    executable: executable,
+                    stderr: stderr.write,
+                    command: command.read,
+                    result: result.write,
+                    journal: journalFD,
+                    transport: transport?.environmentValue
+                )
+            {
+                pid = forked
+            } else {
+                var request = Syscalls.SpawnRequest(
+                    executable: executable,
+                    arguments: [programName(executable)] + configuration.arguments,
+                    environment: WorkerEnvironment.build(
+                        configuration,
+                        inherited: Syscalls.environment(),
+                        parentPID: Syscalls.processID
+                    ) + (transport.map { ["\(SharedTransport.environmentKey)=\($0.environmentValue)"] } ?? []),
+                    workingDirectory: configuration.workingDirectory,
+                    stderrFD: stderr.write,
+                    commandFD: command.read,
+                    resultFD: result.write
+                )
+                request.journalFD = journalFD
+                do throws(SystemCallError) {
+                    pid = try Syscalls.spawn(request)
+                } catch {
+                    throw OffloadError.spawnFailed(executable, errno: error.errno)
+                }
             }
             for fd in [command.read, result.write, stderr.write, journalFD] { Syscalls.close(fd) }
             return WorkerHandles(
@@ -91,6 +108,39 @@ enum WorkerSpawner {
         } catch {
             for fd in opened { Syscalls.close(fd) }
             throw error
+        }
+    }
+
+    /// `argv[0]` of a worker or fork server.
+    private static func programName(_ executable: String) -> String {
+        executable == "/proc/self/exe" ? Syscalls.currentExecutablePath() ?? "offload-worker" : executable
+    }
+
+    /// Starts the fork server (``ForkServer``): the executable with the workers' environment plus
+    /// ``ForkServer/roleKey``, the pool's standard error as its descriptor 2 and `socket` as descriptors 3 and 4.
+    static func spawnForkServer(
+        configuration: ProcessPool.Configuration,
+        executable: String,
+        socket: Int32
+    ) throws(OffloadError) -> Int32 {
+        Signals.ignoreSIGPIPE()
+        let request = Syscalls.SpawnRequest(
+            executable: executable,
+            arguments: [programName(executable)] + configuration.arguments,
+            environment: WorkerEnvironment.build(
+                configuration,
+                inherited: Syscalls.environment(),
+                parentPID: Syscalls.processID
+            ) + ["\(ForkServer.roleKey)=1"],
+            workingDirectory: configuration.workingDirectory,
+            stderrFD: 2,
+            commandFD: socket,
+            resultFD: socket
+        )
+        do throws(SystemCallError) {
+            return try Syscalls.spawn(request)
+        } catch {
+            throw OffloadError.spawnFailed(executable, errno: error.errno)
         }
     }
 }
