@@ -76,7 +76,10 @@ package struct MonitorProgressSink: JobProgressSink {
 package final class ChunkProgressSink: JobProgressSink {
     @usableFromInline let monitor: ProgressMonitor
     @usableFromInline let chunkStart: Int
-    private let offset = Atomic<Int>(0)
+    /// Items of the chunk that ended. Written only by the task running the chunk (``advance()``), so a relaxed load
+    /// and store are enough (plain moves): a read-modify-write (`add`, a lock-prefixed instruction) per item cost a
+    /// trivial map a third of its time. Read by ``report(fractionCompleted:)``, from whichever task the job runs.
+    @usableFromInline let offset = Atomic<Int>(0)
 
     @usableFromInline
     package init(monitor: ProgressMonitor, chunkStart: Int) {
@@ -85,9 +88,9 @@ package final class ChunkProgressSink: JobProgressSink {
     }
 
     /// The running item ended: later reports belong to the next one.
-    @usableFromInline
+    @inlinable
     package func advance() {
-        offset.add(1, ordering: .relaxed)
+        offset.store(offset.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
 
     @usableFromInline

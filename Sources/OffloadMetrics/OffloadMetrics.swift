@@ -25,7 +25,13 @@ import OffloadCore
 /// Labels are bounded: the pool's name, the kind of executor, and fixed sets of values; never a job, an input or a
 /// process ID. A task is one `submit`/`run`, or one chunk of a map. Counters move once per batch of finished tasks
 /// (see ``PoolReport``); the duration and queue-wait timers record a sample of at most ``PoolReport/sampleLimit``
-/// tasks per report. Give the timers buckets from microseconds to minutes with ``durationBuckets`` (for
+/// tasks per report.
+///
+/// The queue wait is the time from submission to the start of a task, for every executor: `threads` (``ThreadPool``,
+/// ``WorkerPool`` jobs), `isolated` (`IsolatedPool`), `async` (``WorkerPool``'s closures and `.io` mode) and
+/// `processes` (until the task is sent to a worker). The in-process pools stamp at most a few dozen submissions
+/// between two reports (reading the clock for every tiny task would cost more than the task), so the sampled waits
+/// are those of the first tasks queued after each report. Give the timers buckets from microseconds to minutes with ``durationBuckets`` (for
 /// swift-prometheus: `factory.durationHistogramBuckets = OffloadMetrics.histogramBuckets`).
 public enum OffloadMetrics {
     /// Starts reporting every pool to `factory` (by default the one `MetricsSystem.bootstrap` installed).

@@ -1,5 +1,5 @@
 import Logging
-import Offload
+@testable import Offload
 import OffloadLogging
 import OffloadTestJobs
 import Testing
@@ -34,7 +34,12 @@ struct LoggingTests {
             return
         }
         #expect(tail.contains(.string("goodbye, parent")))
-        #expect(records.contains { $0.level == .notice && $0.message == "worker replaced" })
+        let replaced = try #require(records.first { $0.message == "worker replaced" })
+        #expect(replaced.level == .notice)
+        #expect(replaced.metadata["worker.index"] == "0")
+        // The new worker's process ID: not the crashed one's.
+        #expect(replaced.metadata["worker.pid"] != nil && replaced.metadata["worker.pid"] != crash.metadata["worker.pid"])
+        #expect(crash.metadata["worker.pid"] != nil && crash.metadata["worker.index"] == "0")
         #expect(records.first?.message == "worker started" && records.first?.level == .debug)
         #expect(records.filter { $0.message == "pool started" }.count == 1)
         #expect(records.last?.message == "pool shut down" && records.last?.level == .info)
@@ -99,5 +104,33 @@ struct LoggingTests {
         let messages = store.records(pool: name).map(\.message)
         #expect(messages == ["pool started", "pool shut down"])
         #expect(store.records(pool: name).first?.metadata["executor"] == "threads")
+        #expect(store.records(pool: name).allSatisfy { $0.metadata["workers"] == "2" && $0.level == .info })
+
+        let isolatedName = uniquePoolName("log-isolated")
+        let isolated = try IsolatedPool<Int>(workers: 1, name: isolatedName) { 0 }
+        _ = try await isolated.run(()) { state, _ in state += 1; return state }
+        await isolated.shutdown()
+        let isolatedRecords = store.records(pool: isolatedName)
+        #expect(isolatedRecords.map(\.message) == ["pool started", "pool shut down"])
+        #expect(isolatedRecords.allSatisfy { $0.metadata["executor"] == "isolated" && $0.metadata["workers"] == "1" })
+    }
+
+    @Test("an async runner of its own (WorkerPool .io) logs its start and shutdown with its limit, nothing per task")
+    func asyncRunnerLifecycle() async throws {
+        let store = RecordingLogHandler.Store()
+        let token = OffloadLogging.bootstrap(logger: Self.logger(store))
+        defer { PoolObservation.remove(token) }
+        let pool = try WorkerPool(mode: .io(maxConcurrency: 3), name: uniquePoolName("log-io"))
+        guard case .async(let runner) = pool.engine else {
+            Issue.record("not the async runner")
+            return
+        }
+        _ = try await pool.map(0..<100) { $0 * 2 }
+        await pool.shutdown()
+        await pool.shutdown()  // idempotent: logged once
+        let records = store.records(pool: runner.name)
+        #expect(records.map(\.message) == ["pool started", "pool shut down"])
+        #expect(records.allSatisfy { $0.level == .info })
+        #expect(records.allSatisfy { $0.metadata["executor"] == "async" && $0.metadata["workers"] == "3" })
     }
 }

@@ -89,18 +89,25 @@ public final class WorkerPool: Sendable {
         ) { chunk, first throws(OffloadError) in
             try runner.submit {
                 let start = ContinuousClock.now
-                var results: [T] = []
-                results.reserveCapacity(chunk.count)
+                let results: [T]
                 if let progress {
                     let sink = ChunkProgressSink(monitor: progress, chunkStart: first)
-                    try await JobProgress.$sink.withValue(sink) {
+                    // The array is the closure's own and returned, not a captured `var`: a captured one is boxed and
+                    // every append pays a dynamic exclusivity check (measured: +15% CPU on a trivial map).
+                    results = try await JobProgress.$sink.withValue(sink) {
+                        var values: [T] = []
+                        values.reserveCapacity(chunk.count)
                         for item in chunk {
-                            results.append(try await transform(item))
+                            values.append(try await transform(item))
                             sink.advance()
                         }
+                        return values
                     }
                 } else {
-                    for item in chunk { results.append(try await transform(item)) }
+                    var values: [T] = []
+                    values.reserveCapacity(chunk.count)
+                    for item in chunk { values.append(try await transform(item)) }
+                    results = values
                 }
                 return BatchResults(values: results, runDuration: start.duration(to: .now))
             }

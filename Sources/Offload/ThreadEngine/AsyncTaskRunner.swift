@@ -1,4 +1,5 @@
 import DequeModule
+import OffloadSystem
 import Synchronization
 
 /// Runs async closures as Swift tasks with at most `limit` running at once, on a preferred executor (a
@@ -14,6 +15,8 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     let name: String
     private let executor: (any TaskExecutor)?
     private let state: Mutex<Machine>
+    /// Which submissions are stamped with the time they were queued (for their queue wait).
+    private let stampBudget = QueueStampBudget()
 
     @usableFromInline
     init(limit: Int, name: String, executor: (any TaskExecutor)?) {
@@ -21,6 +24,11 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
         self.name = name
         self.executor = executor
         self.state = Mutex(Machine(limit: limit))
+        // A runner on a thread pool is part of that pool (which reports its own life cycle); a runner of its own is
+        // a pool of its own.
+        if executor == nil, PoolObservation.isActive {
+            PoolObservation.emit(PoolEvent(pool: name, executor: .async, kind: .poolStarted, workers: limit))
+        }
     }
 
     /// Queues `work`; it starts as soon as fewer than `limit` tasks run.
@@ -28,7 +36,8 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
     @usableFromInline
     func submit<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws(OffloadError) -> TaskHandle<T> {
         let completion = TaskCompletion<T>()
-        let start: @Sendable () -> Void = { [self] in launch(work, completion) }
+        let queuedAt = stampBudget.stamp()  // 0: not stamped
+        let start: @Sendable () -> Void = { [self] in launch(work, completion, queuedAt: queuedAt) }
         let action = state.withLock(self) { $0.submit((completion.cell, start)) }
         switch action {
         case .refuse: throw OffloadError.poolShutDown("pool '\(name)'")
@@ -38,28 +47,52 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
         return TaskHandle(completion: completion, canceller: self)
     }
 
-    private func launch<T: Sendable>(_ work: @escaping @Sendable () async throws -> T, _ completion: TaskCompletion<T>) {
+    private func launch<T: Sendable>(
+        _ work: @escaping @Sendable () async throws -> T,
+        _ completion: TaskCompletion<T>,
+        queuedAt: UInt64
+    ) {
         Task(executorPreference: executor) { [self] in
             guard completion.tryStart() else {
                 // Cancelled while queued: its counters moved already; hand the slot on.
                 releaseSlot()
                 return
             }
-            state.withLock(self) { $0.started() }
-            let started = ContinuousClock.now
+            let started = Syscalls.monotonicNanoseconds()
+            state.withLock(self) { $0.started(waited: queuedAt == 0 ? nil : started &- min(started, queuedAt)) }
             let result: Result<T, any Error>
             do {
                 result = .success(try await CurrentCell.$cell.withValue(completion.cell) { try await work() })
             } catch {
                 result = .failure(error)
             }
-            let elapsed = (ContinuousClock.now - started).nanosecondsClamped
+            let end = Syscalls.monotonicNanoseconds()
+            let elapsed = Int(truncatingIfNeeded: end &- started)
             let succeeded: Bool
             if case .success = result { succeeded = true } else { succeeded = false }
-            state.withLock(self) { $0.finished(succeeded: succeeded, nanoseconds: elapsed) }
+            let observing = PoolObservation.isActive
+            let report = state.withLock(self) { state in
+                state.finished(succeeded: succeeded, nanoseconds: elapsed, observed: observing)
+                return observing ? state.takeReport(now: end) : nil
+            }
+            if let report { emit(report) }
             completion.finish(result)
             releaseSlot()
         }
+    }
+
+    /// Hands a report to ``PoolObservation``, outside the lock.
+    private func emit(_ report: (stats: PoolStats, tally: Machine.Tally)) {
+        PoolObservation.emit(
+            PoolReport(
+                pool: name,
+                executor: .async,
+                stats: report.stats,
+                durations: report.tally.durations,
+                queueWaits: report.tally.waits
+            )
+        )
+        stampBudget.refill()
     }
 
     /// A task ended (or was skipped): start the next queued one, or free the slot.
@@ -80,12 +113,7 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
 
     @usableFromInline
     var stats: PoolStats {
-        state.withLock(self) { state in
-            state.accounting.stats(
-                workers: limit,
-                busyTime: [.nanoseconds(state.busyNanoseconds)] + Array(repeating: .zero, count: max(0, limit - 1))
-            )
-        }
+        state.withLock(self) { $0.stats }
     }
 
     /// Refuses new work, optionally cancels queued work, and waits until every started task has ended. Idempotent.
@@ -98,6 +126,15 @@ final class AsyncTaskRunner: TaskCanceller, Sendable {
             // once by the `releaseSlot` call that frees the last slot (which empties `drainWaiters` under the lock).
             let idle = state.withLock(self) { $0.awaitDrain(continuation) }
             if idle { continuation.resume() }
+        }
+        if PoolObservation.isActive {
+            let (report, stopped) = state.withLock(self) { state in
+                (state.takeReport(now: Syscalls.monotonicNanoseconds(), force: true), state.reportShutdown())
+            }
+            if let report { emit(report) }
+            if stopped, executor == nil {
+                PoolObservation.emit(PoolEvent(pool: name, executor: .async, kind: .poolShutDown, workers: limit))
+            }
         }
     }
 }

@@ -17,10 +17,14 @@ protocol PoolWork<State>: AnyObject, Sendable {
 }
 
 /// The queue entry of an in-process pool: a submitted task, or a Swift job enqueued through `TaskExecutor`.
+///
+/// A task's `queuedAt` is when it was queued (`CLOCK_MONOTONIC` nanoseconds), or 0 when nobody observed the pool at
+/// the time (``PoolObservation``): the worker that starts it reports the difference as the task's queue wait. Swift
+/// jobs carry none: they are parts of async tasks whose own runner measures their waits (``AsyncTaskRunner``).
 enum PoolEntry<State>: SchedulerEntry, @unchecked Sendable {
     // @unchecked: `UnownedJob` and `UnownedTaskExecutor` are handed from the enqueuing thread to exactly one worker
     // thread, which runs the job once; `PoolWork` is itself Sendable.
-    case task(any PoolWork<State>)
+    case task(any PoolWork<State>, queuedAt: UInt64)
     case job(UnownedJob, UnownedTaskExecutor)
 
     var isTask: Bool {
@@ -30,7 +34,7 @@ enum PoolEntry<State>: SchedulerEntry, @unchecked Sendable {
 
     func start() -> Bool {
         switch self {
-        case .task(let work): return work.tryStart()
+        case .task(let work, _): return work.tryStart()
         case .job: return true
         }
     }

@@ -27,6 +27,8 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     private let workerCounters: [WorkerCounters]
     private let threads = Mutex<[OSThread]>([])
     private let termination = TerminationLatch()
+    /// Which submissions are stamped with the time they were queued (for their queue wait).
+    private let stampBudget = QueueStampBudget()
     /// Bumped after every accepted submission; idle workers spin on it before going to sleep.
     private let submissions = Atomic<Int>(0)
 
@@ -115,7 +117,8 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     /// - Throws: ``OffloadError/Code/poolShutDown`` after shutdown began.
     @usableFromInline
     func enqueue(_ work: any PoolWork<State>) throws(OffloadError) {
-        switch scheduler.withLock(self, { $0.submit(.task(work)) }) {
+        let entry = PoolEntry.task(work, queuedAt: stampBudget.stamp())
+        switch scheduler.withLock(self, { $0.submit(entry) }) {
         case .wake(let worker):
             submissions.add(1, ordering: .releasing)
             wakeSignals[worker].signal()
@@ -208,19 +211,20 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
             case .run:
                 let observing = PoolObservation.isActive
                 // Back-to-back tasks share one clock reading: the end of one is the start of the next.
-                var stamp = ContinuousClock.now
+                var stamp = Syscalls.monotonicNanoseconds()
                 var longest = 0
                 for entry in batch {
                     switch entry {
                     case .job(let job, let executor):
                         job.runSynchronously(on: executor)
-                        stamp = ContinuousClock.now
+                        stamp = Syscalls.monotonicNanoseconds()
                         longest = .max  // a Swift job may run for long: do not batch behind it
-                    case .task(let work):
+                    case .task(let work, let queuedAt):
                         guard let state else { preconditionFailure("a worker without state was given a task") }
+                        if observing && queuedAt != 0 { report.waited(since: queuedAt, startedAt: stamp) }
                         work.run(&state.pointee) { succeeded in
-                            let end = ContinuousClock.now
-                            let elapsed = (end - stamp).nanosecondsClamped
+                            let end = Syscalls.monotonicNanoseconds()
+                            let elapsed = Int(truncatingIfNeeded: end &- stamp)
                             stamp = end
                             longest = max(longest, elapsed)
                             counters.busyNanoseconds.add(elapsed, ordering: .relaxed)
@@ -248,25 +252,28 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
             case .exit(let last):
                 if last {
                     if PoolObservation.isActive {
-                        emitReport(&report, at: .now)
+                        emitReport(&report, at: Syscalls.monotonicNanoseconds())
                         PoolObservation.emit(
                             PoolEvent(pool: name, executor: executorKind, kind: .poolShutDown, workers: workerCount)
                         )
                     }
                     termination.fire()
                 } else if report.unreported > 0 {
-                    emitReport(&report, at: .now)
+                    emitReport(&report, at: Syscalls.monotonicNanoseconds())
                 }
                 return
             }
         }
     }
 
-    /// Reports the pool's counters and this worker's sampled run times (``PoolObservation``), then starts a new tally.
-    private func emitReport(_ report: inout WorkerReportTally, at now: ContinuousClock.Instant) {
+    /// Reports the pool's counters and this worker's sampled run times and queue waits (``PoolObservation``), then
+    /// starts a new tally: one report per batch of tasks, never one per task.
+    private func emitReport(_ report: inout WorkerReportTally, at now: UInt64) {
         PoolObservation.emit(
-            PoolReport(pool: name, executor: executorKind, stats: stats, durations: report.samples)
+            PoolReport(
+                pool: name, executor: executorKind, stats: stats, durations: report.samples, queueWaits: report.waits)
         )
+        stampBudget.refill()
         report.reset(at: now)
     }
 
@@ -313,7 +320,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
     func beginShutdown(cancelPending: Bool) {
         let (wake, withdrawn) = scheduler.withLock(self) { $0.shutdown(cancelPending: cancelPending) }
         for entry in withdrawn {
-            guard case .task(let work) = entry else { continue }
+            guard case .task(let work, _) = entry else { continue }
             work.cancelIfPending { withdrawn in
                 if withdrawn { scheduler.withLock(self) { $0.taskCancelled() } }
             }
@@ -404,15 +411,18 @@ final class TerminationLatch: Sendable {
 }
 
 /// What one worker has to report to ``PoolObservation``: how many tasks finished since its last report, and a sample
-/// of their run times. Kept on the worker's stack; a report goes out when the worker runs out of work or every
-/// ``WorkerReportTally/interval`` while it stays busy — once per batch of tasks, never per task.
+/// of their run times and queue waits. Kept on the worker's stack; a report goes out when the worker runs out of work
+/// or every ``WorkerReportTally/interval`` while it stays busy — once per batch of tasks, never per task.
 struct WorkerReportTally {
     /// The longest a busy worker keeps its counts to itself.
     static var interval: Duration { .milliseconds(100) }
+    private static let intervalNanoseconds = UInt64(interval.nanosecondsClamped)
 
     private(set) var unreported = 0
     private(set) var samples: [Duration] = []
-    private var lastReport = ContinuousClock.now
+    /// How long some of the entries started since the last report had waited in the queue.
+    private(set) var waits: [Duration] = []
+    private var lastReport = Syscalls.monotonicNanoseconds()
 
     /// A task ran for `nanoseconds`.
     mutating func finished(_ nanoseconds: Int) {
@@ -420,14 +430,22 @@ struct WorkerReportTally {
         if samples.count < PoolReport.sampleLimit { samples.append(.nanoseconds(nanoseconds)) }
     }
 
-    /// Whether to report now: something is unreported, and the worker is going idle or the interval has passed.
-    func isDue(at now: ContinuousClock.Instant, idle: Bool) -> Bool {
-        unreported > 0 && (idle || now - lastReport >= Self.interval)
+    /// An entry queued at `queuedAt` started at `start` (both `CLOCK_MONOTONIC` nanoseconds).
+    mutating func waited(since queuedAt: UInt64, startedAt start: UInt64) {
+        if waits.count < PoolReport.sampleLimit {
+            waits.append(.nanoseconds(Int64(clamping: start >= queuedAt ? start - queuedAt : 0)))
+        }
     }
 
-    mutating func reset(at now: ContinuousClock.Instant) {
+    /// Whether to report now: something is unreported, and the worker is going idle or the interval has passed.
+    func isDue(at now: UInt64, idle: Bool) -> Bool {
+        unreported > 0 && (idle || now &- lastReport >= Self.intervalNanoseconds)
+    }
+
+    mutating func reset(at now: UInt64) {
         unreported = 0
         samples.removeAll(keepingCapacity: true)
+        waits.removeAll(keepingCapacity: true)
         lastReport = now
     }
 }

@@ -87,8 +87,11 @@ struct BenchRunner: Sendable {
             }
             let lanesToMeasure = prepared
             prepared = []
+            let totalRuns = lanesToMeasure.reduce(0) { $0 + min($1.runLimit ?? repetitions, repetitions) }
+            var runsStarted = 0
             let all = try await Harness.run(lanesToMeasure, repetitions: repetitions, seed: seed) { step in
-                progress.update("bench \(W.name): \(step)")
+                runsStarted += 1
+                progress.update("bench \(W.name)", done: runsStarted - 1, total: totalRuns, detail: step)
             }
             measuredAll = all
             measured = all.filter { !$0.name.hasPrefix(Self.controlPrefix) }

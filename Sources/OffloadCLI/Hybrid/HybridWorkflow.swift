@@ -107,7 +107,7 @@ struct HybridWorkflow: Sendable {
                     entries[index].digest = String(digest, radix: 16)
                     entries[index].words = words
                     done += 1
-                    progress.update("hybrid: \(done)/\(urls.count) documents processed")
+                    progress.update("hybrid", done: done, total: urls.count, detail: "documents processed")
                 }
             }
         }

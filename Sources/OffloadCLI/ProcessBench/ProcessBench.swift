@@ -16,6 +16,8 @@ struct ProcessBench {
     var sections: Set<String> = ProcessBench.allSections
 
     static let allSections: Set<String> = ["codec", "sum", "roundtrip", "throughput", "startup", "shared"]
+    /// A bar of the sections on stderr (a terminal only, never with `--json`), cleared before each printed line.
+    private let progress = ProgressLine("bench-processes")
 
     struct Report: Codable {
         struct SumOfSquares: Codable {
@@ -146,7 +148,9 @@ struct ProcessBench {
     }
 
     private func say(_ line: String) {
-        if log { print(line) }
+        guard log else { return }
+        progress.finish()
+        print(line)
     }
 
     private func configuration(workers: Int) -> ProcessPool.Configuration {
@@ -186,7 +190,10 @@ struct ProcessBench {
 
         var report = Report(workers: workers, quick: quick)
         report.seed = seed
+        defer { progress.finish() }
+        let sectionCount = sections.count
         if sections.contains("codec") {
+            progress.step("codec", of: sectionCount)
             let (codec, lanes) = try await CodecComparison.measure(
                 iterations: quick ? 20_000 : 100_000, repetitions: 3, seed: seed)
             say("\n[codec] encode + decode per message (JSONEncoder/JSONDecoder vs Offload binary)")
@@ -203,8 +210,12 @@ struct ProcessBench {
                 warnIfNoisy(json, section: "codec", &report.warnings)
             }
         }
-        if sections.contains("sum") { report.sumOfSquares = try await sumOfSquares(&report) }
+        if sections.contains("sum") {
+            progress.step("sum of squares", of: sectionCount)
+            report.sumOfSquares = try await sumOfSquares(&report)
+        }
         if sections.contains("roundtrip") {
+            progress.step("round trips", of: sectionCount)
             report.roundTrip = try await roundTrip(count: quick ? 2_000 : 10_000, &report)
         }
         var pythonFigures: ProcessBenchPython.Figures?
@@ -214,10 +225,19 @@ struct ProcessBench {
                 ? ProcessBenchPython.measure(workers: workers, unbatched: quick ? 5_000 : 20_000, batched: 100_000)
                 : .failure(PythonUnavailable(notice: "Python side skipped: --no-python"))
             pythonFigures = try? measured.get()
-            if sections.contains("throughput") { report.throughput = try await throughput(python: measured, &report) }
+            if sections.contains("throughput") {
+                progress.step("throughput", of: sectionCount)
+                report.throughput = try await throughput(python: measured, &report)
+            }
         }
-        if sections.contains("startup") { report.startup = try await startup(python: pythonFigures, &report) }
-        if sections.contains("shared") { report.sharedMemory = try await sharedMemory(&report) }
+        if sections.contains("startup") {
+            progress.step("start-up", of: sectionCount)
+            report.startup = try await startup(python: pythonFigures, &report)
+        }
+        if sections.contains("shared") {
+            progress.step("shared memory", of: sectionCount)
+            report.sharedMemory = try await sharedMemory(&report)
+        }
         return report
     }
 

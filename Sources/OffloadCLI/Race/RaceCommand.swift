@@ -40,14 +40,14 @@ struct RaceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let progress = ProgressLine()
+        let progress = ProgressLine("race", steps: python.enabled ? 6 : 5)
         let counters = await RaceExperiments.runAll(threads: threads, iterations: iterations, trials: trials, progress: progress)
-        progress.update("race: check-then-act")
+        progress.step("check-then-act")
         let checkThenAct = CheckThenAct.run(threads: threads, items: items)
         var pythonReport: PythonRace.Report?
         var notices: [String] = []
         if python.enabled {
-            progress.update("race: Python")
+            progress.step("Python")
             switch PythonInterpreter.locate(python.pythonExecutable) {
             case .failure(let unavailable): notices.append(unavailable.notice)
             case .success(let interpreter):

@@ -62,7 +62,7 @@ enum RaceExperiments {
         let expected = threads * iterations
         var outcomes: [Outcome] = []
 
-        progress.update("race: unsynchronised")
+        progress.step("unsynchronised")
         outcomes.append(
             repeated("unsynchronised (UnsafeMutablePointer, UB on purpose)", expected, trials, synchronised: false) {
                 let counter = UnsafeSharedCounter(pointer: .allocate(capacity: 1))
@@ -74,7 +74,7 @@ enum RaceExperiments {
                 return (counter.pointer.pointee, seconds)
             })
 
-        progress.update("race: Mutex")
+        progress.step("Mutex")
         outcomes.append(repeated("Mutex<Int>", expected, trials, synchronised: true) {
             let mutex = Mutex(0)
             let seconds = ThreadRunner.run(threads: threads) { _ in
@@ -83,7 +83,7 @@ enum RaceExperiments {
             return (mutex.withLock { $0 }, seconds)
         })
 
-        progress.update("race: Atomic")
+        progress.step("Atomic")
         outcomes.append(repeated("Atomic<Int> (relaxed wrappingAdd)", expected, trials, synchronised: true) {
             let atomic = Atomic(0)
             let seconds = ThreadRunner.run(threads: threads) { _ in
@@ -92,7 +92,7 @@ enum RaceExperiments {
             return (atomic.load(ordering: .relaxed), seconds)
         })
 
-        progress.update("race: actor")
+        progress.step("actor")
         var actorTrials: [(Int, Double)] = []
         for _ in 0..<trials {
             let counter = CounterActor()

@@ -17,4 +17,9 @@ enum JSONOutput {
 struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON object on stdout instead of the human-readable report.")
     var json = false
+
+    /// With `--json`, no progress line is drawn, even on a terminal.
+    func validate() throws {
+        if json { ProgressLine.silenceForJSON() }
+    }
 }
