@@ -80,17 +80,26 @@ enum Connector {
                     try await Task.sleep(for: settings.connectTimeout + .seconds(1))
                     return nil
                 }
-                let first = try await group.next()
-                group.cancelAll()
-                guard let first, let connection = first else {
-                    // The attempt may still produce a connection after its cancellation: close it.
-                    while let late = try? await group.next() { try? await late?.close() }
-                    throw OffloadError.connectionFailed(
-                        host: endpoint.serverDescription,
-                        cause: "no answer within \(settings.connectTimeout)"
-                    )
+                let first: Result<PostgresConnection?, any Error>
+                do {
+                    first = .success(try await group.next() ?? nil)
+                } catch {
+                    // The caller was cancelled (the timer threw first) or the attempt failed.
+                    first = .failure(error)
                 }
-                return connection
+                group.cancelAll()
+                if case .success(let connection?) = first { return connection }
+                // No connection yet: the attempt may still produce one after its cancellation, and a connection
+                // dropped unclosed is a leak (and postgres-nio's assertion). Close whatever arrives.
+                while !group.isEmpty {
+                    let late: PostgresConnection?? = try? await group.next()
+                    if let late, let connection = late { try? await connection.close() }
+                }
+                if case .failure(let error) = first { throw error }
+                throw OffloadError.connectionFailed(
+                    host: endpoint.serverDescription,
+                    cause: "no answer within \(settings.connectTimeout)"
+                )
             }
         } catch let error as OffloadError {
             throw error
