@@ -269,3 +269,8 @@ int coffload_futex_wait(unsigned int *address, unsigned int expected, long long 
 int coffload_futex_wake(unsigned int *address, int count) {
     return (int)syscall(SYS_futex, address, FUTEX_WAKE, count, NULL, NULL, 0);
 }
+
+int coffload_thread_sanitizer_active(void) {
+    // The weak TSan entry points resolve only when the ThreadSanitizer runtime is linked in.
+    return __tsan_acquire != 0;
+}

@@ -370,7 +370,7 @@ public final class PostgresQueue: Sendable {
     /// Counts of the handles this queue object gave out: `pending` are jobs awaited and not finished (queued or
     /// running somewhere), `running` is always 0 (workers are other processes; see ``status()``), `workers` is 0.
     public var stats: PoolStats {
-        counters.withLock { counters in
+        counters.withLock(self) { counters in
             PoolStats(
                 workers: 0,
                 submitted: counters.submitted,
@@ -411,7 +411,7 @@ public final class PostgresQueue: Sendable {
     /// - Parameter cancelPending: cancel this object's jobs that no worker has started (their handles end with
     ///   `CancellationError`) instead of waiting for them.
     public func shutdown(cancelPending: Bool = false) async {
-        let first = counters.withLock { counters in
+        let first = counters.withLock(self) { counters in
             defer { counters.shutDown = true }
             return !counters.shutDown
         }
@@ -442,7 +442,7 @@ public final class PostgresQueue: Sendable {
     /// Closes the queue object without waiting: jobs already inserted stay in the database and run; handles not yet
     /// finished end with ``OffloadError/Code/poolShutDown`` (await them again with ``handle(for:as:)``). Idempotent.
     public func close() async {
-        counters.withLock { $0.shutDown = true }
+        counters.withLock(self) { $0.shutDown = true }
         await inserter.stop()
         waiter.detachAll()
         await waiter.stop()
@@ -466,7 +466,7 @@ public final class PostgresQueue: Sendable {
     var tracePool: String { "postgres:\(configuration.settings.schema)" }
 
     func accept(jobs: Int) throws(OffloadError) {
-        let ok = counters.withLock { counters -> Bool in
+        let ok = counters.withLock(self) { counters -> Bool in
             guard !counters.shutDown else { return false }
             counters.submitted += jobs
             counters.pending += jobs
@@ -476,7 +476,7 @@ public final class PostgresQueue: Sendable {
     }
 
     func countFinished(_ result: Result<Void, any Error>, jobs: Int) {
-        let drained = counters.withLock { counters -> [CheckedContinuation<Void, Never>] in
+        let drained = counters.withLock(self) { counters -> [CheckedContinuation<Void, Never>] in
             counters.pending -= jobs
             switch result {
             case .success: counters.completed += jobs
@@ -494,7 +494,7 @@ public final class PostgresQueue: Sendable {
     /// ``countFinished(_:jobs:)`` call that ends the last one: no polling.
     func waitUntilNothingPending() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = counters.withLock { counters -> Bool in
+            let now = counters.withLock(self) { counters -> Bool in
                 guard counters.pending > 0 else { return true }
                 counters.drainWaiters.append(continuation)
                 return false

@@ -11,7 +11,7 @@ extension PostgresWorker {
         var lastRescue = ContinuousClock.now - configuration.pollInterval
         var failures = 0
         while !stopRequested {
-            let held = state.withLock { $0.held.count }
+            let held = state.withLock(self) { $0.held.count }
             let free = maxHeld - held
             // Claim a whole batch at a time: claiming each freed slot on its own would fall back to one-job claims
             // (measured: a twentieth of the throughput). An idle worker claims whatever is there.
@@ -39,7 +39,7 @@ extension PostgresWorker {
     }
 
     func claim(_ count: Int, rescue: Bool) async throws -> [ClaimedJob] {
-        let limits = state.withLock { $0.limits }
+        let limits = state.withLock(self) { $0.limits }
         let unlimited = configuration.queues.filter { limits[$0] == nil }
         let limited = configuration.queues.filter { limits[$0] != nil }
         let names = registry.jobNames
@@ -90,7 +90,7 @@ extension PostgresWorker {
     /// Counts the jobs a rescue sweep took back (lost leases), and tells the observer.
     func noteLost(_ lost: [String: Int]) {
         guard !lost.isEmpty else { return }
-        state.withLock { $0.statistics.rescued += lost.values.reduce(0, +) }
+        state.withLock(self) { $0.statistics.rescued += lost.values.reduce(0, +) }
         if let observer = configuration.observer {
             for (queue, jobs) in lost { observer.leasesLost(queue: queue, jobs: jobs) }
         }
@@ -125,7 +125,7 @@ extension PostgresWorker {
 
     /// Hands claimed jobs to the local pool, spread over its workers in batches.
     func dispatch(_ claimed: [ClaimedJob]) {
-        state.withLock { state in
+        state.withLock(self) { state in
             for job in claimed { state.held[job.id] = Held(attempt: job.attempt) }
             state.statistics.claimed += claimed.count
         }
@@ -150,7 +150,7 @@ extension PostgresWorker {
             if let stop, batch.count == 1 {
                 // A cancellation that arrived while the task was being started finds no stop: stop it now.
                 let job = batch[0]
-                let stillHeld = state.withLock { state -> Bool in
+                let stillHeld = state.withLock(self) { state -> Bool in
                     guard state.held[job.id]?.attempt == job.attempt else { return false }
                     state.held[job.id]?.stop = stop
                     return true
@@ -177,7 +177,7 @@ extension PostgresWorker {
     /// dropped.
     func finishLocal(_ outcomes: [(ClaimedJob, Result<[UInt8], StoredFailure>)]) {
         let backoff = configuration.backoff
-        state.withLock { state in
+        state.withLock(self) { state in
             for (job, result) in outcomes {
                 guard let held = state.held[job.id], held.attempt == job.attempt else {
                     state.stopWhenStarted[job.id] = nil
@@ -235,7 +235,7 @@ extension PostgresWorker {
     func completerLoop() async {
         var failures = 0
         while true {
-            let batch = state.withLock { state -> [CompletionRow]? in
+            let batch = state.withLock(self) { state -> [CompletionRow]? in
                 if state.completions.isEmpty { return state.completerFinishing ? nil : [] }
                 let count = min(1_000, state.completions.count)
                 defer { state.completions.removeFirst(count) }
@@ -249,7 +249,7 @@ extension PostgresWorker {
             do {
                 let accepted = try await record(batch)
                 failures = 0
-                state.withLock { state in
+                state.withLock(self) { state in
                     for row in batch where accepted.contains(row.id) {
                         switch row.state {
                         case "completed": state.statistics.completed += 1
@@ -279,7 +279,7 @@ extension PostgresWorker {
             } catch {
                 // Keep the results and try again: the fence makes a repeated statement harmless.
                 failures += 1
-                state.withLock { $0.completions.insert(contentsOf: batch, at: 0) }
+                state.withLock(self) { $0.completions.insert(contentsOf: batch, at: 0) }
                 try? await Task.sleep(for: .milliseconds(min(1_000, 25 << min(failures, 6))))
             }
         }
@@ -343,7 +343,7 @@ extension PostgresWorker {
     }
 
     func heartbeatOnce() async throws {
-        let held = state.withLock { state in state.held.map { ($0.key, $0.value.attempt) } }
+        let held = state.withLock(self) { state in state.held.map { ($0.key, $0.value.attempt) } }
         let query = PostgresQuery(
             unsafeSQL: sql.heartbeat,
             binds: binds(
@@ -371,7 +371,7 @@ extension PostgresWorker {
             }
             return (renewed, limits)
         }
-        state.withLock { $0.limits = limits }
+        state.withLock(self) { $0.limits = limits }
         if let observer = configuration.observer { await reportDepth(to: observer) }
         // Jobs not renewed are no longer ours (rescued after a stall, or cancelled while a notification was lost):
         // stop them and drop their results.
@@ -405,7 +405,7 @@ extension PostgresWorker {
     /// process-backed worker kills the process running one) and their results will be dropped.
     func drop(_ jobs: [(Int64, Int32)]) {
         guard !jobs.isEmpty else { return }
-        let stops = state.withLock { state -> [LocalStop] in
+        let stops = state.withLock(self) { state -> [LocalStop] in
             var stops: [LocalStop] = []
             for (id, attempt) in jobs {
                 guard let held = state.held[id], held.attempt == attempt else { continue }
@@ -425,7 +425,7 @@ extension PostgresWorker {
 
     /// Whether `job` was dropped before its local task's stop was known (and so must be stopped now).
     func stopWanted(_ job: ClaimedJob) -> Bool {
-        state.withLock { state in
+        state.withLock(self) { state in
             guard state.stopWhenStarted[job.id] == job.attempt else { return false }
             state.stopWhenStarted[job.id] = nil
             state.statistics.stopped += 1
@@ -442,7 +442,7 @@ extension PostgresWorker {
                 let connection = try await Connector.connectOnce(configuration.settings, purpose: "worker-listen")
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: sql.jobsChannel) { notifications in
-                    if failures > 0 { state.withLock { $0.statistics.reconnects += 1 } }
+                    if failures > 0 { state.withLock(self) { $0.statistics.reconnects += 1 } }
                     failures = 0
                     // Jobs inserted while we were not listening.
                     claimBell.ring()
@@ -465,7 +465,7 @@ extension PostgresWorker {
 
     /// A running job of ours was cancelled: stop it and drop its result.
     func cancelHeld(_ id: Int64) {
-        guard let attempt = state.withLock({ $0.held[id]?.attempt }) else { return }
+        guard let attempt = state.withLock(self, { $0.held[id]?.attempt }) else { return }
         drop([(id, attempt)])
     }
 
@@ -474,10 +474,10 @@ extension PostgresWorker {
     /// Waits for held jobs up to the grace period, then hands the rest back.
     func drainAndRelease() async {
         let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
-        while ContinuousClock.now < deadline && !state.withLock({ $0.held.isEmpty }) {
+        while ContinuousClock.now < deadline && !state.withLock(self, { $0.held.isEmpty }) {
             await claimBell.wait(timeout: .milliseconds(50))
         }
-        let remaining = state.withLock { state in state.held.map { ($0.key, $0.value.attempt) } }
+        let remaining = state.withLock(self) { state in state.held.map { ($0.key, $0.value.attempt) } }
         guard !remaining.isEmpty else { return }
         let query = PostgresQuery(unsafeSQL: sql.release, binds: binds(remaining.map(\.0), remaining.map(\.1), name))
         for attempt in 0..<10 {
@@ -487,7 +487,7 @@ extension PostgresWorker {
                     for try await _ in try await connection.query(query, logger: Connector.logger) { count += 1 }
                     return count
                 }
-                state.withLock { $0.statistics.released += released }
+                state.withLock(self) { $0.statistics.released += released }
                 return
             } catch {
                 try? await Task.sleep(for: .milliseconds(100 * (attempt + 1)))

@@ -40,7 +40,7 @@ extension PostgresWorker {
             total += deleted
             if deleted < Int(Self.cleanupBatchRows) { break }
         }
-        state.withLock { state in
+        state.withLock(self) { state in
             state.statistics.cleanups += 1
             state.statistics.deleted += total
         }

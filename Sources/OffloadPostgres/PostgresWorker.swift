@@ -155,7 +155,7 @@ public final class PostgresWorker: Sendable {
     /// the rest back, records every result, and returns. Call it once.
     /// - Throws: ``OffloadError/Code/invalidArgument`` if called twice.
     public func run() async throws(OffloadError) {
-        let first = state.withLock { state in
+        let first = state.withLock(self) { state in
             defer { state.started = true }
             return !state.started
         }
@@ -170,7 +170,7 @@ public final class PostgresWorker: Sendable {
         retention.cancel()
         await retention.value
         await drainAndRelease()
-        state.withLock { $0.completerFinishing = true }
+        state.withLock(self) { $0.completerFinishing = true }
         completerBell.ring()
         await completer.value
         listen.cancel()
@@ -178,7 +178,7 @@ public final class PostgresWorker: Sendable {
         await listen.value
         await heartbeat.value
         // Jobs still running after the grace period were handed back; stop their processes.
-        if !state.withLock({ $0.held.isEmpty }) {
+        if !state.withLock(self, { $0.held.isEmpty }) {
             for pid in runner.processIDs { kill(pid, SIGKILL) }
         }
         await runner.shutdown()
@@ -195,19 +195,19 @@ public final class PostgresWorker: Sendable {
 
     /// Asks the worker to stop: ``run()`` stops claiming, finishes or hands back its jobs, and returns.
     public func shutdown() {
-        state.withLock { $0.stopRequested = true }
+        state.withLock(self) { $0.stopRequested = true }
         claimBell.ring()
     }
 
     /// What the worker has done so far.
     public var statistics: Statistics {
-        state.withLock { $0.statistics }
+        state.withLock(self) { $0.statistics }
     }
 
     /// Jobs claimed and not yet finished here.
-    public var heldJobs: Int { state.withLock { $0.held.count } }
+    public var heldJobs: Int { state.withLock(self) { $0.held.count } }
 
-    var stopRequested: Bool { state.withLock { $0.stopRequested } }
+    var stopRequested: Bool { state.withLock(self) { $0.stopRequested } }
 
     private func installSignalHandlers() -> [any DispatchSourceSignal] {
         var sources: [any DispatchSourceSignal] = []

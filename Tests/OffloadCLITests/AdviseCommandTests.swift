@@ -16,8 +16,8 @@ struct AdviseCommandTests {
             (["--cpu-bound", "--vectorisable", "--needs-crash-isolation"], "processes"),
         ]
     )
-    func recommendation(flags: [String], expected: String) throws {
-        let result = try OffloadBinary.run(["advise"] + flags + ["--json"])
+    func recommendation(flags: [String], expected: String) async throws {
+        let result = try await OffloadBinary.run(["advise"] + flags + ["--json"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let json = try result.json()
         let advice = try #require(json["advice"] as? [String: Any])
@@ -28,13 +28,13 @@ struct AdviseCommandTests {
     }
 
     @Test("without --cpu-bound/--io-bound and no terminal to ask on, it fails in one line")
-    func missingBoundWithoutTerminal() throws {
-        try OffloadBinary.expectOneLineFailure(["advise"], mentioning: "--cpu-bound")
+    func missingBoundWithoutTerminal() async throws {
+        try await OffloadBinary.expectOneLineFailure(["advise"], mentioning: "--cpu-bound")
     }
 
     @Test("--measure backs CPU advice with a sequential-vs-threads sample")
-    func measureCPU() throws {
-        let result = try OffloadBinary.run(["advise", "--cpu-bound", "--measure", "--json"])
+    func measureCPU() async throws {
+        let result = try await OffloadBinary.run(["advise", "--cpu-bound", "--measure", "--json"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let measurement = try #require(try result.json()["measurement"] as? [String: Any])
         #expect((measurement.double("sequential_seconds") ?? 0) > 0)
@@ -43,8 +43,8 @@ struct AdviseCommandTests {
     }
 
     @Test("--measure backs the vectorise advice with scalar, SIMD and SIMD-on-a-pool times that add up")
-    func measureVectorise() throws {
-        let result = try OffloadBinary.run(["advise", "--cpu-bound", "--vectorisable", "--measure", "--json"])
+    func measureVectorise() async throws {
+        let result = try await OffloadBinary.run(["advise", "--cpu-bound", "--vectorisable", "--measure", "--json"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let json = try result.json()
         #expect((json["advice"] as? [String: Any])?.string("recommendation") == "vectorise")
@@ -61,15 +61,15 @@ struct AdviseCommandTests {
     }
 
     @Test("--measure adds the process start-up cost when processes are recommended")
-    func measureProcesses() throws {
-        let result = try OffloadBinary.run(["advise", "--cpu-bound", "--needs-crash-isolation", "--measure", "--json"])
+    func measureProcesses() async throws {
+        let result = try await OffloadBinary.run(["advise", "--cpu-bound", "--needs-crash-isolation", "--measure", "--json"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let measurement = try #require(try result.json()["measurement"] as? [String: Any])
         #expect((measurement.double("process_spawn_seconds") ?? 0) > 0)
     }
 
     @Test("--input-size 0 is refused in one line")
-    func badInputSize() throws {
-        try OffloadBinary.expectOneLineFailure(["advise", "--cpu-bound", "--input-size", "0"], mentioning: "--input-size")
+    func badInputSize() async throws {
+        try await OffloadBinary.expectOneLineFailure(["advise", "--cpu-bound", "--input-size", "0"], mentioning: "--input-size")
     }
 }

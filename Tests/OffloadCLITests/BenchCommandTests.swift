@@ -15,8 +15,8 @@ struct BenchCommandTests {
     ]
 
     @Test("--json emits the documented fields with sane values", arguments: ["sum-of-squares", "primes", "tiny"])
-    func jsonContract(workload: String) throws {
-        let result = try OffloadBinary.run([
+    func jsonContract(workload: String) async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", workload, "--n", Self.small[workload]!, "--workers", "1,2", "--repeat", "2", "--json",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -71,9 +71,9 @@ struct BenchCommandTests {
     }
 
     @Test("--seed repeats a run's shuffled schedule exactly, another seed gives another, and the seed is reported")
-    func seedRepeatsTheSchedule() throws {
-        func orders(_ seed: String) throws -> [[String]] {
-            let result = try OffloadBinary.run([
+    func seedRepeatsTheSchedule() async throws {
+        func orders(_ seed: String) async throws -> [[String]] {
+            let result = try await OffloadBinary.run([
                 "bench", "--workload", "tiny", "--n", "2000", "--workers", "1,2", "--repeat", "3", "--seed", seed,
                 "--json",
             ])
@@ -82,16 +82,16 @@ struct BenchCommandTests {
             #expect(json["seed"] as? NSNumber == NSNumber(value: UInt64(seed)!))
             return try #require(json["round_orders"] as? [[String]])
         }
-        let first = try orders("12345")
+        let first = try await orders("12345")
         #expect(first.count == 3)
         #expect(Set(first).count > 1, "every round in the same order: \(first)")
-        #expect(try orders("12345") == first)
-        #expect(try orders("54321") != first)
+        #expect(try await orders("12345") == first)
+        #expect(try await orders("54321") != first)
     }
 
     @Test("the table shows min, median, max, noise and paired ratios within 120 columns, and the seed")
-    func tableColumns() throws {
-        let result = try OffloadBinary.run([
+    func tableColumns() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "tiny", "--n", "2000", "--workers", "1,2", "--repeat", "3", "--seed", "99",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -108,8 +108,8 @@ struct BenchCommandTests {
     }
 
     @Test("too few rounds to measure the noise is one warning line, in the table and in --json")
-    func fewRoundsWarning() throws {
-        let result = try OffloadBinary.run([
+    func fewRoundsWarning() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "threadpool",
             "--json",
         ])
@@ -119,8 +119,8 @@ struct BenchCommandTests {
     }
 
     @Test("the processpool lane runs the items in worker processes and agrees with sequential")
-    func processPoolLaneRuns() throws {
-        let result = try OffloadBinary.run([
+    func processPoolLaneRuns() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "primes", "--n", "3000", "--workers", "2", "--repeat", "2", "--lanes", "processpool",
             "--json",
         ])
@@ -136,8 +136,8 @@ struct BenchCommandTests {
     }
 
     @Test("a lane that does not apply to the workload is skipped with a one-line notice naming both")
-    func inapplicableLaneIsANotice() throws {
-        let result = try OffloadBinary.run([
+    func inapplicableLaneIsANotice() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "primes", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "simd",
             "--json",
         ])
@@ -149,8 +149,8 @@ struct BenchCommandTests {
     }
 
     @Test("the table names cores, versions and the actor lane as the GIL analogue")
-    func humanReadableTable() throws {
-        let result = try OffloadBinary.run([
+    func humanReadableTable() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "tiny", "--n", "2000", "--workers", "1,2", "--repeat", "1",
             "--lanes", "actor,taskgroup",
         ])
@@ -176,15 +176,15 @@ struct BenchCommandTests {
             (["bench", "--seed", "-1"], "--seed"),
         ]
     )
-    func badInput(arguments: [String], fragment: String) throws {
-        try OffloadBinary.expectOneLineFailure(arguments, mentioning: fragment)
+    func badInput(arguments: [String], fragment: String) async throws {
+        try await OffloadBinary.expectOneLineFailure(arguments, mentioning: fragment)
     }
 
     @Test("--chart writes well-formed SVG with one polyline per lane and the ideal line")
-    func chartIsWellFormedSVG() throws {
+    func chartIsWellFormedSVG() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("offload-chart-\(UUID().uuidString).svg")
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try OffloadBinary.run([
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "sum-of-squares", "--n", "100000", "--workers", "1,2,4", "--repeat", "1",
             "--chart", file.path, "--json",
         ])
@@ -215,10 +215,10 @@ struct BenchCommandTests {
 
     @Test("--chart gives every lane its own colour, in the legend and on the markers, even past ten lanes",
           .enabled(if: InstalledPython.available, "python3 is not installed (needed for more than ten lanes)"))
-    func chartColoursAreDistinct() throws {
+    func chartColoursAreDistinct() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("offload-chart-\(UUID().uuidString).svg")
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try OffloadBinary.run([
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "sum-of-squares", "--n", "100000", "--python-n", "2000", "--workers", "1,2",
             "--repeat", "1", "--python", "--chart", file.path, "--json",
         ])
@@ -256,8 +256,8 @@ struct BenchCommandTests {
 
     @Test("--python adds python lanes measured on the installed interpreter",
           .enabled(if: InstalledPython.available, "python3 is not installed"))
-    func pythonLanes() throws {
-        let result = try OffloadBinary.run([
+    func pythonLanes() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "primes", "--n", "2000", "--python-n", "2000", "--workers", "1,2", "--repeat", "1",
             "--lanes", "actor", "--python", "--json",
         ])
@@ -290,8 +290,8 @@ struct BenchCommandTests {
     }
 
     @Test("numpy-sum-of-squares: scalar, SIMD and SIMD-on-a-pool lanes agree on one exact checksum")
-    func vectorLanes() throws {
-        let result = try OffloadBinary.run([
+    func vectorLanes() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "numpy-sum-of-squares", "--n", "100003", "--workers", "1,2", "--repeat", "2",
             "--json",
         ])
@@ -320,8 +320,8 @@ struct BenchCommandTests {
 
     @Test("--python on numpy-sum-of-squares adds the NumPy lanes at the Swift size and says BLAS ran on one thread",
           .enabled(if: InstalledPython.hasNumPy, "python3 with NumPy is not installed"))
-    func numpyLanes() throws {
-        let result = try OffloadBinary.run([
+    func numpyLanes() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "numpy-sum-of-squares", "--n", "50000", "--python-n", "2000", "--workers", "1,2",
             "--repeat", "2", "--python", "--json",
         ])
@@ -347,7 +347,7 @@ struct BenchCommandTests {
         let claims = json.objects("claims").compactMap { $0.string("claim") }
         #expect(claims.contains { $0.contains("NumPy releases the GIL") })
         #expect(claims.contains { $0.contains("multiprocessing alone") })
-        let table = try OffloadBinary.run([
+        let table = try await OffloadBinary.run([
             "bench", "--workload", "numpy-sum-of-squares", "--n", "50000", "--python-n", "2000", "--workers", "2",
             "--repeat", "1", "--lanes", "python-numpy-thread", "--python",
         ])
@@ -358,11 +358,11 @@ struct BenchCommandTests {
 
     @Test("a Python without NumPy skips the NumPy lanes with one notice each, and the other lanes still run",
           .enabled(if: InstalledPython.available, "python3 is not installed"))
-    func missingNumPyIsANotice() throws {
+    func missingNumPyIsANotice() async throws {
         // `python3 -S` does not load site-packages: the same interpreter without NumPy.
         let wrapper = try InstalledPython.wrapper(arguments: ["-S"])
         defer { try? FileManager.default.removeItem(atPath: wrapper) }
-        let result = try OffloadBinary.run([
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "numpy-sum-of-squares", "--n", "20000", "--python-n", "1000", "--workers", "2",
             "--repeat", "1", "--python-exe", wrapper, "--json",
         ])
@@ -379,8 +379,8 @@ struct BenchCommandTests {
 
     @Test("asyncio lanes: one event loop runs the tasks, run_in_executor spreads them; both agree with sequential",
           .enabled(if: InstalledPython.available, "python3 is not installed"))
-    func asyncioLanes() throws {
-        let result = try OffloadBinary.run([
+    func asyncioLanes() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "sum-of-squares", "--n", "100000", "--python-n", "20000", "--workers", "1,2",
             "--repeat", "2", "--lanes", "python-asyncio,python-asyncio-executor", "--python", "--json",
         ])
@@ -401,8 +401,8 @@ struct BenchCommandTests {
 
     @Test("a Python with a GIL gets a one-line notice that a free-threaded build would run the thread lanes",
           .enabled(if: InstalledPython.available && !InstalledPython.freeThreaded, "needs a python3 with a GIL"))
-    func gilNotice() throws {
-        let result = try OffloadBinary.run([
+    func gilNotice() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "tiny", "--n", "1000", "--python-n", "1000", "--workers", "2", "--repeat", "1",
             "--lanes", "python-thread", "--python", "--json",
         ])
@@ -417,8 +417,8 @@ struct BenchCommandTests {
     }
 
     @Test("a missing Python is a one-line notice, not a failure")
-    func missingPythonIsANotice() throws {
-        let result = try OffloadBinary.run([
+    func missingPythonIsANotice() async throws {
+        let result = try await OffloadBinary.run([
             "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "actor",
             "--python-exe", "/nonexistent/python3", "--json",
         ])
@@ -428,7 +428,7 @@ struct BenchCommandTests {
     }
 
     @Test("a --python-exe that cannot run is named in one notice with the system's reason, not Foundation's dump")
-    func unrunnablePythonIsANotice() throws {
+    func unrunnablePythonIsANotice() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offload-exe-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -441,7 +441,7 @@ struct BenchCommandTests {
         for (file, reason) in [(plain, "'\(plain)' is not an executable file"),
                                (noProgram, "cannot start \(noProgram): Exec format error")]
         {
-            let result = try OffloadBinary.run([
+            let result = try await OffloadBinary.run([
                 "bench", "--workload", "tiny", "--n", "1000", "--workers", "1", "--repeat", "1", "--lanes", "actor",
                 "--python", "--python-exe", file, "--json",
             ])

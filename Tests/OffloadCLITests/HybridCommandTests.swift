@@ -3,8 +3,8 @@ import Testing
 @Suite("offload hybrid", .timeLimit(.minutes(1)))
 struct HybridCommandTests {
     @Test("fetches every document from the loopback server and processes each after it arrived")
-    func loopbackRun() throws {
-        let result = try OffloadBinary.run([
+    func loopbackRun() async throws {
+        let result = try await OffloadBinary.run([
             "hybrid", "--documents", "6", "--concurrency", "3", "--size", "5000", "--latency", "20", "--passes", "2",
             "--workers", "2", "--json",
         ])
@@ -34,8 +34,8 @@ struct HybridCommandTests {
     }
 
     @Test("the text report draws one timeline row per document and the three totals")
-    func timeline() throws {
-        let result = try OffloadBinary.run([
+    func timeline() async throws {
+        let result = try await OffloadBinary.run([
             "hybrid", "--documents", "3", "--size", "1000", "--latency", "5", "--passes", "1",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -53,16 +53,16 @@ struct HybridCommandTests {
             (["hybrid", "--workers", "0"], "--workers"),
         ]
     )
-    func badInput(arguments: [String], fragment: String) throws {
-        try OffloadBinary.expectOneLineFailure(arguments, mentioning: fragment)
+    func badInput(arguments: [String], fragment: String) async throws {
+        try await OffloadBinary.expectOneLineFailure(arguments, mentioning: fragment)
     }
 
     @Test("an unreachable --url is one line naming the URL and the cause, not Foundation's error dump",
           arguments: ["http://127.0.0.1:1/", "http://127.0.0.1:9/doc"])
-    func unreachableURL(url: String) throws {
+    func unreachableURL(url: String) async throws {
         // Ports 1 and 9 on loopback: nothing listens there on a test machine.
-        try OffloadBinary.expectOneLineFailure(["hybrid", "--url", url], mentioning: "GET \(url) failed: ")
-        let result = try OffloadBinary.run(["hybrid", "--url", url])
+        try await OffloadBinary.expectOneLineFailure(["hybrid", "--url", url], mentioning: "GET \(url) failed: ")
+        let result = try await OffloadBinary.run(["hybrid", "--url", url])
         #expect(result.stderr.lowercased().contains("connect"), "stderr: \(result.stderr)")
         #expect(!result.stderr.contains("Error Domain"), "stderr: \(result.stderr)")
         #expect(!result.stderr.contains("UserInfo"), "stderr: \(result.stderr)")

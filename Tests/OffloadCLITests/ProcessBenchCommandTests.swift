@@ -3,8 +3,8 @@ import Testing
 @Suite("offload bench-processes", .serialized, .timeLimit(.minutes(2)))
 struct ProcessBenchCommandTests {
     @Test("--json keeps the section fields and lists every lane the harness ran, interleaved")
-    func jsonContract() throws {
-        let result = try OffloadBinary.run([
+    func jsonContract() async throws {
+        let result = try await OffloadBinary.run([
             "bench-processes", "--quick", "--no-python", "--workers", "2", "--sections", "codec,roundtrip", "--seed", "7",
             "--json",
         ])
@@ -58,8 +58,8 @@ struct ProcessBenchCommandTests {
 
     @Test("Python's ProcessPoolExecutor takes its turn in the throughput section's interleaved rounds",
           .enabled(if: InstalledPython.available, "python3 is not installed"))
-    func pythonThroughputIsInterleaved() throws {
-        let result = try OffloadBinary.run([
+    func pythonThroughputIsInterleaved() async throws {
+        let result = try await OffloadBinary.run([
             "bench-processes", "--quick", "--workers", "2", "--sections", "throughput", "--seed", "3", "--json",
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -79,7 +79,7 @@ struct ProcessBenchCommandTests {
     }
 
     @Test("an unknown --sections name is refused in one line")
-    func unknownSection() throws {
-        try OffloadBinary.expectOneLineFailure(["bench-processes", "--sections", "gpu"], mentioning: "gpu")
+    func unknownSection() async throws {
+        try await OffloadBinary.expectOneLineFailure(["bench-processes", "--sections", "gpu"], mentioning: "gpu")
     }
 }

@@ -8,8 +8,8 @@ private let raceOnPurpose = ["TSAN_OPTIONS": "report_bugs=0"]
 @Suite("offload race", .timeLimit(.minutes(1)))
 struct RaceCommandTests {
     @Test("--json reports every variant; the synchronised ones lose nothing and the counts add up")
-    func synchronisedVariantsLoseNothing() throws {
-        let result = try OffloadBinary.run(
+    func synchronisedVariantsLoseNothing() async throws {
+        let result = try await OffloadBinary.run(
             ["race", "--iterations", "20000", "--items", "500", "--trials", "2", "--json"], environment: raceOnPurpose)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let json = try result.json()
@@ -34,8 +34,8 @@ struct RaceCommandTests {
     }
 
     @Test("the report says the unsynchronised variant is undefined behaviour shown on purpose")
-    func saysItIsUndefinedBehaviour() throws {
-        let result = try OffloadBinary.run(
+    func saysItIsUndefinedBehaviour() async throws {
+        let result = try await OffloadBinary.run(
             ["race", "--iterations", "1000", "--items", "100", "--trials", "1"], environment: raceOnPurpose)
         #expect(result.status == 0)
         #expect(result.stdout.contains("undefined behaviour"))
@@ -43,14 +43,14 @@ struct RaceCommandTests {
     }
 
     @Test("fewer than two threads is refused in one line")
-    func oneThreadIsRefused() throws {
-        try OffloadBinary.expectOneLineFailure(["race", "--threads", "1"], mentioning: "--threads")
+    func oneThreadIsRefused() async throws {
+        try await OffloadBinary.expectOneLineFailure(["race", "--threads", "1"], mentioning: "--threads")
     }
 
     @Test("--python reports what the installed interpreter actually did",
           .enabled(if: InstalledPython.available, "python3 is not installed"))
-    func pythonRace() throws {
-        let result = try OffloadBinary.run([
+    func pythonRace() async throws {
+        let result = try await OffloadBinary.run([
             "race", "--iterations", "20000", "--items", "100", "--trials", "1", "--python", "--json",
         ], environment: raceOnPurpose)
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -83,8 +83,8 @@ struct RaceCommandTests {
 
     @Test("on a Python with a GIL the free-threading claim is left undecided and a one-line notice names the fix",
           .enabled(if: InstalledPython.available && !InstalledPython.freeThreaded, "needs a python3 with a GIL"))
-    func pythonWithGIL() throws {
-        let result = try OffloadBinary.run([
+    func pythonWithGIL() async throws {
+        let result = try await OffloadBinary.run([
             "race", "--iterations", "2000", "--items", "100", "--trials", "1", "--python", "--json",
         ], environment: raceOnPurpose)
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -96,7 +96,7 @@ struct RaceCommandTests {
         #expect((free.string("verdict") ?? "").contains("--python-exe"))
         let notices = (json["notices"] as? [String]) ?? []
         #expect(notices.filter { $0.contains("free-threaded") }.count == 1)
-        let text = try OffloadBinary.run(["race", "--iterations", "2000", "--items", "100", "--trials", "1", "--python"],
+        let text = try await OffloadBinary.run(["race", "--iterations", "2000", "--items", "100", "--trials", "1", "--python"],
                                          environment: raceOnPurpose)
         #expect(text.stdout.contains("claim:") && text.stdout.contains("verdict:"))
     }

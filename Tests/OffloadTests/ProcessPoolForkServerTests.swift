@@ -10,7 +10,10 @@ import Testing
 
 /// ``ProcessPool/StartMethod/forkServer``: workers forked by a fork server (`clone(CLONE_PARENT)`), their
 /// replacement after crashes, and every fallback to spawning.
-@Suite(.serialized, .timeLimit(.minutes(1)))
+@Suite(
+    .serialized, .timeLimit(.minutes(1)),
+    .disabled(if: ThreadSanitizer.isActive, "under ThreadSanitizer pools spawn their workers (it cannot follow a clone)")
+)
 struct ProcessPoolForkServerTests {
     static func configuration(
         workers: Int = 2,
@@ -223,5 +226,26 @@ struct ProcessPoolForkServerTests {
         refusing.refused("two threads")
         #expect(refusing.beforeStart() == .spawn)
         #expect(refusing.fallbackReason == "two threads")
+    }
+}
+
+/// Under ThreadSanitizer (`swift test --sanitize=thread`) the fork server is never started: its runtime cannot follow
+/// a cloned worker. Runs only there.
+@Suite(.timeLimit(.minutes(1)))
+struct ForkServerUnderThreadSanitizerTests {
+    @Test(
+        "under ThreadSanitizer a fork-server pool spawns its workers and says why",
+        .enabled(if: ThreadSanitizer.isActive, "runs only under ThreadSanitizer")
+    )
+    func spawnsUnderThreadSanitizer() async throws {
+        try await withProcessPool(configuration: ProcessPoolForkServerTests.configuration()) { pool async throws in
+            #expect(try await pool.map((0..<20).map { Square($0) }) == (0..<20).map { $0 * $0 })
+            let status = pool.startMethodStatus
+            #expect(status.configured == .forkServer)
+            #expect(status.current == .spawn)
+            #expect(status.workersForked == 0)
+            #expect(status.fallbackReason?.contains("ThreadSanitizer") == true, "\(String(describing: status.fallbackReason))")
+            #expect(pool.forkServerPID == nil)
+        }
     }
 }

@@ -83,6 +83,8 @@ int coffload_set_current_thread_name(const char *name);
 /// Synchronization.Mutex's contended path runs in the uninstrumented Swift runtime, where TSan cannot see it.
 void coffload_tsan_acquire(const void *address);
 void coffload_tsan_release(const void *address);
+/// 1 when the process runs under ThreadSanitizer (`swift test --sanitize=thread`), else 0.
+int coffload_thread_sanitizer_active(void);
 
 /// Shared-memory transport: atomics on the 64-bit words of a ring header shared with a worker, and a futex on the
 /// low 32 bits of such a word (little-endian: the low half sits at the word's address).

@@ -64,7 +64,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
                     do {
                         state = try makeState()
                     } catch {
-                        initErrors.withLock { $0.append((index, error)) }
+                        initErrors.withLock(self) { $0.append((index, error)) }
                         initialized.signal()
                         self.workerLoop(index: index, state: nil)
                         return
@@ -84,7 +84,7 @@ package final class WorkerPoolCore<State>: TaskCanceller, Sendable {
             throw error
         }
         for _ in 0..<workers { initialized.wait() }
-        if let (_, firstError) = initErrors.withLock({ $0.min { $0.0 < $1.0 } }) {
+        if let (_, firstError) = initErrors.withLock(self, { $0.min { $0.0 < $1.0 } }) {
             stopAndJoin(started)
             throw firstError
         }

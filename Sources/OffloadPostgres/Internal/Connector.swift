@@ -205,7 +205,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
     private let state = Mutex(State())
 
     func attach(_ continuation: CheckedContinuation<T, any Error>) {
-        let ready = state.withLock { state -> Result<T, any Error>? in
+        let ready = state.withLock(self) { state -> Result<T, any Error>? in
             if let early = state.early {
                 state.early = nil
                 return early
@@ -217,7 +217,7 @@ final class ResumeOnce<T: Sendable>: Sendable {
     }
 
     func resume(_ result: Result<T, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+        let continuation = state.withLock(self) { state -> CheckedContinuation<T, any Error>? in
             guard !state.done else { return nil }
             state.done = true
             if let continuation = state.continuation {

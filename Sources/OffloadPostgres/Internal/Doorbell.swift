@@ -1,3 +1,4 @@
+import OffloadCore
 import Synchronization
 
 /// A coalescing wake-up: any number of `ring()`s before a `wait` wake it once. One waiter at a time.
@@ -11,7 +12,7 @@ final class Doorbell: Sendable {
     private let state = Mutex(State())
 
     func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock(self) { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
@@ -24,13 +25,13 @@ final class Doorbell: Sendable {
 
     /// Returns when rung (at once if rung since the last wait), after `timeout`, or when the task is cancelled.
     func wait(timeout: Duration) async {
-        if state.withLock({ state in
+        if state.withLock(self, { state in
             defer { state.rung = false }
             return state.rung
         }) {
             return
         }
-        let generation = state.withLock { state -> Int in
+        let generation = state.withLock(self) { state -> Int in
             state.generation += 1
             return state.generation
         }
@@ -40,7 +41,7 @@ final class Doorbell: Sendable {
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
+                let resumeNow = state.withLock(self) { state -> Bool in
                     if state.rung || state.generation != generation {
                         state.rung = false
                         return true
@@ -57,7 +58,7 @@ final class Doorbell: Sendable {
     }
 
     private func wake(_ generation: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock(self) { state -> CheckedContinuation<Void, Never>? in
             guard state.generation == generation else { return nil }
             state.generation += 1
             defer { state.waiter = nil }

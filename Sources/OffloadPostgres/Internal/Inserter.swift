@@ -36,7 +36,7 @@ final class InsertRequest: Sendable {
 
     /// queued → taken; `false` if it was withdrawn.
     func take() -> Bool {
-        phase.withLock { phase in
+        phase.withLock(self) { phase in
             guard case .queued = phase else { return false }
             phase = .taken
             return true
@@ -45,12 +45,12 @@ final class InsertRequest: Sendable {
 
     /// Records the IDs; returns them.
     func inserted(_ ids: [Int64]) {
-        phase.withLock { $0 = .inserted(ids) }
+        phase.withLock(self) { $0 = .inserted(ids) }
     }
 
     /// queued → withdrawn (true), or the IDs if the jobs are in the database (so they can be cancelled there).
     func withdraw() -> (withdrawn: Bool, ids: [Int64]?) {
-        phase.withLock { phase in
+        phase.withLock(self) { phase in
             switch phase {
             case .queued:
                 phase = .withdrawn
@@ -62,7 +62,7 @@ final class InsertRequest: Sendable {
     }
 
     /// Whether the request is still being inserted (a cancel must wait for the IDs).
-    var isInFlight: Bool { phase.withLock { if case .taken = $0 { return true } else { return false } } }
+    var isInFlight: Bool { phase.withLock(self) { if case .taken = $0 { return true } else { return false } } }
 }
 
 /// Inserts queued requests in multi-row statements: whatever accumulated while the previous statement ran goes into
@@ -85,18 +85,18 @@ final class Inserter: Sendable {
 
     func start() {
         let task = Task { await self.loop() }
-        self.task.withLock { $0 = task }
+        self.task.withLock(self) { $0 = task }
     }
 
     func enqueue(_ request: InsertRequest) {
-        queue.withLock { $0.append(request) }
+        queue.withLock(self) { $0.append(request) }
         doorbell.yield()
     }
 
     /// Stops after inserting what is queued.
     func stop() async {
         doorbell.finish()
-        let task = self.task.withLock { $0 }
+        let task = self.task.withLock(self) { $0 }
         await task?.value
     }
 
@@ -111,7 +111,7 @@ final class Inserter: Sendable {
         while true {
             var batch: [InsertRequest] = []
             var rows = 0
-            queue.withLock { queue in
+            queue.withLock(self) { queue in
                 while let first = queue.first, batch.isEmpty || rows + first.rows.count <= batchRows {
                     queue.removeFirst()
                     guard first.take() else { continue }

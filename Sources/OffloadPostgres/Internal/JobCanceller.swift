@@ -22,14 +22,14 @@ final class JobCanceller: TaskCanceller {
 
     /// The insert request to withdraw while it is still queued, and what to do then.
     func attach(_ request: InsertRequest, onWithdrawn: @escaping @Sendable () -> Void) {
-        state.withLock { state in
+        state.withLock(self) { state in
             state.request = request
             state.onWithdrawn = onWithdrawn
         }
     }
 
     func setIDs(_ ids: [Int64]) {
-        let cancel = state.withLock { state -> Bool in
+        let cancel = state.withLock(self) { state -> Bool in
             state.ids = ids
             return state.cancelRequested
         }
@@ -37,7 +37,7 @@ final class JobCanceller: TaskCanceller {
     }
 
     func cancelPending(_ task: any PendingTask) -> Bool {
-        let (request, onWithdrawn, ids) = state.withLock { state in
+        let (request, onWithdrawn, ids) = state.withLock(self) { state in
             state.cancelRequested = true
             return (state.request, state.onWithdrawn, state.ids)
         }
@@ -69,7 +69,7 @@ final class ResultGather<Output: Sendable>: Sendable {
     }
 
     func set(_ index: Int, _ result: Result<Output, any Error>) {
-        let report = state.withLock { state -> Result<[Output], any Error>? in
+        let report = state.withLock(self) { state -> Result<[Output], any Error>? in
             guard !state.reported, state.values[index] == nil else { return nil }
             switch result {
             case .failure(let error):
@@ -103,7 +103,7 @@ final class OutcomeGather<Output: Sendable>: Sendable {
     }
 
     func set(_ index: Int, _ result: Result<Output, any Error>) {
-        let report = state.withLock { state -> BatchResults<Output>? in
+        let report = state.withLock(self) { state -> BatchResults<Output>? in
             guard state.outcomes[index] == nil else { return nil }
             state.outcomes[index] = result.mapError { error in
                 (error as? OffloadError) ?? .jobThrew(error, job: nil, index: index)

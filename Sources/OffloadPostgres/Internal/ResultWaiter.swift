@@ -60,7 +60,7 @@ final class ResultWaiter: Sendable {
         let listen = Task { await self.listenLoop(ready: listening) }
         let fetch = Task { await self.fetchLoop() }
         let poll = Task { await self.pollLoop() }
-        tasks.withLock { $0 = [listen, fetch, poll] }
+        tasks.withLock(self) { $0 = [listen, fetch, poll] }
         do {
             try await listening.value()
         } catch {
@@ -70,8 +70,8 @@ final class ResultWaiter: Sendable {
     }
 
     func stop() async {
-        state.withLock { $0.stopped = true }
-        let running = tasks.withLock { tasks in
+        state.withLock(self) { $0.stopped = true }
+        let running = tasks.withLock(self) { tasks in
             defer { tasks = [] }
             return tasks
         }
@@ -83,7 +83,7 @@ final class ResultWaiter: Sendable {
 
     /// Registers `deliver` for job `id`; it is called once, when the job is final.
     func wait(for id: Int64, _ deliver: @escaping Deliver) {
-        let ring = state.withLock { state -> Bool in
+        let ring = state.withLock(self) { state -> Bool in
             state.waiting[id, default: []].append(deliver)
             if state.recent.contains(id) {
                 state.toFetch.insert(id)
@@ -96,18 +96,18 @@ final class ResultWaiter: Sendable {
 
     /// Registers and immediately checks the database (for a job that may have finished long ago).
     func waitAndCheck(for id: Int64, _ deliver: @escaping Deliver) {
-        state.withLock { state in
+        state.withLock(self) { state in
             state.waiting[id, default: []].append(deliver)
             state.toFetch.insert(id)
         }
         doorbell.yield()
     }
 
-    var waitingCount: Int { state.withLock { $0.waiting.count } }
+    var waitingCount: Int { state.withLock(self) { $0.waiting.count } }
 
     /// Ends every wait with a `detached` row (the queue object is closing without waiting).
     func detachAll() {
-        let all = state.withLock { state in
+        let all = state.withLock(self) { state in
             defer { state.waiting = [:] }
             return state.waiting
         }
@@ -116,7 +116,7 @@ final class ResultWaiter: Sendable {
         }
     }
 
-    var waitingIDs: [Int64] { state.withLock { Array($0.waiting.keys) } }
+    var waitingIDs: [Int64] { state.withLock(self) { Array($0.waiting.keys) } }
 
     /// A `<schema>_done` payload: comma-separated entries, each a finished job's ID, or `id:hex` for a completed job
     /// whose small output rides along (schema version 3); `*` (older servers' triggers) means "fetch everything
@@ -124,7 +124,7 @@ final class ResultWaiter: Sendable {
     private func noteFinished(_ payload: String) {
         notifications.add(1, ordering: .relaxed)
         var inline: [(Deliver, FinishedRow)] = []
-        let ring = state.withLock { state -> Bool in
+        let ring = state.withLock(self) { state -> Bool in
             if payload == "*" {
                 state.fetchAll = true
                 return true
@@ -208,7 +208,7 @@ final class ResultWaiter: Sendable {
                     failures = 0
                     ready.finish(.success(()))
                     // Anything that finished while we were not listening.
-                    state.withLock { $0.fetchAll = true }
+                    state.withLock(self) { $0.fetchAll = true }
                     doorbell.yield()
                     for try await notification in notifications {
                         noteFinished(notification.payload)
@@ -230,7 +230,7 @@ final class ResultWaiter: Sendable {
     private func pollLoop() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: pollInterval) } catch { return }
-            let ring = state.withLock { state -> Bool in
+            let ring = state.withLock(self) { state -> Bool in
                 guard !state.waiting.isEmpty else { return false }
                 state.fetchAll = true
                 return true
@@ -242,7 +242,7 @@ final class ResultWaiter: Sendable {
     private func fetchLoop() async {
         for await _ in doorbellStream {
             while true {
-                let ids = state.withLock { state -> [Int64] in
+                let ids = state.withLock(self) { state -> [Int64] in
                     if state.fetchAll {
                         state.fetchAll = false
                         state.toFetch = []
@@ -262,7 +262,7 @@ final class ResultWaiter: Sendable {
                     } catch {
                         if Task.isCancelled { return }
                         // Try again on the next notification or poll; keep the IDs.
-                        state.withLock { state in state.toFetch.formUnion(chunk) }
+                        state.withLock(self) { state in state.toFetch.formUnion(chunk) }
                         try? await Task.sleep(for: .milliseconds(100))
                     }
                 }
@@ -303,7 +303,7 @@ final class ResultWaiter: Sendable {
     }
 
     private func deliver(_ rows: [FinishedRow]) {
-        let calls = state.withLock { state -> [(Deliver, FinishedRow)] in
+        let calls = state.withLock(self) { state -> [(Deliver, FinishedRow)] in
             var calls: [(Deliver, FinishedRow)] = []
             for row in rows {
                 if let waiters = state.waiting.removeValue(forKey: row.id) {

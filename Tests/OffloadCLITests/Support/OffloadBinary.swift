@@ -26,8 +26,9 @@ struct OffloadBinary {
     }
 
     /// Runs `offload` with `arguments` (and `extra` environment variables), stdin from /dev/null (not a terminal),
-    /// and waits for it.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+    /// and awaits its exit without blocking a thread: a test that blocked one of the few cooperative threads while a
+    /// benchmark ran for a minute starved every other test of the run.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -44,8 +45,10 @@ struct OffloadBinary {
         let err = try FileHandle(forWritingTo: errURL)
         process.standardOutput = out
         process.standardError = err
+        let exited = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in exited.continuation.finish() }
         try process.run()
-        process.waitUntilExit()
+        for await _ in exited.stream {}
         try out.close()
         try err.close()
         return Result(
@@ -58,9 +61,9 @@ struct OffloadBinary {
     /// Asserts that `arguments` fail the way the CLI promises: non-zero exit, exactly one line on stderr naming the
     /// problem, nothing that looks like a crash.
     static func expectOneLineFailure(_ arguments: [String], mentioning fragment: String,
-                                     sourceLocation: SourceLocation = #_sourceLocation) throws
+                                     sourceLocation: SourceLocation = #_sourceLocation) async throws
     {
-        let result = try run(arguments)
+        let result = try await run(arguments)
         #expect(result.status != 0, "exit status for \(arguments)", sourceLocation: sourceLocation)
         #expect(result.stderrLines.count == 1, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
         #expect(result.stderr.contains(fragment), "stderr: \(result.stderr)", sourceLocation: sourceLocation)

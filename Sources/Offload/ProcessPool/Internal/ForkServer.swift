@@ -209,8 +209,18 @@ final class ForkServerClient: Sendable {
 
     private let state = Mutex(State())
 
+    init() {
+        // ThreadSanitizer's runtime keeps per-thread state it rebuilds on `fork()` only: a worker cloned by the
+        // server would run with the server's, and hang or crash inside the sanitizer. Spawn under it, and say why.
+        if ThreadSanitizer.isActive {
+            state.withLock(self) {
+                $0.policy.refused("ThreadSanitizer cannot follow a worker cloned by the fork server; workers are spawned")
+            }
+        }
+    }
+
     var status: ProcessPool.StartMethodStatus {
-        state.withLock { state in
+        state.withLock(self) { state in
             ProcessPool.StartMethodStatus(
                 configured: .forkServer,
                 current: state.policy.phase == .disabled ? .spawn : .forkServer,
@@ -221,7 +231,7 @@ final class ForkServerClient: Sendable {
         }
     }
 
-    var serverPID: Int32? { state.withLock { $0.server?.pid } }
+    var serverPID: Int32? { state.withLock(self) { $0.server?.pid } }
 
     /// Asks the server for a worker with these descriptors (the caller keeps and closes its own copies). Returns the
     /// worker's PID — a child of this process — or `nil` when this worker must be spawned instead.
@@ -234,25 +244,25 @@ final class ForkServerClient: Sendable {
         journal: Int32,
         transport: String?
     ) -> Int32? {
-        let decision = state.withLock { $0.policy.beforeStart() }
+        let decision = state.withLock(self) { $0.policy.beforeStart() }
         if decision == .spawn { return nil }
         if decision == .start {
             do throws(OffloadError) {
                 let server = try start(configuration: configuration, executable: executable)
-                state.withLock { state in
+                state.withLock(self) { state in
                     state.server = server
                     state.policy.started()
                 }
             } catch {
-                state.withLock { $0.policy.refused("the fork server could not be started: \(error)") }
+                state.withLock(self) { $0.policy.refused("the fork server could not be started: \(error)") }
                 return nil
             }
         }
-        guard let server = state.withLock({ $0.server }) else { return nil }
+        guard let server = state.withLock(self, { $0.server }) else { return nil }
         let timeout = Int32(clamping: max(1, configuration.startTimeout.nanosecondsClamped / 1_000_000))
         switch request(server, [stderr, command, result, journal], transport: transport, timeout: timeout) {
         case .forked(let pid):
-            state.withLock { $0.policy.forked() }
+            state.withLock(self) { $0.policy.forked() }
             return pid
         case .lost(let reason):
             stopServer { $0.policy.serverLost(reason) }
@@ -269,7 +279,7 @@ final class ForkServerClient: Sendable {
     }
 
     private func stopServer(_ update: (inout State) -> Void) {
-        let server = state.withLock { state -> Server? in
+        let server = state.withLock(self) { state -> Server? in
             update(&state)
             defer { state.server = nil }
             return state.server
