@@ -51,9 +51,9 @@ public final class MetricsPoolObserver: PoolObserver {
 
     private func metrics(_ pool: String, _ executor: OffloadExecutorKind) -> PoolMetrics {
         let key = "\(executor.rawValue)/\(pool)"
-        if let known = pools.withLock({ $0[key] }) { return known }
+        if let known = pools.withLock(self, { $0[key] }) { return known }
         let created = PoolMetrics(pool: pool, executor: executor, factory: factory)
-        return pools.withLock { pools in
+        return pools.withLock(self) { pools in
             if let raced = pools[key] { return raced }
             pools[key] = created
             return created
@@ -120,7 +120,7 @@ private final class PoolMetrics: Sendable {
     func advance(to report: PoolReport) -> Delta {
         let stats = report.stats
         let busyNanoseconds = stats.busyTime.reduce(Int64(0)) { $0 &+ $1.clampedNanoseconds }
-        return seen.withLock { seen in
+        return seen.withLock(self) { seen in
             var delta = Delta()
             func grow(_ value: Int, _ field: inout Int) -> Int {
                 guard value > field else {
@@ -146,7 +146,7 @@ private final class PoolMetrics: Sendable {
     }
 
     func exits(_ cause: PoolEvent.Cause, factory: any MetricsFactory) -> Counter {
-        exitCounters.withLock { counters in
+        exitCounters.withLock(self) { counters in
             if let counter = counters[cause] { return counter }
             let counter = Counter(
                 label: MetricName.workerExits,
