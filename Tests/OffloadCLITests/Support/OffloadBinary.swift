@@ -49,6 +49,12 @@ struct OffloadBinary {
         process.terminationHandler = { _ in exited.continuation.finish() }
         try process.run()
         for await _ in exited.stream {}
+        // The stream also ends when the test is cancelled (its time limit): stop the child before reading its status,
+        // which Foundation refuses (a trap) while the process runs.
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
         try out.close()
         try err.close()
         return Result(
