@@ -110,23 +110,6 @@ package enum Syscalls {
         return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
     }
 
-    /// `CLOCK_MONOTONIC_COARSE` in nanoseconds: the monotonic clock as of the last timer tick, read without touching
-    /// the time-stamp counter (a few nanoseconds instead of tens). It lags `CLOCK_MONOTONIC` by less than
-    /// ``coarseClockResolution``.
-    package static func coarseMonotonicNanoseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &spec)
-        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
-    }
-
-    /// How far ``coarseMonotonicNanoseconds()`` may lag the precise clock: its resolution (`clock_getres`), one timer
-    /// tick (1 to 10 ms).
-    package static let coarseClockResolution: UInt64 = {
-        var spec = timespec()
-        guard clock_getres(CLOCK_MONOTONIC_COARSE, &spec) == 0 else { return 10_000_000 }
-        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
-    }()
-
     /// The number of CPUs this process may run on (`sched_getaffinity`), else the online processor count; at least 1.
     package static func availableCPUCount() -> Int {
         let affinity = Int(coffload_available_cpu_count())

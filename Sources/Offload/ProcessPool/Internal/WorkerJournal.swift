@@ -88,14 +88,7 @@ final class WorkerJournal: Sendable {
         guard mapping.load(Word.task) == task else {
             return WorkerProgress(taskID: task, runningItem: nil, itemStart: 0)
         }
-        // The worker stamps an item's start with the coarse clock, which lags the precise one by less than its
-        // resolution: adding the resolution gives a start at or after the true one, so a timeout is never enforced
-        // early (and at most one timer tick late).
-        return WorkerProgress(
-            taskID: task,
-            runningItem: item == 0 ? nil : Int(item - 1),
-            itemStart: start &+ Syscalls.coarseClockResolution
-        )
+        return WorkerProgress(taskID: task, runningItem: item == 0 ? nil : Int(item - 1), itemStart: start)
     }
 
     /// Everything a dead worker recorded (read after it was reaped: nothing changes any more).
@@ -126,10 +119,11 @@ final class WorkerJournal: Sendable {
     }
 
     /// Item `item` starts now. Release stores: only the parent's timeout check reads them, and a stale read there
-    /// only delays a kill. The time is the coarse clock's (a few nanoseconds per item instead of tens: a batch of
-    /// trivial jobs stamps millions per second); ``progress()`` accounts for its lag.
+    /// only delays a kill. The precise clock: the coarse one (a few nanoseconds cheaper) is not advanced while every
+    /// CPU idles without a tick, so a stamp taken just after a wake-up can lie far in the past, and a job would be
+    /// killed for a timeout it never reached (seen in the test suite).
     func itemStarted(_ item: Int) {
-        mapping.storeRelease(Word.itemStart, Syscalls.coarseMonotonicNanoseconds())
+        mapping.storeRelease(Word.itemStart, Syscalls.monotonicNanoseconds())
         mapping.storeRelease(Word.item, UInt64(item) + 1)
     }
 
