@@ -12,7 +12,8 @@ import Testing
 /// replacement after crashes, and every fallback to spawning.
 @Suite(
     .serialized, .timeLimit(.minutes(1)),
-    .disabled(if: ThreadSanitizer.isActive, "under ThreadSanitizer pools spawn their workers (it cannot follow a clone)")
+    .disabled(if: ThreadSanitizer.isActive, "under ThreadSanitizer pools spawn their workers (it cannot follow a clone)"),
+    .enabled(if: TestWorker.forkServerTestsEnabled, "the fork server is experimental: OFFLOAD_TEST_FORK_SERVER=1 runs these")
 )
 struct ProcessPoolForkServerTests {
     static func configuration(

@@ -15,7 +15,8 @@ extension ProcessPool {
         /// ``ProcessPool/runWorkerIfRequested(registry:)`` before the program does anything else, stays
         /// single-threaded, and forks a worker on request. The fork is made with `clone(CLONE_PARENT)`, so each
         /// worker is a child of the pool, not of the server; a worker is ready within about a millisecond instead of
-        /// a program start-up, which makes replacing a crashed or recycled worker cheap. Opt in where workers are
+        /// a program start-up, which makes replacing a crashed or recycled worker cheap. Experimental: in repeated
+        /// runs of the test suite a fork-server pool was twice left with no worker. Opt in where workers are
         /// replaced often (crash-prone jobs, a small ``ProcessPool/Configuration/maxTasksPerWorker``). Python:
         /// `"forkserver"` (Python's default on Linux since 3.14).
         ///

@@ -14,6 +14,12 @@ enum ExecutorKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
+    /// Every kind; the fork-server pool only with `OFFLOAD_TEST_FORK_SERVER=1` (see ``TestWorker/forkServerTestsEnabled``).
+    static var allCases: [ExecutorKind] {
+        [.threadPool, .workerPoolThreads, .processPool, .processPoolSharedMemory, .workerPoolProcesses]
+            + (TestWorker.forkServerTestsEnabled ? [.processPoolForkServer] : [])
+    }
+
     func make() throws -> any JobExecutor {
         switch self {
         case .threadPool: return try ThreadPool(workers: 2)

@@ -17,6 +17,12 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
+    /// Every kind; the fork-server pool only with `OFFLOAD_TEST_FORK_SERVER=1` (see ``TestWorker/forkServerTestsEnabled``).
+    static var allCases: [PoolKind] {
+        [.threadPool, .isolatedPool, .workerPoolThreads, .workerPoolIO, .processPool, .processPoolSharedMemory]
+            + (TestWorker.forkServerTestsEnabled ? [.processPoolForkServer] : [])
+    }
+
     func make() async throws -> any TestPool {
         switch self {
         case .threadPool: return ThreadTestPool(pool: try ThreadPool(workers: 1))
