@@ -278,13 +278,8 @@ extension BinaryReader {
     }
 
     /// One plain-data value at `position` (tag `fixed`); `end` is set past it.
-    func fixedValue<T>(
-        _ type: T.Type,
-        at position: Int,
-        end: inout Int,
-        expected: FixedLayoutFingerprint? = nil
-    ) throws -> T {
-        let start = try checkFingerprint(T.self, at: position + 1, expected: expected)
+    func fixedValue<T>(_ type: T.Type, at position: Int, end: inout Int) throws -> T {
+        let start = try checkFingerprint(T.self, at: position + 1)
         let size = MemoryLayout<T>.size
         guard size <= bytes.count - start else { throw Self.corrupted("unexpected end of data") }
         end = start + size

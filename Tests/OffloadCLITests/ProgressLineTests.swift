@@ -9,46 +9,22 @@ struct ProgressLineTests {
     static let race = ["race", "--iterations", "3000000", "--trials", "2"]
     static let eraseLine = "\u{1B}[K"
 
-    /// Runs `executable` with `arguments`, stdout and stderr to files, and awaits its exit without blocking a
-    /// thread of the cooperative pool (other tests run on it meanwhile). Returns (stdout, stderr, status).
-    static func run(_ executable: String, _ arguments: [String]) async throws -> (String, String, Int32) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offload-progress-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("out")
-        let errURL = directory.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "100"]) { _, new in new }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
-            process.terminationHandler = { ended in continuation.resume(returning: ended.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        try out.close()
-        try err.close()
-        return (
-            try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8), status
-        )
-    }
+    /// The terminal width the runs see.
+    static let columns = ["COLUMNS": "100"]
 
     /// `offload` with `arguments` on a pseudo-terminal (stdout and stderr both); what the terminal received.
     static func onTerminal(_ arguments: [String]) async throws -> String? {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return nil }
         let command = ([OffloadBinary.path] + arguments).joined(separator: " ")
-        return try await run("/usr/bin/script", ["-qfec", command, "/dev/null"]).0
+        return try await OffloadBinary.run(
+            ["-qfec", command, "/dev/null"], environment: columns, executable: "/usr/bin/script"
+        ).stdout
     }
 
     @Test("on a pipe, a run of more than a second writes no progress line to stderr")
     func neverOnAPipe() async throws {
-        let (_, stderr, status) = try await Self.run(OffloadBinary.path, Self.race)
+        let result = try await OffloadBinary.run(Self.race, environment: Self.columns)
+        let (stderr, status) = (result.stderr, result.status)
         #expect(status == 0)
         #expect(!stderr.contains(Self.eraseLine) && !stderr.contains("\r"), "stderr: \(stderr)")
         #expect(!stderr.contains("race ["))

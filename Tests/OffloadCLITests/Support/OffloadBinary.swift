@@ -28,9 +28,14 @@ struct OffloadBinary {
     /// Runs `offload` with `arguments` (and `extra` environment variables), stdin from /dev/null (not a terminal),
     /// and awaits its exit without blocking a thread: a test that blocked one of the few cooperative threads while a
     /// benchmark ran for a minute starved every other test of the run.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
+    /// - Parameter executable: another program to run the same way (default: `offload`).
+    static func run(
+        _ arguments: [String],
+        environment extra: [String: String] = [:],
+        executable: String = path
+    ) async throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
         process.standardInput = FileHandle.nullDevice

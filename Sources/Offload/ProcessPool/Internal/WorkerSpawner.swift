@@ -74,18 +74,13 @@ enum WorkerSpawner {
             {
                 pid = forked
             } else {
-                var request = Syscalls.SpawnRequest(
-                    executable: executable,
-                    arguments: [programName(executable)] + configuration.arguments,
-                    environment: WorkerEnvironment.build(
-                        configuration,
-                        inherited: Syscalls.environment(),
-                        parentPID: Syscalls.processID
-                    ) + (transport.map { ["\(SharedTransport.environmentKey)=\($0.environmentValue)"] } ?? []),
-                    workingDirectory: configuration.workingDirectory,
-                    stderrFD: stderr.write,
-                    commandFD: command.read,
-                    resultFD: result.write
+                var request = spawnRequest(
+                    configuration,
+                    executable,
+                    environment: transport.map { ["\(SharedTransport.environmentKey)=\($0.environmentValue)"] } ?? [],
+                    stderr: stderr.write,
+                    command: command.read,
+                    result: result.write
                 )
                 request.journalFD = journalFD
                 do throws(SystemCallError) {
@@ -112,6 +107,31 @@ enum WorkerSpawner {
     }
 
     /// `argv[0]` of a worker or fork server.
+    /// A run of `executable` as the pool's workers (and its fork server) are started: the configured arguments and
+    /// directory, the workers' environment plus `extra`, and the three descriptors.
+    private static func spawnRequest(
+        _ configuration: ProcessPool.Configuration,
+        _ executable: String,
+        environment extra: [String],
+        stderr: Int32,
+        command: Int32,
+        result: Int32
+    ) -> Syscalls.SpawnRequest {
+        Syscalls.SpawnRequest(
+            executable: executable,
+            arguments: [programName(executable)] + configuration.arguments,
+            environment: WorkerEnvironment.build(
+                configuration,
+                inherited: Syscalls.environment(),
+                parentPID: Syscalls.processID
+            ) + extra,
+            workingDirectory: configuration.workingDirectory,
+            stderrFD: stderr,
+            commandFD: command,
+            resultFD: result
+        )
+    }
+
     private static func programName(_ executable: String) -> String {
         executable == "/proc/self/exe" ? Syscalls.currentExecutablePath() ?? "offload-worker" : executable
     }
@@ -124,18 +144,13 @@ enum WorkerSpawner {
         socket: Int32
     ) throws(OffloadError) -> Int32 {
         Signals.ignoreSIGPIPE()
-        let request = Syscalls.SpawnRequest(
-            executable: executable,
-            arguments: [programName(executable)] + configuration.arguments,
-            environment: WorkerEnvironment.build(
-                configuration,
-                inherited: Syscalls.environment(),
-                parentPID: Syscalls.processID
-            ) + ["\(ForkServer.roleKey)=1"],
-            workingDirectory: configuration.workingDirectory,
-            stderrFD: 2,
-            commandFD: socket,
-            resultFD: socket
+        let request = spawnRequest(
+            configuration,
+            executable,
+            environment: ["\(ForkServer.roleKey)=1"],
+            stderr: 2,
+            command: socket,
+            result: socket
         )
         do throws(SystemCallError) {
             return try Syscalls.spawn(request)
