@@ -123,7 +123,7 @@ struct SharedRingTests {
         // Fewer messages for larger rings (their messages are larger): each case moves about the same bytes.
         let messages = capacity > 8192 ? 300 : 1_500
         let producer = try OSThread.spawn(name: "ring-producer") {
-            var random = SplitMix(seed: seed)
+            var random = SplitMix64(seed: seed)
             for sequence in 0..<UInt64(messages) {
                 // Sizes from empty to three times the ring (those go through in pieces).
                 let length = random.next() % 4 == 0 ? Int(random.next() % UInt64(3 * capacity)) : Int(random.next() % 200)
@@ -146,7 +146,7 @@ struct SharedRingTests {
                 }
             }
         }
-        var random = SplitMix(seed: seed ^ 0xFFFF)
+        var random = SplitMix64(seed: seed ^ 0xFFFF)
         var stream: [UInt8] = []
         var next: UInt64 = 0
         var failures = 0
@@ -182,19 +182,6 @@ struct SharedRingTests {
         #expect(failures == 0)
         #expect(next == UInt64(messages))
         #expect(stream.isEmpty && ring.availableBytes == 0)
-    }
-}
-
-/// A small deterministic generator for the fuzz (reproducible from its seed).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
