@@ -281,7 +281,9 @@ extension ProcessPoolStateMachine {
         let stopping: Bool
         if case .stopping = lifecycle { stopping = true } else { stopping = false }
 
-        var queue = Array(dead.inFlight)
+        // Copying an empty Deque into an Array writes the shared empty-array storage's header, which
+        // ThreadSanitizer reports as a race with every other empty array in the process: skip the copy.
+        var queue: [PoolTask] = dead.inFlight.isEmpty ? [] : Array(dead.inFlight)
         if case .starting = dead.phase {
             if !stopping, broken == nil {
                 markBroken(startError(dead, termination: termination, stderr: stderr), actions: &actions)
