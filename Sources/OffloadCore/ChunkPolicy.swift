@@ -18,7 +18,7 @@ public struct ChunkPolicy: Sendable {
     /// The first automatic chunks of an input of unknown size, before any item cost is known.
     public static let initialChunkSize = 16
 
-    let fixed: Int?
+    @usableFromInline let fixed: Int?
     /// The largest automatic chunk for this input.
     public let cap: Int
     /// The size the next chunk gets.
@@ -61,5 +61,25 @@ public struct ChunkPolicy: Sendable {
         let wanted = perItem > 0 ? target / perItem : Double(cap)
         let size = wanted < Double(cap) ? max(1, Int(wanted)) : cap
         current = min(size, current * 8)
+    }
+}
+
+extension ChunkPolicy {
+    /// Items in flight per worker that a map keeps at least when the caller fixed a small chunk size: enough that an
+    /// executor which queues work inside its workers (a process pool's prefetch) always has the next jobs at hand,
+    /// so one-job chunks do not cost a wake-up each.
+    @usableFromInline static let itemsInFlightPerWorker = 256
+    /// The most chunks a map keeps in flight, whatever the chunk size.
+    @usableFromInline static let maximumWindow = 4_096
+
+    /// How many chunks a map keeps in flight: ``ChunkedMap``'s default window for automatic chunks (which grow, so
+    /// the window stays small), and for a small fixed chunk size enough chunks to hold
+    /// ``itemsInFlightPerWorker`` items per worker. Either way the items in flight are bounded, not the input.
+    @inlinable
+    package func window(workers: Int) -> Int {
+        let base = ChunkedMap.defaultWindow(workers: workers)
+        guard let fixed else { return base }
+        let wanted = max(1, workers) * ChunkPolicy.itemsInFlightPerWorker / fixed
+        return min(ChunkPolicy.maximumWindow, max(base, wanted))
     }
 }

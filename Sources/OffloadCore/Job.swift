@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A unit of work with a type, an input encoded in the job's stored properties, and a typed output.
 ///
 /// Jobs are the currency of process pools — and of any executor that runs work somewhere other than the calling
@@ -32,6 +34,21 @@ public protocol Job: Codable, Sendable {
 }
 
 extension Job {
-    public static var jobName: String { String(reflecting: Self.self) }
+    public static var jobName: String { JobNames.shared.name(of: Self.self) }
     public static var isIdempotent: Bool { false }
+}
+
+/// The default job names, computed once per type: `String(reflecting:)` demangles the type's name with dynamic casts
+/// (microseconds), and every submission asks for its job's name.
+final class JobNames: Sendable {
+    static let shared = JobNames()
+    private let names = Mutex<[ObjectIdentifier: String]>([:])
+
+    func name<J>(of type: J.Type) -> String {
+        let key = ObjectIdentifier(type)
+        if let name = names.withLock(self, { $0[key] }) { return name }
+        let name = String(reflecting: type)
+        names.withLock(self) { $0[key] = name }
+        return name
+    }
 }

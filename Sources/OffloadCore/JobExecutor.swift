@@ -96,7 +96,7 @@ extension JobExecutor {
         return try await OrderedChunks.collectValues(
             jobs,
             policy: policy,
-            window: ChunkedMap.defaultWindow(workers: workerCount),
+            window: policy.window(workers: workerCount),
             progress: progress,
             submit: { [self] chunk, start throws(OffloadError) in
                 try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))
@@ -128,7 +128,7 @@ extension JobExecutor {
         return try await OrderedChunks.collectOutcomes(
             jobs,
             policy: policy,
-            window: ChunkedMap.defaultWindow(workers: workerCount),
+            window: policy.window(workers: workerCount),
             progress: progress,
             submit: { [self] chunk, start throws(OffloadError) in
                 try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))
@@ -161,7 +161,10 @@ extension JobExecutor {
         progress: ProgressMonitor? = nil
     ) throws(OffloadError) -> UnorderedResults<S, S.Element.Output> where S.Element: Job {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: jobs.underestimatedCount, workers: workerCount)
-        let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
+        let window =
+            if let maxInFlight { try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount) } else {
+                policy.window(workers: workerCount)
+            }
         return UnorderedResults(base: jobs, policy: policy, window: window, progress: progress) {
             [self] chunk, start throws(OffloadError) in
             try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))
@@ -187,7 +190,10 @@ extension JobExecutor {
         progress: ProgressMonitor? = nil
     ) throws(OffloadError) -> UnorderedOutcomes<S, S.Element.Output> where S.Element: Job {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: jobs.underestimatedCount, workers: workerCount)
-        let window = try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount)
+        let window =
+            if let maxInFlight { try ChunkedMap.resolveWindow(maxInFlight, workers: workerCount) } else {
+                policy.window(workers: workerCount)
+            }
         return UnorderedOutcomes(base: jobs, policy: policy, window: window, progress: progress) {
             [self] chunk, start throws(OffloadError) in
             try submitBatch(chunk, options: options.routingProgress(to: progress, chunkStart: start))

@@ -83,7 +83,11 @@ package enum OrderedChunks {
                 // inside the cancellation handler's operation closure, which may run elsewhere: an input whose lazy
                 // transform is isolated to the caller's actor (a `lazy.map` written in `main.swift`) must be
                 // iterated on that actor.
-                while !exhausted && queue.count < window {
+                // Refilled in bursts (from half full back to full) rather than one chunk per finished chunk: a burst
+                // of submissions reaches a worker as one run of commands that it reads at once, and its results come
+                // back together, instead of every chunk costing each side a wake-up.
+                let refill = queue.count <= window / 2
+                while refill && !exhausted && queue.count < window {
                     let chunk = ChunkedMap.nextChunk(from: &iterator, size: policy.current)
                     if chunk.isEmpty {
                         exhausted = true
@@ -94,12 +98,25 @@ package enum OrderedChunks {
                         try Task.checkCancellation()
                         let handle = try submit(chunk, nextStart)
                         if let progress { ChunkedMap.watch(handle, start: nextStart, items: chunk.count, progress) }
-                        inFlight.insert(handle, at: nextStart)
+                        inFlight.append(handle)
                         queue.append((nextStart, chunk, handle))
                         nextStart += chunk.count
                     }
                 }
-                guard let oldest = queue.popFirst() else { return }
+                guard let head = queue.first else { return }
+                if !head.handle.isFinished {
+                    // Wait for a group, not for one chunk: for the chunk half a window behind the head (all of
+                    // them, mostly, finish in order). The chunks before it are then consumed without suspending, so
+                    // the executor resumes this task once per group instead of once per chunk — with short chunks,
+                    // a thread woken per chunk costs more than the chunk. Its outcome is read in turn below.
+                    let group = queue[min(queue.count, max(1, window / 2)) - 1].handle
+                    _ = try? await withTaskCancellationHandler {
+                        try await group.value
+                    } onCancel: {
+                        inFlight.cancelAll()
+                    }
+                }
+                let oldest = queue.removeFirst()
                 // Cancelling the awaiting task cancels every chunk in flight (the handler also runs at once when
                 // the task was cancelled while it was submitting).
                 let batch: BatchResults<Output>
@@ -117,7 +134,7 @@ package enum OrderedChunks {
                     )
                     throw error
                 }
-                inFlight.remove(at: oldest.start)
+                inFlight.removeOldest()
                 progress?.chunkEnded(start: oldest.start, items: oldest.chunk.count, result: .success(batch))
                 policy.record(items: oldest.chunk.count, runDuration: batch.runDuration)
                 try consume(oldest.start, oldest.chunk, batch)
@@ -138,30 +155,33 @@ package enum OrderedChunks {
     }
 }
 
-/// The handles of a map's chunks in flight, so that cancelling the awaiting task (which may happen on any thread)
-/// cancels all of them.
+/// The handles of an ordered map's chunks in flight, oldest first, so that cancelling the awaiting task (which may
+/// happen on any thread) cancels all of them. Chunks are consumed in the order they were submitted, so a queue does:
+/// no hashing per chunk.
 @usableFromInline
 package final class InFlightHandles<Value: Sendable>: Sendable {
-    @usableFromInline let handles = Mutex<[Int: TaskHandle<Value>]>([:])
+    @usableFromInline let handles = Mutex<Deque<TaskHandle<Value>>>([])
 
     @usableFromInline
     package init() {}
 
+    /// Adds the newest chunk's handle.
     @usableFromInline
-    package func insert(_ handle: TaskHandle<Value>, at start: Int) {
-        handles.withLock(self) { $0[start] = handle }
+    package func append(_ handle: TaskHandle<Value>) {
+        handles.withLock(self) { $0.append(handle) }
     }
 
+    /// Forgets the oldest chunk's handle (it was consumed).
     @usableFromInline
-    package func remove(at start: Int) {
-        _ = handles.withLock(self) { $0.removeValue(forKey: start) }
+    package func removeOldest() {
+        _ = handles.withLock(self) { $0.popFirst() }
     }
 
     @usableFromInline
     package func cancelAll() {
         let all = handles.withLock(self) { handles in
             defer { handles.removeAll() }
-            return Array(handles.values)
+            return handles.isEmpty ? [] : Array(handles)
         }
         for handle in all { handle.cancel() }
     }

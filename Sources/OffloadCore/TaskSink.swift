@@ -11,18 +11,24 @@ package protocol TaskSink: AnyObject, Sendable {
     var cell: CompletionCell { get }
     /// Decodes a single job's output. Returns whether decoding succeeded and a closure that delivers the outcome;
     /// the pool counts the outcome between the two, so that awakened callers see it already counted. A failure names
-    /// the job and the worker, and carries the `DecodingError` as its cause.
-    func decodeValue(_ payload: [UInt8], job: @autoclosure () -> String, workerPID: Int32?) -> (
-        succeeded: Bool, finish: @Sendable () -> Void
-    )
+    /// the job and the worker, and carries the `DecodingError` as its cause. `runDuration` is how long the worker
+    /// ran the job, when it said.
+    func decodeValue(
+        _ payload: [UInt8],
+        job: @autoclosure () -> String,
+        workerPID: Int32?,
+        runDuration: Duration?
+    ) -> (succeeded: Bool, finish: @Sendable () -> Void)
     /// Assembles a batch's per-item outcomes: `outputs` is an encoded `[Output]` holding, in order, the outputs of the
-    /// `count` items not in `failures`. `succeeded` is `false` when any item failed.
+    /// `count` items not in `failures`. `succeeded` is `false` when any item failed. `runDuration` is how long the
+    /// worker ran the batch's items, when it said (``BatchResults/runDuration``, which sizes a map's later chunks).
     func decodeBatch(
         outputs: [UInt8],
         failures: [Int: OffloadError],
         count: Int,
         describe: (Int) -> String,
-        workerPID: Int32?
+        workerPID: Int32?,
+        runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void)
     /// Delivers a failure of the whole task.
     func fail(_ error: OffloadError)
@@ -67,7 +73,8 @@ package final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
     package func decodeValue(
         _ payload: [UInt8],
         job: @autoclosure () -> String,
-        workerPID: Int32?
+        workerPID: Int32?,
+        runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         let completion = self.completion
         do throws(OffloadError) {
@@ -84,11 +91,62 @@ package final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
         failures: [Int: OffloadError],
         count: Int,
         describe: (Int) -> String,
-        workerPID: Int32?
+        workerPID: Int32?,
+        runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         let completion = self.completion
         let error = OffloadError.protocolViolation("a batch result arrived for a single job")
         return (false, { completion.finish(.failure(error)) })
+    }
+}
+
+/// The sink of a batch of one job sent as a single job (one frame each way without a batch's bookkeeping, in the
+/// parent and in the worker): its value is still a ``BatchResults`` of one outcome, and whatever ends the job — its
+/// error, a crash, a timeout, an output that does not decode — is that outcome, as in any batch. Only a cancellation
+/// ends the handle itself.
+package final class SoloBatchSink<Output: Sendable & Decodable>: TaskSink {
+    package let completion: TaskCompletion<BatchResults<Output>>
+
+    package init(completion: TaskCompletion<BatchResults<Output>>) {
+        self.completion = completion
+    }
+
+    package var cell: CompletionCell { completion.cell }
+
+    package func decodeValue(
+        _ payload: [UInt8],
+        job: @autoclosure () -> String,
+        workerPID: Int32?,
+        runDuration: Duration?
+    ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
+        let completion = self.completion
+        do throws(OffloadError) {
+            let value = try JobCodec.decode(Output.self, from: payload)
+            let results = BatchResults(values: [value], runDuration: runDuration)
+            return (true, { completion.finish(.success(results)) })
+        } catch {
+            let job = job()
+            let failure = Self.undecodable(error, job: job, workerPID: workerPID).attributed(toIndex: 0, job: job)
+            let results = BatchResults<Output>(outcomes: [.failure(failure)], runDuration: runDuration)
+            return (false, { completion.finish(.success(results)) })
+        }
+    }
+
+    package func decodeBatch(
+        outputs: [UInt8],
+        failures: [Int: OffloadError],
+        count: Int,
+        describe: (Int) -> String,
+        workerPID: Int32?,
+        runDuration: Duration?
+    ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
+        let completion = self.completion
+        let error = OffloadError.protocolViolation("a batch result arrived for a job sent alone")
+        return (false, { completion.finish(.failure(error)) })
+    }
+
+    package func fail(_ error: OffloadError) {
+        completion.finish(.success(BatchResults(outcomes: [.failure(error.attributed(toIndex: 0, job: error.job))])))
     }
 }
 
@@ -105,7 +163,8 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
     package func decodeValue(
         _ payload: [UInt8],
         job: @autoclosure () -> String,
-        workerPID: Int32?
+        workerPID: Int32?,
+        runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         let completion = self.completion
         let error = OffloadError.protocolViolation("a single result arrived for a batch of \(job())")
@@ -117,10 +176,11 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
         failures: [Int: OffloadError],
         count: Int,
         describe: (Int) -> String,
-        workerPID: Int32?
+        workerPID: Int32?,
+        runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         let completion = self.completion
-        let results = Self.assemble(outputs, failures, count, describe, workerPID)
+        let results = Self.assemble(outputs, failures, count, describe, workerPID, runDuration)
         let succeeded: Bool
         if case .values = results.storage { succeeded = true } else { succeeded = false }
         return (succeeded, { completion.finish(.success(results)) })
@@ -131,11 +191,12 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
         _ failures: [Int: OffloadError],
         _ count: Int,
         _ describe: (Int) -> String,
-        _ pid: Int32?
+        _ pid: Int32?,
+        _ runDuration: Duration?
     ) -> BatchResults<Output> {
         let expected = count - failures.count
         if let values = try? JobCodec.decode([Output].self, from: outputs), values.count == expected {
-            if failures.isEmpty { return BatchResults(values: values) }
+            if failures.isEmpty { return BatchResults(values: values, runDuration: runDuration) }
             var outcomes: [Result<Output, OffloadError>] = []
             outcomes.reserveCapacity(count)
             var next = values.makeIterator()
@@ -146,7 +207,7 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
                     outcomes.append(.success(value))
                 }
             }
-            return BatchResults(outcomes: outcomes)
+            return BatchResults(outcomes: outcomes, runDuration: runDuration)
         }
         // Some output does not decode: decode them one by one, so that only the undecodable ones fail, by name.
         let elements = splitElements(outputs)
@@ -179,7 +240,7 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
                 )
             }
         }
-        return BatchResults(outcomes: outcomes)
+        return BatchResults(outcomes: outcomes, runDuration: runDuration)
     }
 
     /// The encoded elements of an encoded array (an unkeyed container of self-delimiting values). A value of a

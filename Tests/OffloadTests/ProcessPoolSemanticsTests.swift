@@ -41,6 +41,40 @@ struct ProcessPoolSemanticsTests {
     }
 
     @Test(
+        "one-job chunks keep per-item outcomes (a throw, a crash, an exit fail only their input) and report run time"
+    )
+    func oneJobChunksKeepPerItemOutcomes() async throws {
+        let faults: [Int: FaultMix.Fault] = [3: .throw, 40: .fatalError, 77: .sigsegv, 150: .exit]
+        let inputs = (0..<200).map { FaultMix(index: $0, fault: faults[$0] ?? .none) }
+        let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 2))
+        let results = try await pool.mapResults(inputs, chunkSize: 1)
+        #expect(results.count == inputs.count)
+        for (index, result) in results.enumerated() {
+            switch (result, faults[index]) {
+            case (.success(let value), nil):
+                #expect(value == index * 2)
+            case (.failure(let error), let fault?):
+                #expect(error.index == index, "\(fault) at \(index): \(error)")
+                #expect(error.job?.contains("index: \(index),") == true, "\(error)")
+                #expect(error.code == (fault == .throw ? .jobFailed : .workerCrashed), "\(error)")
+            default:
+                Issue.record("input \(index): \(result)")
+            }
+        }
+        // The worker's run time comes back with every batch, of one job or more (maps size their chunks by it).
+        let alone = try await pool.submitBatch([FaultMix(index: 5, fault: .none)], options: .default).value
+        #expect(alone.values == [10] && alone.runDuration != nil)
+        let pair = try await pool.submitBatch(
+            [FaultMix(index: 5, fault: .none), FaultMix(index: 6, fault: .none)],
+            options: .default
+        ).value
+        #expect(pair.values == [10, 12] && pair.runDuration != nil)
+        await pool.shutdown()
+        #expect(pool.stats.isConsistent && pool.stats.workersReplaced >= 3)
+        #expect(pool.stats.failed == faults.count)
+    }
+
+    @Test(
         "a crash inside a batch fails only the item running; the items after it run on the replacement, idempotent or not"
     )
     func crashInsideBatchFailsOnlyItsItem() async throws {

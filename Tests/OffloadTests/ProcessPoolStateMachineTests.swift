@@ -13,6 +13,8 @@ private struct Harness {
     var now: UInt64 = 1_000_000_000
     /// Task IDs sent to each slot, in order.
     var sent: [[UInt64]]
+    /// Write actions performed for each slot.
+    var writes: [Int]
     var spawnRequests: [Int] = []
     var signals: [(pid: Int32, signal: Int32)] = []
     var deliveries: [ProcessPoolStateMachine.Delivery] = []
@@ -39,6 +41,7 @@ private struct Harness {
         adjust(&settings)
         machine = ProcessPoolStateMachine(settings: settings)
         sent = Array(repeating: [], count: workers)
+        writes = Array(repeating: 0, count: workers)
         var actions: [ProcessPoolStateMachine.Action] = []
         machine.spawnMissing(actions: &actions)
         perform(actions)
@@ -62,6 +65,7 @@ private struct Harness {
             var more: [ProcessPoolStateMachine.Action] = []
             switch action {
             case .write(let slot, let generation, _, _, let bytes):
+                writes[slot] += 1
                 var reader = FrameReader(maxPayload: 1 << 20)
                 reader.append(bytes)
                 while let frame = try? reader.next(), let message = try? Message(frame) {
@@ -236,7 +240,7 @@ private struct Harness {
         let first = pool.submit("Short")
         pool.result(first.id, from: 0, nanoseconds: 20_000)  // 20 µs per job: 200 µs window holds about 10
         let burst = (0..<30).map { _ in pool.submit("Short") }
-        let prefetched = pool.sent[0].dropFirst()
+        let prefetched = pool.machine.slots[0].inFlight.map(\.id)  // assigned to the worker (sent or about to be)
         #expect(prefetched.count >= 9 && prefetched.count <= 13, "\(prefetched.count)")
         #expect(prefetched.first == burst[0].id)
 
@@ -249,6 +253,24 @@ private struct Harness {
         #expect(slow.sent[0].count == 2, "one running, never one queued behind it")
         _ = slow.submit("NeverSeen")
         #expect(slow.sent[0].count == 2)
+    }
+
+    @Test("a busy worker gets the run frames submitted meanwhile in one write, with its next outcome")
+    func runFramesCoalesceWhileTheWorkerIsBusy() {
+        var pool = Harness(workers: 1)
+        pool.startWorkers()
+        let first = pool.submit("Tiny")
+        pool.result(first.id, from: 0, nanoseconds: 1_000)  // 1 µs per job: prefetch takes all of the burst
+        let writesBefore = pool.writes[0]
+        let burst = (0..<30).map { _ in pool.submit("Tiny") }
+        let ahead = ProcessPoolStateMachine.sentAheadForCoalescing
+        #expect(pool.machine.slots[0].inFlight.count == 30)
+        #expect(pool.sent[0].dropFirst() == burst.prefix(ahead).map(\.id)[...], "the worker has enough to do")
+        #expect(pool.writes[0] - writesBefore == ahead, "one write per task while it had little queued")
+
+        pool.result(burst[0].id, from: 0, nanoseconds: 1_000)
+        #expect(pool.sent[0].dropFirst() == burst.map(\.id)[...], "every frame sent, in order")
+        #expect(pool.writes[0] - writesBefore == ahead + 1, "the rest in one write")
     }
 
     @Test("a fresh pool spreads its first jobs over workers that have not said hello yet")

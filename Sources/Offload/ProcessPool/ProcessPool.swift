@@ -158,6 +158,7 @@ public final class ProcessPool: JobExecutor {
         options: JobOptions
     ) throws(OffloadError) -> TaskHandle<BatchResults<J.Output>> {
         guard !jobs.isEmpty else { throw OffloadError.invalidArgument("submitBatch needs at least one job") }
+        if jobs.count == 1 { return try submitAlone(jobs[0], options: options) }
         let payload = try JobCodec.encode(jobs)
         let completion = TaskCompletion<BatchResults<J.Output>>()
         var task = PoolTask(
@@ -175,6 +176,34 @@ public final class ProcessPool: JobExecutor {
         task.traceContext = JobTracing.traceTask(
             jobName: J.jobName,
             items: jobs.count,
+            pool: core.configuration.name,
+            completion: completion
+        )
+        try core.submit(task)
+        return TaskHandle(completion: completion, canceller: core)
+    }
+
+    /// A batch of one job, sent as a single job: one frame each way and none of a batch's bookkeeping in the worker
+    /// (the maps' `chunkSize: 1`), with the outcome still reported as a batch's.
+    private func submitAlone<J: Job>(
+        _ job: J,
+        options: JobOptions
+    ) throws(OffloadError) -> TaskHandle<BatchResults<J.Output>> {
+        let payload = try JobCodec.encode(job)
+        let completion = TaskCompletion<BatchResults<J.Output>>()
+        var task = PoolTask(
+            jobName: J.jobName,
+            payload: payload,
+            itemCount: nil,
+            isIdempotent: J.isIdempotent,
+            timeout: try core.timeout(for: options),
+            sink: SoloBatchSink(completion: completion),
+            describe: { _ in ProcessPool.describe(job) }
+        )
+        task.progress = options.progress
+        task.traceContext = JobTracing.traceTask(
+            jobName: J.jobName,
+            items: 1,
             pool: core.configuration.name,
             completion: completion
         )

@@ -4,9 +4,12 @@
 /// A task's end as the state machine sees it: no decoding, no handle.
 final class FakeSink: TaskSink {
     let cell = CompletionCell()
-    func decodeValue(_ payload: [UInt8], job: @autoclosure () -> String, workerPID: Int32?) -> (
-        succeeded: Bool, finish: @Sendable () -> Void
-    ) {
+    func decodeValue(
+        _ payload: [UInt8],
+        job: @autoclosure () -> String,
+        workerPID: Int32?,
+        runDuration: Duration?
+    ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         (true, {})
     }
     func decodeBatch(
@@ -14,7 +17,8 @@ final class FakeSink: TaskSink {
         failures: [Int: OffloadError],
         count: Int,
         describe: (Int) -> String,
-        workerPID: Int32?
+        workerPID: Int32?,
+        runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
         (failures.isEmpty, {})
     }

@@ -144,7 +144,8 @@ final class ProcessPoolCore: Sendable {
                         let (ok, finish) = sink.decodeValue(
                             output,
                             job: context.describe(nil),
-                            workerPID: context.workerPID
+                            workerPID: context.workerPID,
+                            runDuration: context.runDuration
                         )
                         if ok { decoded.completed += 1 } else { decoded.failed += 1 }
                         finishers.append(finish)
@@ -155,7 +156,8 @@ final class ProcessPoolCore: Sendable {
                             failures: failures,
                             count: count,
                             describe: { describe($0) },
-                            workerPID: context.workerPID
+                            workerPID: context.workerPID,
+                            runDuration: context.runDuration
                         )
                         if ok { decoded.completed += 1 } else { decoded.failed += 1 }
                         finishers.append(finish)

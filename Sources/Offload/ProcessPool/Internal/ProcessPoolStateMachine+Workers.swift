@@ -116,7 +116,7 @@ extension ProcessPoolStateMachine {
             }
             popHead(index, now: now)
             guard !task.cancelled else { break }
-            let context = DecodeContext(workerPID: pid, describe: task.describe)
+            let context = DecodeContext(workerPID: pid, describe: task.describe, runNanoseconds: nanoseconds)
             if isBatch {
                 task.outputs.append(BinaryTag.end)
                 actions.append(
@@ -240,6 +240,7 @@ extension ProcessPoolStateMachine {
             retire(slot: index, reason: .shutdown, actions: &actions)
         }
         dispatch(now: now, actions: &actions)
+        flush(slot: index, actions: &actions)  // frames held back while the worker was busy (see `dispatch`)
         advanceLifecycle(now: now, actions: &actions)
     }
 
@@ -270,6 +271,7 @@ extension ProcessPoolStateMachine {
             slot.handles = nil
             slot.inFlight = []
             slot.outbox = FrameWriter()
+            slot.unflushed = 0
             slot.killReason = nil
             slot.commandBroken = false
             if slot.writing {

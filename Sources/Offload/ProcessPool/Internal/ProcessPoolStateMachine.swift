@@ -31,6 +31,9 @@ struct ProcessPoolStateMachine {
 
     /// Jobs at least this long (mean per item) are never queued behind another task in a worker.
     static let longTask: Double = 20_000_000
+    /// A worker that already holds this many tasks (sent, not finished) gets further run frames when its next outcome
+    /// arrives rather than one write each (``dispatch(now:actions:)``).
+    static let sentAheadForCoalescing = 8
     /// How often the progress of a worker whose next item has not started yet is looked at again, for timeouts.
     static let progressRecheck: UInt64 = 1_000_000
 
@@ -84,6 +87,10 @@ struct ProcessPoolStateMachine {
     struct DecodeContext: Sendable {
         var workerPID: Int32?
         var describe: @Sendable (Int?) -> String
+        /// How long the worker ran the task (what its last result frame said), when known.
+        var runNanoseconds: UInt64?
+
+        var runDuration: Duration? { runNanoseconds.map { .nanoseconds(Int64(clamping: $0)) } }
     }
 
     /// Why the pool killed a worker; decides the error of what it was running.
@@ -118,6 +125,8 @@ struct ProcessPoolStateMachine {
         var writing = false
         var commandBroken = false
         var inFlight: Deque<PoolTask> = []
+        /// How many tasks at the end of `inFlight` have their frames still in `outbox` (not handed to a writer).
+        var unflushed = 0
         var sent = 0
         var killReason: KillReason?
         /// When the head of `inFlight` was estimated to start (sent to an idle worker, or its predecessor ended).
@@ -211,10 +220,17 @@ struct ProcessPoolStateMachine {
                 job: task.payload
             ).append(to: &slots[index].outbox)
             slots[index].inFlight.append(task)
+            slots[index].unflushed += 1
             slots[index].sent += 1
             if !touched.contains(index) { touched.append(index) }
         }
-        for index in touched { flush(slot: index, actions: &actions) }
+        // A worker that already has plenty to do gets these frames with its next outcome (the manager flushes then,
+        // see `afterProgress`): a stream of submissions then reaches it as a few large writes that it reads at once,
+        // instead of one write, one read and one wake-up per task. A worker with little queued gets them now.
+        for index in touched
+        where slots[index].inFlight.count - slots[index].unflushed < ProcessPoolStateMachine.sentAheadForCoalescing {
+            flush(slot: index, actions: &actions)
+        }
     }
 
     /// The least-loaded worker that may take `task`; ready workers win ties over starting ones (fair start: a fresh
@@ -242,26 +258,34 @@ struct ProcessPoolStateMachine {
     /// least one waiting task, at most ``Settings/maxPrefetch`` in all). A job of unknown duration is never held behind
     /// a running one, where it could neither be withdrawn cheaply nor start on another worker that frees up first.
     func accepts(slot index: Int, _ task: PoolTask) -> Bool {
-        let slot = slots[index]
-        guard !slot.commandBroken, slot.killReason == nil else { return false }
-        switch slot.phase {
+        // Read in place: a copy of the slot would retain and release every reference it holds, on every decision.
+        guard !slots[index].commandBroken, slots[index].killReason == nil else { return false }
+        switch slots[index].phase {
         case .ready: break
-        case .spawning, .starting: guard slot.inFlight.isEmpty else { return false }
+        case .spawning, .starting: guard slots[index].inFlight.isEmpty else { return false }
         case .empty, .retiring: return false
         }
-        if let limit = settings.maxTasksPerWorker, slot.sent >= limit { return false }
-        if slot.inFlight.isEmpty { return true }
-        guard slot.inFlight.count < settings.maxPrefetch, let own = expectedNanoseconds(task),
+        if let limit = settings.maxTasksPerWorker, slots[index].sent >= limit { return false }
+        let queued = slots[index].inFlight.count
+        if queued == 0 { return true }
+        guard queued < settings.maxPrefetch, let own = expectedNanoseconds(task),
             own < ProcessPoolStateMachine.longTask
         else { return false }
+        // One mean lookup per run of tasks of the same type (a hash of the job's name each), not one per task.
         var ahead = 0.0
-        for queued in slot.inFlight {
-            guard let expected = expectedNanoseconds(queued), expected < ProcessPoolStateMachine.longTask else {
-                return false
+        var lastName: String?
+        var lastMean: Double?
+        for queued in slots[index].inFlight {
+            if queued.jobName != lastName {
+                lastName = queued.jobName
+                lastMean = meanItemNanoseconds[queued.jobName]
             }
+            guard let mean = lastMean else { return false }
+            let expected = mean * Double(max(1, (queued.itemCount ?? 1) - queued.nextItem))
+            guard expected < ProcessPoolStateMachine.longTask else { return false }
             ahead += expected
         }
-        return slot.inFlight.count < 2 || ahead < settings.prefetchWindow
+        return queued < 2 || ahead < settings.prefetchWindow
     }
 
     /// The expected run time of what remains of `task` (mean per item × items), `nil` while its type is unmeasured.
@@ -283,14 +307,20 @@ struct ProcessPoolStateMachine {
     /// Hands the worker's queued bytes to a writer, unless a write is already in progress (frames must reach the
     /// pipe in order, and only one thread may write to it at a time).
     mutating func flush(slot index: Int, actions: inout [Action]) {
-        let slot = slots[index]
-        guard !slot.writing, !slot.commandBroken, slot.outbox.hasPendingBytes, let handles = slot.handles else {
-            return
-        }
+        guard !slots[index].writing, !slots[index].commandBroken, slots[index].outbox.hasPendingBytes,
+            let handles = slots[index].handles
+        else { return }
         slots[index].writing = true
+        slots[index].unflushed = 0
         let bytes = slots[index].outbox.take()
         actions.append(
-            .write(slot: index, generation: slot.generation, fd: handles.commandFD, ring: handles.transport, bytes: bytes)
+            .write(
+                slot: index,
+                generation: slots[index].generation,
+                fd: handles.commandFD,
+                ring: handles.transport,
+                bytes: bytes
+            )
         )
     }
 

@@ -83,6 +83,12 @@ enum WorkerLoop {
                             }
                         } else if isBatch {
                             runBatch(taskID, jobName, job, firstItem, registry, journal, output)
+                        } else if let relay {
+                            JobProgress.$sink.withValue(relay) {
+                                journal?.itemStarted(0)
+                                runSingle(taskID, jobName, job, registry, output)
+                                journal?.itemEnded()
+                            }
                         } else {
                             journal?.itemStarted(0)
                             runSingle(taskID, jobName, job, registry, output)
