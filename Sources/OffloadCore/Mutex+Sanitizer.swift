@@ -9,7 +9,7 @@ extension Mutex where Value: ~Copyable {
     /// reports every contended critical section as a race (reproduced with a six-line program: four threads appending
     /// to a `Mutex<[Int]>`). Announcing the acquire and release on the owner's address restores the edge. Outside TSan
     /// builds the annotations are calls to empty functions.
-    @inline(__always)
+    @inline(__always) @usableFromInline
     package borrowing func withLock<Result, E: Error>(
         _ owner: AnyObject,
         _ body: (inout sending Value) throws(E) -> sending Result

@@ -157,27 +157,28 @@ package enum OrderedChunks {
 
 /// The handles of an ordered map's chunks in flight, oldest first, so that cancelling the awaiting task (which may
 /// happen on any thread) cancels all of them. Chunks are consumed in the order they were submitted, so a queue does:
-/// no hashing per chunk.
+/// no hashing per chunk. Inlinable, so that its generic code is specialized where a map is (per chunk, unspecialized
+/// code would look up the generic metadata of the queue's type).
 @usableFromInline
 package final class InFlightHandles<Value: Sendable>: Sendable {
     @usableFromInline let handles = Mutex<Deque<TaskHandle<Value>>>([])
 
-    @usableFromInline
+    @inlinable
     package init() {}
 
     /// Adds the newest chunk's handle.
-    @usableFromInline
+    @inlinable
     package func append(_ handle: TaskHandle<Value>) {
         handles.withLock(self) { $0.append(handle) }
     }
 
     /// Forgets the oldest chunk's handle (it was consumed).
-    @usableFromInline
+    @inlinable
     package func removeOldest() {
         _ = handles.withLock(self) { $0.popFirst() }
     }
 
-    @usableFromInline
+    @inlinable
     package func cancelAll() {
         let all = handles.withLock(self) { handles in
             defer { handles.removeAll() }
