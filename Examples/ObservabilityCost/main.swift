@@ -4,9 +4,11 @@
 // alike. Compiled by every build; time it from a release build:
 //
 //     swift run -c release ObservabilityCost [--rounds N] [--scale F] [--only WORKLOAD,...] [--variants VARIANT,...]
+//         [--chunk-size N]
 //
-// `--variants` runs only those variants (a lane alone, for `perf stat -e instructions:u` one variant per process);
-// the ratios against `plain` are then `null` unless `plain` is among them. Only the pools the chosen workloads use
+// `--variants` runs only those variants: a lane alone, to count one variant's instructions per process (`perf stat -e
+// instructions:u`, or `valgrind --tool=callgrind` on a machine without hardware counters); the ratios against
+// `plain` are then `null` unless `plain` is among them. Only the pools the chosen workloads use
 // are started, so that a count of this process's instructions holds no idle worker processes.
 //
 // workloads: submit             tiny closures submitted one by one to a ThreadPool (its peak task rate)
@@ -83,6 +85,10 @@ func measureAll() async throws {
     let scale = option("--scale").flatMap(Double.init) ?? 1
     let only = option("--only").map { Set($0.split(separator: ",").map(String.init)) }
     let onlyVariants = option("--variants").map { Set($0.split(separator: ",").map(String.init)) }
+    // Fixes the maps' chunk size (automatic otherwise). Under Valgrind items run tens of times slower and automatic
+    // chunks shrink, so a count of instructions there overweights per-chunk costs; the chunk size a native run picks
+    // (16 384 for `map` on two workers, the cap) keeps the chunking that is measured the one that runs natively.
+    let chunkSize = option("--chunk-size").flatMap(Int.init)
     func wanted(_ workload: String) -> Bool { only?.contains(workload) ?? true }
 
     // One backend for the whole run; each `metrics` run installs the observer and removes it afterwards.
@@ -127,7 +133,7 @@ func measureAll() async throws {
             try await submitAll(submitItems) { index in try threadPool.submit { index &* 3 } }
         },
         Workload(name: "map", items: mapItems, variants: Variant.allCases) { progress in
-            try await threadPool.map(0..<mapItems, progress: progress) { $0 &* 3 }.reduce(0, &+)
+            try await threadPool.map(0..<mapItems, chunkSize: chunkSize, progress: progress) { $0 &* 3 }.reduce(0, &+)
         },
         Workload(name: "jobs", items: jobItems, variants: Variant.allCases) { progress in
             try await processPool!.map(jobs, progress: progress).reduce(0, &+)
@@ -136,7 +142,8 @@ func measureAll() async throws {
             try await submitAll(workerSubmitItems) { index in try workerPool!.submit { index &* 3 } }
         },
         Workload(name: "workerpool-map", items: workerMapItems, variants: Variant.allCases) { progress in
-            try await workerPool!.map(0..<workerMapItems, progress: progress) { $0 &* 3 }.reduce(0, &+)
+            try await workerPool!.map(0..<workerMapItems, chunkSize: chunkSize, progress: progress) { $0 &* 3 }
+                .reduce(0, &+)
         },
     ].filter { wanted($0.name) }.map { workload in
         guard let onlyVariants else { return workload }
