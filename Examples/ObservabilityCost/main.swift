@@ -4,7 +4,7 @@
 // alike. Compiled by every build; time it from a release build:
 //
 //     swift run -c release ObservabilityCost [--rounds N] [--scale F] [--only WORKLOAD,...] [--variants VARIANT,...]
-//         [--chunk-size N]
+//         [--chunk-size N] [--progress-interval-ms N]
 //
 // `--variants` runs only those variants: a lane alone, to count one variant's instructions per process (`perf stat -e
 // instructions:u`, or `valgrind --tool=callgrind` on a machine without hardware counters); the ratios against
@@ -89,6 +89,9 @@ func measureAll() async throws {
     // chunks shrink, so a count of instructions there overweights per-chunk costs; the chunk size a native run picks
     // (16 384 for `map` on two workers, the cap) keeps the chunking that is measured the one that runs natively.
     let chunkSize = option("--chunk-size").flatMap(Int.init)
+    // The monitors' interval between updates (100 ms otherwise). Under Valgrind a run lasts ~50 times longer and its
+    // monitor sends that many more updates: a long interval separates the cost of updates from the cost per chunk.
+    let progressInterval = option("--progress-interval-ms").flatMap(Int.init).map(Duration.milliseconds)
     func wanted(_ workload: String) -> Bool { only?.contains(workload) ?? true }
 
     // One backend for the whole run; each `metrics` run installs the observer and removes it afterwards.
@@ -159,7 +162,7 @@ func measureAll() async throws {
     func measure(_ workload: Workload, _ variant: Variant) async throws -> (seconds: Double, cpu: Double, updates: Int) {
         let token = variant.metrics ? OffloadMetrics.bootstrap() : nil
         defer { if let token { PoolObservation.remove(token) } }
-        let monitor = variant.progress ? ProgressMonitor() : nil
+        let monitor = variant.progress ? ProgressMonitor(interval: progressInterval ?? .milliseconds(100)) : nil
         let consumer = monitor.map { monitor in
             Task { () -> Int in
                 var updates = 0
