@@ -19,6 +19,11 @@ import Synchronization
 /// monitor. The fraction shows in ``ProgressSnapshot/runningFraction`` until the job ends, when it is counted in
 /// ``ProgressSnapshot/completed`` or ``ProgressSnapshot/failed`` instead.
 ///
+/// In-process, jobs run in chunks, and a report also counts the items of its chunk that already ended (the third
+/// item half done reports 2.5 items) — but only in a map whose jobs report: once a chunk has ended with no report
+/// from any job of the map, later chunks stop counting their items, so that watching a map of tiny items costs
+/// nothing per item, and a first report turns the count back on for the chunks that start after it.
+///
 /// Foundation mapping: the `completedUnitCount` of a child `Progress`, or a `ProgressReporter` of Swift's
 /// `ProgressManager`.
 public enum JobProgress {
@@ -71,7 +76,8 @@ package struct MonitorProgressSink: JobProgressSink {
 }
 
 /// In-process: the reports of the jobs of one chunk, bound once for the whole chunk; the chunk's runner moves
-/// ``offset`` past each item as it ends, so that a report counts the items before it.
+/// ``offset`` past each item as it ends, so that a report counts the items before it — when the chunk started while
+/// ``ProgressMonitor/tracksItems``, otherwise ``offset`` stays 0 and a report counts its own item only.
 @usableFromInline
 package final class ChunkProgressSink: JobProgressSink {
     @usableFromInline let monitor: ProgressMonitor

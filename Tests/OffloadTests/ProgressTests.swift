@@ -167,6 +167,33 @@ struct ProgressTests {
         await pool.shutdown(cancelPending: false)
     }
 
+    @Test("in-process jobs that report keep their fractions in items: a report counts the chunk's items before it")
+    func reportsCountEarlierItemsOfTheChunk() async throws {
+        let recorder = Recorder()
+        let progress = ProgressMonitor(interval: .zero) { recorder.append($0) }
+        let pool = try ThreadPool(workers: 1)
+        _ = try await pool.map(0..<12, chunkSize: 4, progress: progress) { (n: Int) -> Int in
+            JobProgress.report(fractionCompleted: 0.5)
+            return n
+        }
+        // One worker runs the chunks one after another; within a chunk the fourth item's report says 3.5 items.
+        let fractions = Set(recorder.all.map(\.runningFraction))
+        #expect(fractions.isSuperset(of: [0.5, 1.5, 2.5, 3.5]))
+        #expect(progress.tracksItems)
+        await pool.shutdown(cancelPending: false)
+    }
+
+    @Test("a map whose jobs do not report stops counting items within chunks once a chunk has ended")
+    func silentJobsAreNotCountedWithinChunks() async throws {
+        let progress = ProgressMonitor()
+        #expect(progress.tracksItems)  // nothing ended yet: the first chunks count, in case their jobs report
+        let pool = try ThreadPool(workers: 2)
+        _ = try await pool.map(0..<1_000, chunkSize: 10, progress: progress) { $0 &* 3 }
+        #expect(!progress.tracksItems)
+        #expect(progress.snapshot.completed == 1_000)
+        await pool.shutdown(cancelPending: false)
+    }
+
     @Test("a job sees whether anyone watches its progress", arguments: [ExecutorKind.threadPool, .processPool])
     func jobSeesWhetherObserved(kind: ExecutorKind) async throws {
         let pool = try kind.make()

@@ -97,9 +97,14 @@ public final class WorkerPool: Sendable {
                     results = try await JobProgress.$sink.withValue(sink) {
                         var values: [T] = []
                         values.reserveCapacity(chunk.count)
-                        for item in chunk {
-                            values.append(try await transform(item))
-                            sink.advance()
+                        // Jobs that do not report need no count of the chunk's ended items.
+                        if progress.tracksItems {
+                            for item in chunk {
+                                values.append(try await transform(item))
+                                sink.advance()
+                            }
+                        } else {
+                            for item in chunk { values.append(try await transform(item)) }
                         }
                         return values
                     }

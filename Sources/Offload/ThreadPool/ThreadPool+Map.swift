@@ -26,9 +26,15 @@ extension ThreadPool {
     ) async throws -> [T] where S.Element: Sendable {
         let policy = try ChunkPolicy(chunkSize: chunkSize, count: items.underestimatedCount, workers: workerCount)
         let window = ChunkedMap.defaultWindow(workers: workerCount)
-        return try await OrderedChunks.collectValues(items, policy: policy, window: window, progress: progress) {
-            chunk, start throws(OffloadError) in
-            try self.submit { try ChunkedMap.applyTimed(transform, to: chunk, start: start, progress: progress) }
+        return try await OrderedChunks.collectValues(
+            items, policy: policy, window: window, progress: progress, chunksCountThemselves: true
+        ) { chunk, start throws(OffloadError) in
+            try self.submit {
+                let batch = try ChunkedMap.applyTimed(transform, to: chunk, start: start, progress: progress)
+                // Counted here, as the chunk ends on its thread (a chunk that throws is counted by the consumer).
+                progress?.chunkEnded(start: start, items: chunk.count, result: .success(batch))
+                return batch
+            }
         }
     }
 
