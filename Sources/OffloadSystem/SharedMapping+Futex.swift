@@ -66,4 +66,9 @@ extension Syscalls {
     package static func cpuRelax() {
         coffload_cpu_relax()
     }
+
+    /// Gives the calling thread's CPU to another runnable thread, if any (`sched_yield`).
+    package static func yieldProcessor() {
+        _ = sched_yield()
+    }
 }

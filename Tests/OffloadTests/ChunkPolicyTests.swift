@@ -55,4 +55,16 @@ import Testing
     func badChunkSizeIsRefused(size: Int) {
         #expect(throws: OffloadError.self) { try ChunkPolicy(chunkSize: size, count: 10, workers: 1) }
     }
+
+    @Test("a small fixed chunk size widens the window to a few hundred items per worker; automatic chunks keep it small")
+    func windowHoldsEnoughItems() throws {
+        let base = ChunkedMap.defaultWindow(workers: 2)
+        #expect(try ChunkPolicy(chunkSize: nil, count: 0, workers: 2).window(workers: 2) == base)
+        #expect(try ChunkPolicy(chunkSize: nil, count: 1_000_000, workers: 2).window(workers: 2) == base)
+        let perWorker = ChunkPolicy.itemsInFlightPerWorker
+        #expect(try ChunkPolicy(chunkSize: 1, count: 0, workers: 2).window(workers: 2) == 2 * perWorker)
+        #expect(try ChunkPolicy(chunkSize: 4, count: 0, workers: 2).window(workers: 2) == 2 * perWorker / 4)
+        #expect(try ChunkPolicy(chunkSize: 10_000, count: 0, workers: 2).window(workers: 2) == base)
+        #expect(try ChunkPolicy(chunkSize: 1, count: 0, workers: 64).window(workers: 64) == ChunkPolicy.maximumWindow)
+    }
 }

@@ -9,6 +9,8 @@ import Synchronization
 /// never blocks on a write: command pipes are non-blocking and polled for `POLLOUT` while bytes wait, so a worker
 /// blocked writing a large result is always read.
 extension ProcessPoolCore {
+    static let experimentYield = Syscalls.environmentValue("OFFLOAD_EXP_YIELD") != nil
+
     /// What the manager alone keeps about each worker position: the frame reader of its result pipe and its stderr.
     struct ManagerSlot {
         var generation = -1
@@ -102,6 +104,7 @@ extension ProcessPoolCore {
             var armed = false
             if !rings.isEmpty {
                 if serviceRings(rings, &local, buffer: &buffer) {
+                    if ProcessPoolCore.experimentYield { Syscalls.yieldProcessor() }
                     if now &- lastPoll < ProcessPoolCore.busyPollInterval { continue }
                     timeout = 0
                 } else if ringBudget.current > 0, spinForReplies(rings, budget: &ringBudget) {
