@@ -89,8 +89,7 @@ enum ScalarFingerprint {
 package enum BinaryFixedLayout {
     private static let decisions = Mutex<[ObjectIdentifier: FixedLayoutDecision]>([:])
     private static let fingerprints = Mutex<[ObjectIdentifier: FixedLayoutFingerprint]>([:])
-    private final class LockOwner: Sendable {}
-    private static let owner = LockOwner()
+    private static let owner = MutexOwner()
 
     /// The fingerprint of `T` (computed once per type: the type name is a string to hash).
     package static func fingerprint<T>(of type: T.Type) -> FixedLayoutFingerprint {

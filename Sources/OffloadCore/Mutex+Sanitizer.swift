@@ -22,3 +22,12 @@ extension Mutex where Value: ~Copyable {
         }
     }
 }
+
+/// The `owner` for ``Synchronization/Mutex/withLock(_:_:)`` of a mutex that no object holds (a static one).
+///
+/// Only its address is used, as ThreadSanitizer's name for the lock. Keep it in a `static let` next to the mutex: it then
+/// lives as long as the mutex (for the rest of the process) and every critical section of that mutex announces the same
+/// address. Sharing one owner between several static mutexes of a type is sound too; it only adds edges.
+package final class MutexOwner: Sendable {
+    package init() {}
+}

@@ -1,4 +1,5 @@
 import CoreMetrics
+import OffloadCore
 import OffloadPostgres
 import Synchronization
 
@@ -64,7 +65,7 @@ public final class PostgresMetricsObserver: PostgresObserver {
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
         let key = Self.key(label, dimensions)
-        return counters.withLock { known in
+        return counters.withLock(self) { known in
             if let counter = known[key] { return counter }
             let counter = Counter(label: label, dimensions: dimensions, factory: factory)
             known[key] = counter
@@ -74,7 +75,7 @@ public final class PostgresMetricsObserver: PostgresObserver {
 
     private func gauge(_ label: String, _ dimensions: [(String, String)]) -> Gauge {
         let key = Self.key(label, dimensions)
-        return gauges.withLock { known in
+        return gauges.withLock(self) { known in
             if let gauge = known[key] { return gauge }
             let gauge = Gauge(label: label, dimensions: dimensions, factory: factory)
             known[key] = gauge

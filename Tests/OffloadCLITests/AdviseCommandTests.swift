@@ -1,6 +1,9 @@
 import Testing
 
-@Suite("offload advise", .timeLimit(.minutes(1)))
+/// Serialized: the `--measure` runs time real work on every core, and run at once they would time each other. Two
+/// minutes: one such run is a fixed-size sample (4 × 20,000,000 sum of squares, sequential and on a ThreadPool, in
+/// warm-up plus three rounds), which takes about 25 s alone in a ThreadSanitizer build on 2 cores.
+@Suite("offload advise", .serialized, .timeLimit(.minutes(2)))
 struct AdviseCommandTests {
     @Test(
         "recommends the pool that fits the flags",

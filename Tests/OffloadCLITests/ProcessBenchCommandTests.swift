@@ -66,6 +66,8 @@ struct ProcessBenchCommandTests {
         let json = try result.json()
         let throughput = try #require(json["throughput"] as? [String: Any])
         #expect(throughput.bool("pythonInterleaved") == true)
+        // --quick runs a fifth of the full section's 100,000 jobs.
+        #expect(throughput.int("jobs") == 20_000)
         let lanes = json.objects("lanes").filter { $0.string("section") == "throughput" }
         #expect(lanes.compactMap { $0.string("lane") } == [
             "unbatched", "auto-batched", "python unbatched", "python batched",

@@ -1,3 +1,4 @@
+import Offload
 import Synchronization
 
 /// The check-then-act bug of the Python texts (`if item not in seen: … seen.add(item)`): every access to `seen` is locked,
@@ -19,20 +20,21 @@ enum CheckThenAct {
 
     private static func runVariant(fixed: Bool, threads: Int, items: Int) -> Outcome {
         let seen = Mutex(Set<Int>())
+        let owner = MutexOwner()
         let processed = Atomic(0)
         let seconds = ThreadRunner.run(threads: threads) { _ in
             for item in 0..<items {
                 if fixed {
                     // One critical section: check and insert together.
-                    guard seen.withLock({ $0.insert(item).inserted }) else { continue }
+                    guard seen.withLock(owner, { $0.insert(item).inserted }) else { continue }
                     expensiveWork(item)
                     processed.wrappingAdd(1, ordering: .relaxed)
                 } else {
                     // Check … (lock released) … act: another thread can pass the same check in between.
-                    guard !seen.withLock({ $0.contains(item) }) else { continue }
+                    guard !seen.withLock(owner, { $0.contains(item) }) else { continue }
                     expensiveWork(item)
                     processed.wrappingAdd(1, ordering: .relaxed)
-                    seen.withLock { _ = $0.insert(item) }
+                    seen.withLock(owner) { _ = $0.insert(item) }
                 }
             }
         }

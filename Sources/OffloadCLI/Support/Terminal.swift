@@ -97,7 +97,7 @@ final class ProgressLine: Sendable {
 
     /// The next of the `steps` steps (or of `total`, when given) begins: the bar counts the steps before it as done.
     func step(_ detail: String, of total: Int? = nil) {
-        let done = state.withLock { state in
+        let done = state.withLock(self) { state in
             state.started += 1
             return state.started - 1
         }
@@ -105,7 +105,7 @@ final class ProgressLine: Sendable {
     }
 
     private func draw(_ line: String) {
-        state.withLock { state in
+        state.withLock(self) { state in
             state.shown = true
             StandardError.write(ProgressLineLayout.redraw + line)
         }
@@ -113,7 +113,7 @@ final class ProgressLine: Sendable {
 
     /// Clears the line if anything was shown; a later update draws it again (call before writing to stdout).
     func finish() {
-        state.withLock { state in
+        state.withLock(self) { state in
             if state.shown { StandardError.write(ProgressLineLayout.clear) }
             state.shown = false
         }

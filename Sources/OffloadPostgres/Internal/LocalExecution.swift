@@ -79,8 +79,10 @@ extension LocalOutcome {
 /// The registry the worker process serves, set by ``PostgresWorker/runLocalWorkerIfRequested(registry:)``.
 enum LocalRegistry {
     private static let storage = Mutex<JobRegistry?>(nil)
-    static var current: JobRegistry? { storage.withLock { $0 } }
-    static func set(_ registry: JobRegistry) { storage.withLock { $0 = registry } }
+    /// Names `storage` to ThreadSanitizer: the local pool's threads read it for every batch, at once.
+    private static let owner = MutexOwner()
+    static var current: JobRegistry? { storage.withLock(owner) { $0 } }
+    static func set(_ registry: JobRegistry) { storage.withLock(owner) { $0 = registry } }
 }
 
 /// Kills the worker process when a job outlives its timeout: the pool then reports the crash, which the worker
