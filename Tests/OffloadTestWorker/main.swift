@@ -12,6 +12,7 @@ import OffloadTracing
 //   --idle-without-entry   (worker argument) forget the entry point and never create a pool: start-up deadline
 //   --garbage-before-hello (worker argument) write bytes that are not a frame to the result pipe, then serve
 //   --crash-before-hello   (worker argument) crash with SIGSEGV before reaching the entry point
+//   --fork-server-dies-after-clone (worker argument) as a fork server, die right after the first fork, unanswered
 //   parent                 start a 2-worker pool of this executable, print "pids <a> <b>", then wait to be killed
 //                          (optionally: parent pipes|sharedMemory [mid-write])
 //   parent-holding-shared  as parent, with both workers inside a job that maps a SharedBuffer and a SharedCounter
@@ -36,6 +37,10 @@ if arguments.contains("--thread-before-entry") {
 if arguments.contains("--mutex-before-entry") {
     // A Mutex locked on the main thread before the entry point: a fork server's workers must not inherit its owner id.
     lockEntryMutexOnce()
+}
+if arguments.contains("--fork-server-dies-after-clone") {
+    // As a fork server: die (SIGKILL) right after forking the first worker, before replying to the pool.
+    ProcessPool.testHookForkServerDiesAfterNextClone()
 }
 if arguments.contains("--idle-without-entry") {
     while true { pause() }

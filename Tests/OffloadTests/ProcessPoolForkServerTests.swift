@@ -133,6 +133,29 @@ struct ProcessPoolForkServerTests {
         }
     }
 
+    @Test("a worker forked by a server that died before replying is kept, not doubled by a spawned one")
+    func serverDiesBetweenForkAndReply() async throws {
+        // The server forks the first worker, then is killed before it replies: the pool learns that worker's PID
+        // from the worker itself and keeps it. (It used to spawn a second worker on the same descriptors: two
+        // hellos, the spawned one killed, the forked one running unknown to the pool and never reaped.)
+        let configuration = Self.configuration(workers: 1) { $0.arguments = ["--fork-server-dies-after-clone"] }
+        let pool = try ProcessPool(configuration: configuration)
+        let lineage = try await pool.run(WorkerLineage())
+        #expect(lineage.parent == getpid())
+        #expect(pool.workerPIDs == [lineage.pid])
+        #expect(try await pool.map((0..<20).map { Square($0) }, chunkSize: 2) == (0..<20).map { $0 * $0 })
+        let status = pool.startMethodStatus
+        #expect(status.workersForked == 1)
+        #expect(status.serverStarts == 1)
+        #expect(status.fallbackReason?.contains("fork server") == true, "\(String(describing: status.fallbackReason))")
+        #expect(pool.stats.workersReplaced == 0)
+        #expect(pool.forkServerPID == nil)
+        await pool.shutdown()
+        // The kept worker was reaped by the pool like any other: no such process any more, not even a zombie.
+        #expect(kill(lineage.pid, 0) == -1 && errno == ESRCH)
+        #expect(pool.stats.isConsistent)
+    }
+
     @Test("a fork server with a second thread refuses to fork; the pool spawns its workers and says why")
     func multithreadedServerRefuses() async throws {
         let configuration = Self.configuration(workers: 2) { $0.arguments = ["--thread-before-entry"] }

@@ -1,4 +1,5 @@
 import OffloadSystem
+import Synchronization
 
 extension ProcessPool {
     /// How a ``ProcessPool`` starts its worker processes. Python mapping: `multiprocessing`'s start methods
@@ -64,4 +65,10 @@ extension ProcessPool {
 
     /// Test hook (package access): the fork server's PID while it runs.
     package var forkServerPID: Int32? { core.forkServer?.serverPID }
+
+    /// Test hook (package access): in a fork server, the next fork is followed by the server's death (SIGKILL)
+    /// before it replies — "the server dies between forking a worker and telling the pool".
+    package static func testHookForkServerDiesAfterNextClone() {
+        ForkServer.dieAfterNextClone.store(true, ordering: .relaxed)
+    }
 }

@@ -29,8 +29,9 @@ enum TestWorker {
     }
 
     /// Whether the fork-server variants run: only with `OFFLOAD_TEST_FORK_SERVER=1` while the fork server is
-    /// experimental (two of about fifteen full runs hung in a fork-server pool left with no worker; the cause is not
-    /// found yet, and a hang would stop the whole run, time limits or not).
+    /// experimental. (Two of about fifteen full runs once hung in a fork-server pool left with no worker: a worker
+    /// reaped during another thread's write to it was never replaced, whatever the start method; see
+    /// ProcessPoolReplacementAfterWriteTests.)
     static let forkServerTestsEnabled = Syscalls.environmentValue("OFFLOAD_TEST_FORK_SERVER") == "1"
 
     /// Each transport spawned, and (see ``forkServerTestsEnabled``) the fork server on the automatic transport.

@@ -3,8 +3,13 @@ import Synchronization
 
 /// The fork server's side (``ProcessPool/StartMethod/forkServer``): a run of the executable started by the pool with
 /// ``roleKey`` in its environment and one end of a `SOCK_SEQPACKET` pair as descriptors 3 and 4. It never returns:
-/// it waits for requests, each carrying the new worker's four descriptors (stderr, commands, results, journal) and
-/// its transport setting, forks with `clone(CLONE_PARENT)`, and replies with the worker's PID.
+/// it waits for requests, each carrying the new worker's four descriptors (stderr, commands, results, journal), the
+/// write end of a pipe the worker first writes its PID to, and its transport setting; forks with
+/// `clone(CLONE_PARENT)`, and replies with the worker's PID.
+///
+/// The PID pipe is how the pool learns of every worker the server forked, even one whose reply never comes (the
+/// server died or stalled between the fork and the reply): the pool reads the PID from it and keeps that worker,
+/// instead of starting a second process on the same descriptors next to a child it does not know.
 ///
 /// Invariants of this code path, which runs in the server's one thread: it creates no thread and holds no lock when
 /// it forks. A forked worker runs its loop on a fresh thread, so nothing cached in the server's main thread's
@@ -14,8 +19,11 @@ enum ForkServer {
     /// inside a worker never passes it on.
     static let roleKey = "OFFLOAD_WORKER_FORK_SERVER"
     static let socketFD: Int32 = 3
-    /// Descriptors per request: stderr, command, result, journal.
-    static let descriptorsPerRequest = 4
+    /// Descriptors per request: stderr, command, result, journal, the PID pipe's write end.
+    static let descriptorsPerRequest = 5
+    /// Test hook (the fixture's `--fork-server-dies-after-clone`): the server kills itself with SIGKILL right after
+    /// its next fork, before replying.
+    package static let dieAfterNextClone = Atomic<Bool>(false)
     /// Exit status of a server whose set-up failed.
     static let setupFailedStatus: Int32 = 71
 
@@ -52,6 +60,9 @@ enum ForkServer {
         let parent = WorkerEnvironment.value(WorkerEnvironment.parentKey).flatMap { Int32($0) } ?? 0
         // The server dies with the pool's manager thread, like every worker (and sees EOF on its socket).
         Signals.dieWithParent(expectedParent: parent)
+        // A forked worker writes its PID to a pipe the pool may have closed already (it had the reply): no SIGPIPE.
+        // The worker's dispositions are reset before its loop starts.
+        Signals.ignoreSIGPIPE()
         let socket: Int32
         do throws(SystemCallError) {
             // Off 3 and 4 (its two copies), above the worker descriptors; `installWorkerDescriptors` closes it.
@@ -91,6 +102,7 @@ enum ForkServer {
                 case .child:
                     becomeWorker(registry: registry, descriptors: fds, transport: request.bytes)
                 case .parent(let pid):
+                    if dieAfterNextClone.exchange(false, ordering: .relaxed) { Syscalls.raiseSignal(Signals.kill) }
                     reply(.forked, pid)
                 }
             } catch {
@@ -99,10 +111,16 @@ enum ForkServer {
         }
     }
 
-    /// In the forked child: the passed descriptors become 2–5 (the server's socket and everything else is closed),
-    /// the transport setting of this worker replaces the server's, then the worker loop (which checks its parent is
-    /// the pool and asks for SIGKILL when the pool's manager thread dies).
+    /// In the forked child: its PID goes to the pool through the PID pipe, the passed descriptors become 2–5 (the
+    /// server's socket and everything else is closed), the transport setting of this worker replaces the server's,
+    /// then the worker loop (which checks its parent is the pool and asks for SIGKILL when the pool's manager thread
+    /// dies).
     private static func becomeWorker(registry: JobRegistry, descriptors fds: [Int32], transport: [UInt8]) -> Never {
+        // First, before the descriptors move (the pipe may sit at a number 2–5 is about to take). Four bytes: one
+        // atomic write, read whole or not at all.
+        var pid = Syscalls.processID.littleEndian
+        _ = withUnsafeBytes(of: &pid) { Syscalls.write(fds[4], $0) }
+        Syscalls.close(fds[4])
         do throws(SystemCallError) {
             try Syscalls.installWorkerDescriptors(stderr: fds[0], command: fds[1], result: fds[2], journal: fds[3])
         } catch {
@@ -260,17 +278,45 @@ final class ForkServerClient: Sendable {
         }
         guard let server = state.withLock(self, { $0.server }) else { return nil }
         let timeout = Int32(clamping: max(1, configuration.startTimeout.nanosecondsClamped / 1_000_000))
-        switch request(server, [stderr, command, result, journal], transport: transport, timeout: timeout) {
+        guard let pidPipe = try? Syscalls.pipe(nonBlocking: false) else { return nil }
+        defer { Syscalls.close(pidPipe.read) }
+        let outcome = request(
+            server,
+            [stderr, command, result, journal, pidPipe.write],
+            transport: transport,
+            timeout: timeout
+        )
+        // The server holds the write end now (or the request never left): this process keeps none, so the read end
+        // sees the end of file once neither the server nor a worker it forked has it.
+        Syscalls.close(pidPipe.write)
+        switch outcome {
         case .forked(let pid):
             state.withLock(self) { $0.policy.forked() }
             return pid
         case .lost(let reason):
             stopServer { $0.policy.serverLost(reason) }
-            return nil
         case .refused(let reason):
             stopServer { $0.policy.refused(reason) }
-            return nil
         }
+        // No reply, and the server is gone: if it forked before it died (or while it kept us waiting), that worker
+        // exists, with these descriptors, and is this process's child. It is kept: spawning another on the same
+        // descriptors would leave it running unknown to the pool.
+        guard let pid = Self.forkedWithoutReply(pidPipe.read, timeout: timeout) else { return nil }
+        state.withLock(self) { $0.policy.workersForked += 1 }
+        return pid
+    }
+
+    /// The PID a worker forked for this request wrote to its PID pipe, once the server is reaped; `nil` at the end of
+    /// file (nothing was forked: the server's copy of the write end closed when it died).
+    private static func forkedWithoutReply(_ pidPipe: Int32, timeout: Int32) -> Int32? {
+        var entries = [Syscalls.PollEntry(fd: pidPipe)]
+        Syscalls.poll(&entries, timeoutMilliseconds: timeout)
+        guard entries[0].ready else { return nil }
+        var pid: Int32 = 0
+        let outcome = withUnsafeMutableBytes(of: &pid) { Syscalls.read(pidPipe, into: $0) }
+        guard case .transferred(let count) = outcome, count == MemoryLayout<Int32>.size else { return nil }
+        let forked = Int32(littleEndian: pid)
+        return forked > 0 ? forked : nil
     }
 
     /// Stops the server (closing its socket is enough; SIGKILL makes it certain) and reaps it. Idempotent.

@@ -338,6 +338,9 @@ struct ProcessPoolStateMachine {
             slots[index].closeAfterWrite = nil
             actions.append(.close(handles))
             if slots[index].generation == generation { slots[index].writing = false }
+            // `exited` left this slot empty without a replacement while the write held its descriptors: it gets one
+            // now (the tasks waiting for it are dispatched when it says hello), or the pool would keep no worker.
+            spawnMissing(actions: &actions)
             terminateIfDone(actions: &actions)
             return
         }
