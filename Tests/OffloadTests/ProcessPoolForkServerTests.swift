@@ -13,7 +13,7 @@ import Testing
 @Suite(
     .serialized, .timeLimit(.minutes(1)),
     .disabled(if: ThreadSanitizer.isActive, "under ThreadSanitizer pools spawn their workers (it cannot follow a clone)"),
-    .enabled(if: TestWorker.forkServerTestsEnabled, "the fork server is experimental: OFFLOAD_TEST_FORK_SERVER=1 runs these")
+    .enabled(if: TestWorker.forkServerTestsEnabled, "OFFLOAD_TEST_FORK_SERVER=0 skips the fork-server tests")
 )
 struct ProcessPoolForkServerTests {
     static func configuration(

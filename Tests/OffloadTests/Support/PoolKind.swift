@@ -17,7 +17,7 @@ enum PoolKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
-    /// Every kind; the fork-server pool only with `OFFLOAD_TEST_FORK_SERVER=1` (see ``TestWorker/forkServerTestsEnabled``).
+    /// Every kind; the fork-server pool unless `OFFLOAD_TEST_FORK_SERVER=0` (see ``TestWorker/forkServerTestsEnabled``).
     static var allCases: [PoolKind] {
         [.threadPool, .isolatedPool, .workerPoolThreads, .workerPoolIO, .processPool, .processPoolSharedMemory]
             + (TestWorker.forkServerTestsEnabled ? [.processPoolForkServer] : [])
