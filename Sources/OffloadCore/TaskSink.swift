@@ -46,6 +46,14 @@ extension TaskSink {
         return false
     }
 
+    /// The answer to a result of the wrong shape (a batch's for a single job, or the reverse): the task fails with
+    /// a protocol violation.
+    package func wrongShape(_ message: String) -> (succeeded: Bool, finish: @Sendable () -> Void) {
+        let cell = self.cell
+        let error = OffloadError.protocolViolation(message)
+        return (false, { cell.finish(.failure(error)) })
+    }
+
     /// The error for an output the parent could not decode: names the job and the worker, keeps the cause, and is not
     /// a remote error (nothing failed in the worker).
     static func undecodable(_ error: OffloadError, job: String, workerPID: Int32?) -> OffloadError {
@@ -94,9 +102,7 @@ package final class CompletionSink<Value: Sendable & Decodable>: TaskSink {
         workerPID: Int32?,
         runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
-        let completion = self.completion
-        let error = OffloadError.protocolViolation("a batch result arrived for a single job")
-        return (false, { completion.finish(.failure(error)) })
+        wrongShape("a batch result arrived for a single job")
     }
 }
 
@@ -140,9 +146,7 @@ package final class SoloBatchSink<Output: Sendable & Decodable>: TaskSink {
         workerPID: Int32?,
         runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
-        let completion = self.completion
-        let error = OffloadError.protocolViolation("a batch result arrived for a job sent alone")
-        return (false, { completion.finish(.failure(error)) })
+        wrongShape("a batch result arrived for a job sent alone")
     }
 
     package func fail(_ error: OffloadError) {
@@ -166,9 +170,7 @@ package final class BatchSink<Output: Sendable & Decodable>: TaskSink {
         workerPID: Int32?,
         runDuration: Duration?
     ) -> (succeeded: Bool, finish: @Sendable () -> Void) {
-        let completion = self.completion
-        let error = OffloadError.protocolViolation("a single result arrived for a batch of \(job())")
-        return (false, { completion.finish(.failure(error)) })
+        wrongShape("a single result arrived for a batch of \(job())")
     }
 
     package func decodeBatch(

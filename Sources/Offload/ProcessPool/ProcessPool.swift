@@ -119,24 +119,8 @@ public final class ProcessPool: JobExecutor {
     ///   ``OffloadError/Code/workerInitializationFailed``, ``OffloadError/Code/workerStartFailed``,
     ///   ``OffloadError/Code/spawnFailed``).
     public func submit<J: Job>(_ job: J, options: JobOptions) throws(OffloadError) -> TaskHandle<J.Output> {
-        let payload = try JobCodec.encode(job)
         let completion = TaskCompletion<J.Output>()
-        var task = PoolTask(
-            jobName: J.jobName,
-            payload: payload,
-            itemCount: nil,
-            isIdempotent: J.isIdempotent,
-            timeout: try core.timeout(for: options),
-            sink: CompletionSink(completion: completion),
-            describe: { _ in ProcessPool.describe(job) }
-        )
-        task.traceContext = JobTracing.traceTask(
-            jobName: J.jobName,
-            items: 1,
-            pool: core.configuration.name,
-            completion: completion
-        )
-        try core.submit(task)
+        try submitSingle(job, options: options, sink: CompletionSink(completion: completion), completion: completion)
         return TaskHandle(completion: completion, canceller: core)
     }
 
@@ -189,15 +173,26 @@ public final class ProcessPool: JobExecutor {
         _ job: J,
         options: JobOptions
     ) throws(OffloadError) -> TaskHandle<BatchResults<J.Output>> {
-        let payload = try JobCodec.encode(job)
         let completion = TaskCompletion<BatchResults<J.Output>>()
+        try submitSingle(job, options: options, sink: SoloBatchSink(completion: completion), completion: completion)
+        return TaskHandle(completion: completion, canceller: core)
+    }
+
+    /// Queues `job` alone (a `run` frame without the batch flag); its outcome goes to `sink`, which finishes
+    /// `completion`.
+    private func submitSingle<J: Job, Value>(
+        _ job: J,
+        options: JobOptions,
+        sink: any TaskSink,
+        completion: TaskCompletion<Value>
+    ) throws(OffloadError) {
         var task = PoolTask(
             jobName: J.jobName,
-            payload: payload,
+            payload: try JobCodec.encode(job),
             itemCount: nil,
             isIdempotent: J.isIdempotent,
             timeout: try core.timeout(for: options),
-            sink: SoloBatchSink(completion: completion),
+            sink: sink,
             describe: { _ in ProcessPool.describe(job) }
         )
         task.progress = options.progress
@@ -208,7 +203,6 @@ public final class ProcessPool: JobExecutor {
             completion: completion
         )
         try core.submit(task)
-        return TaskHandle(completion: completion, canceller: core)
     }
 
     /// A consistent snapshot of the pool's counters (`submitted == completed + failed + cancelled + pending +
