@@ -23,19 +23,7 @@ struct ProcessPoolSemanticsTests {
         let inputs = (0..<10_000).map { FaultMix(index: $0, fault: faults[$0] ?? .none) }
         let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 2))
         let results = try await pool.mapResults(inputs)
-        #expect(results.count == inputs.count)
-        for (index, result) in results.enumerated() {
-            switch (result, faults[index]) {
-            case (.success(let value), nil):
-                #expect(value == index * 2)
-            case (.failure(let error), let fault?):
-                #expect(error.index == index, "\(fault) at \(index): \(error)")
-                #expect(error.job?.contains("index: \(index),") == true, "\(error)")
-                #expect(error.code == (fault == .throw ? .jobFailed : .workerCrashed), "\(error)")
-            default:
-                Issue.record("input \(index): \(result)")
-            }
-        }
+        expectOutcomes(results, of: inputs, faults: faults)
         await pool.shutdown()
         #expect(pool.stats.isConsistent && pool.stats.workersReplaced >= 3)
     }
@@ -48,19 +36,7 @@ struct ProcessPoolSemanticsTests {
         let inputs = (0..<200).map { FaultMix(index: $0, fault: faults[$0] ?? .none) }
         let pool = try ProcessPool(configuration: TestWorker.configuration(workers: 2))
         let results = try await pool.mapResults(inputs, chunkSize: 1)
-        #expect(results.count == inputs.count)
-        for (index, result) in results.enumerated() {
-            switch (result, faults[index]) {
-            case (.success(let value), nil):
-                #expect(value == index * 2)
-            case (.failure(let error), let fault?):
-                #expect(error.index == index, "\(fault) at \(index): \(error)")
-                #expect(error.job?.contains("index: \(index),") == true, "\(error)")
-                #expect(error.code == (fault == .throw ? .jobFailed : .workerCrashed), "\(error)")
-            default:
-                Issue.record("input \(index): \(result)")
-            }
-        }
+        expectOutcomes(results, of: inputs, faults: faults)
         // The worker's run time comes back with every batch, of one job or more (maps size their chunks by it).
         let alone = try await pool.submitBatch([FaultMix(index: 5, fault: .none)], options: .default).value
         #expect(alone.values == [10] && alone.runDuration != nil)
@@ -357,6 +333,32 @@ struct ProcessPoolSemanticsTests {
             #expect(error?.workerPID != nil)
             #expect(error?.remoteErrorType == nil)
             #expect(error?.cause != nil)
+        }
+    }
+
+    /// Every good input's result is present and right; every faulty one failed with its own index, job and cause.
+    private func expectOutcomes(
+        _ results: [Result<Int, OffloadError>],
+        of inputs: [FaultMix],
+        faults: [Int: FaultMix.Fault],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(results.count == inputs.count, sourceLocation: sourceLocation)
+        for (index, result) in results.enumerated() {
+            switch (result, faults[index]) {
+            case (.success(let value), nil):
+                #expect(value == index * 2, sourceLocation: sourceLocation)
+            case (.failure(let error), let fault?):
+                #expect(error.index == index, "\(fault) at \(index): \(error)", sourceLocation: sourceLocation)
+                #expect(error.job?.contains("index: \(index),") == true, "\(error)", sourceLocation: sourceLocation)
+                #expect(
+                    error.code == (fault == .throw ? .jobFailed : .workerCrashed),
+                    "\(error)",
+                    sourceLocation: sourceLocation
+                )
+            default:
+                Issue.record("input \(index): \(result)", sourceLocation: sourceLocation)
+            }
         }
     }
 }
