@@ -200,6 +200,8 @@ package final class InFlightHandles<Value: Sendable>: Sendable {
             defer { handles.removeAll() }
             return handles.isEmpty ? [] : Array(handles)
         }
-        for handle in all { handle.cancel() }
+        // Newest first: what no worker has started is withdrawn before what runs is stopped, so that a worker
+        // replaced after a stop is not handed one of this map's chunks in between.
+        for handle in all.reversed() { handle.cancel() }
     }
 }
