@@ -219,11 +219,11 @@ struct ProcessPoolSemanticsTests {
         #expect(try await pool.run(Square(2)) == 4, "a worker is free at once")
         // Both workers running the map's 30 s jobs were killed: the job above ran on a replacement, and shutdown
         // (which drains running work) ends at once. Whether the second replacement is spawned before shutdown
-        // begins depends on when its predecessor is reaped, so the count is not fixed.
+        // begins depends on when its predecessor is reaped: one or two replacements, never more.
         let stopping = ContinuousClock.now
         await pool.shutdown()
         #expect(ContinuousClock.now - stopping < .seconds(5), "no worker was left running a cancelled job")
-        #expect(pool.stats.isConsistent && pool.stats.workersReplaced >= 1, "\(pool.stats)")
+        #expect(pool.stats.isConsistent && (1...2).contains(pool.stats.workersReplaced), "\(pool.stats)")
     }
 
     // MARK: Fair start
