@@ -63,36 +63,25 @@ enum WorkerLoop {
                         }
                         let relay = watched == taskID ? WorkerProgressRelay(taskID: taskID, output: output) : nil
                         if relay != nil { watched = nil }
-                        if let trace = traced, trace.taskID == taskID, let tracer = JobTracing.current {
-                            // Traced: the run is a span whose parent is the submitter's (the context came with it).
-                            traced = nil
-                            tracer.withRunSpan(jobName: jobName, items: isBatch ? 0 : 1, carrier: trace.carrier) {
-                                JobProgress.$sink.withValue(relay) {
-                                    if isBatch {
-                                        runBatch(taskID, jobName, job, firstItem, registry, journal, output, relay)
-                                    } else {
-                                        journal?.itemStarted(0)
-                                        runSingle(taskID, jobName, job, registry, output)
-                                        journal?.itemEnded()
-                                    }
-                                }
-                            }
-                        } else if isBatch, let relay {
-                            JobProgress.$sink.withValue(relay) {
+                        func runTask() {
+                            if isBatch {
                                 runBatch(taskID, jobName, job, firstItem, registry, journal, output, relay)
-                            }
-                        } else if isBatch {
-                            runBatch(taskID, jobName, job, firstItem, registry, journal, output)
-                        } else if let relay {
-                            JobProgress.$sink.withValue(relay) {
+                            } else {
                                 journal?.itemStarted(0)
                                 runSingle(taskID, jobName, job, registry, output)
                                 journal?.itemEnded()
                             }
+                        }
+                        if let trace = traced, trace.taskID == taskID, let tracer = JobTracing.current {
+                            // Traced: the run is a span whose parent is the submitter's (the context came with it).
+                            traced = nil
+                            tracer.withRunSpan(jobName: jobName, items: isBatch ? 0 : 1, carrier: trace.carrier) {
+                                JobProgress.$sink.withValue(relay) { runTask() }
+                            }
+                        } else if let relay {
+                            JobProgress.$sink.withValue(relay) { runTask() }
                         } else {
-                            journal?.itemStarted(0)
-                            runSingle(taskID, jobName, job, registry, output)
-                            journal?.itemEnded()
+                            runTask()
                         }
                         // Every result is written before the next task starts: if that task crashes the worker, the
                         // parent must have everything before it.
