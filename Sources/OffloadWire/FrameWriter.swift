@@ -22,6 +22,20 @@ package struct FrameWriter: Sendable {
         for part in parts { buffer.append(contentsOf: part) }
     }
 
+    /// Appends a frame of `payloadLength` bytes that `body` appends straight to the queue (no payload array).
+    package mutating func append(
+        kind: Frame.Kind,
+        flags: UInt8,
+        taskID: UInt64,
+        payloadLength: Int,
+        _ body: (inout [UInt8]) -> Void
+    ) {
+        Frame.appendHeader(to: &buffer, kind: kind, flags: flags, taskID: taskID, payloadLength: payloadLength)
+        let payloadStart = buffer.count
+        body(&buffer)
+        precondition(buffer.count - payloadStart == payloadLength, "a frame's payload differs from its announced length")
+    }
+
     /// Calls `body` with the bytes not yet written; `body` returns how many it wrote, and those are dropped. The I/O
     /// itself belongs to the transport (the process pool's pipes), not to framing.
     package mutating func drain(_ body: (UnsafeRawBufferPointer) -> Int) {

@@ -114,9 +114,14 @@ package enum Message: Sendable, Equatable {
         case .hello(let hello):
             writer.append(Frame(kind: .hello, payload: (try? JobCodec.encode(hello)) ?? []))
         case .run(let taskID, let jobName, let isBatch, let firstItem, let job):
-            var header = Message.nameHeader(jobName)
-            if isBatch { header.appendLittleEndian(UInt64(firstItem), bytes: 4) }
-            writer.append(kind: .run, flags: isBatch ? Frame.batchFlag : 0, taskID: taskID, parts: header, job)
+            Message.appendRun(
+                taskID: taskID,
+                jobName: jobName,
+                isBatch: isBatch,
+                firstItem: firstItem,
+                job: job,
+                to: &writer
+            )
         case .result(let taskID, let isBatch, let nanoseconds, let firstItem, let count, let output):
             var prefix: [UInt8] = []
             prefix.appendLittleEndian(nanoseconds, bytes: 8)
@@ -166,10 +171,31 @@ package enum Message: Sendable, Equatable {
         return bytes
     }
 
-    /// The job-name prefix of a run payload.
-    package static func nameHeader(_ jobName: String) -> [UInt8] {
-        let utf8 = Array(jobName.utf8.prefix(Int(UInt16.max)))
-        return [UInt8(truncatingIfNeeded: utf8.count), UInt8(truncatingIfNeeded: utf8.count >> 8)] + utf8
+    /// Appends the frame of ``run(taskID:jobName:isBatch:firstItem:job:)`` to `writer`, its payload written in place:
+    /// the pool sends one per task, so no part of it is built as an array of its own first.
+    package static func appendRun(
+        taskID: UInt64,
+        jobName: String,
+        isBatch: Bool,
+        firstItem: Int,
+        job: [UInt8],
+        to writer: inout FrameWriter
+    ) {
+        var jobName = jobName
+        jobName.withUTF8 { utf8 in
+            let name = UnsafeBufferPointer(rebasing: utf8.prefix(Int(UInt16.max)))
+            writer.append(
+                kind: .run,
+                flags: isBatch ? Frame.batchFlag : 0,
+                taskID: taskID,
+                payloadLength: 2 + name.count + (isBatch ? 4 : 0) + job.count
+            ) { payload in
+                payload.appendLittleEndian(UInt64(name.count), bytes: 2)
+                payload.append(contentsOf: name)
+                if isBatch { payload.appendLittleEndian(UInt64(firstItem), bytes: 4) }
+                payload.append(contentsOf: job)
+            }
+        }
     }
 
     private static func decodePayload<T: Decodable>(

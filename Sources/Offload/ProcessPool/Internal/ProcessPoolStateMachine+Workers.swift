@@ -269,7 +269,7 @@ extension ProcessPoolStateMachine {
         withSlot(index) { slot in
             slot.phase = .empty
             slot.handles = nil
-            slot.inFlight = []
+            slot.inFlight = InFlightQueue()
             slot.outbox = FrameWriter()
             slot.unflushed = 0
             slot.killReason = nil

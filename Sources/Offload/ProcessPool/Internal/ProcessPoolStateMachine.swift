@@ -124,7 +124,7 @@ struct ProcessPoolStateMachine {
         var outbox = FrameWriter()
         var writing = false
         var commandBroken = false
-        var inFlight: Deque<PoolTask> = []
+        var inFlight = InFlightQueue()
         /// How many tasks at the end of `inFlight` have their frames still in `outbox` (not handed to a writer).
         var unflushed = 0
         var sent = 0
@@ -196,15 +196,18 @@ struct ProcessPoolStateMachine {
     /// Sends queued tasks to workers: each to the least-loaded worker that may take it.
     mutating func dispatch(now: UInt64, actions: inout [Action]) {
         guard broken == nil else { return }
-        var touched: [Int] = []
+        // At most two workers' worth of indices in the common case; no allocation for the first (see `Touched`).
+        var touched = Touched()
         while let task = pending.first {
-            guard let index = chooseSlot(for: task) else { break }
+            let estimate = shortEstimate(task)
+            guard let index = chooseSlot(for: task, estimate: estimate) else { break }
             var task = pending.removeFirst()
             if !task.started {
                 // Cancelled while queued: its canceller already counted it.
                 guard task.sink.start() else { continue }
                 task.started = true
             }
+            task.sentEstimate = estimate
             accounting.start()
             sampleQueueWait(since: task.queuedAt, now: now)
             if slots[index].inFlight.isEmpty { slots[index].headSince = now }
@@ -212,34 +215,37 @@ struct ProcessPoolStateMachine {
             if let carrier = task.traceContext {
                 Message.traceContext(taskID: task.id, carrier).append(to: &slots[index].outbox)
             }
-            Message.run(
+            Message.appendRun(
                 taskID: task.id,
                 jobName: task.jobName,
                 isBatch: task.itemCount != nil,
                 firstItem: task.nextItem,
-                job: task.payload
-            ).append(to: &slots[index].outbox)
+                job: task.payload,
+                to: &slots[index].outbox
+            )
             slots[index].inFlight.append(task)
             slots[index].unflushed += 1
             slots[index].sent += 1
-            if !touched.contains(index) { touched.append(index) }
+            touched.insert(index)
         }
         // A worker that already has plenty to do gets these frames with its next outcome (the manager flushes then,
         // see `afterProgress`): a stream of submissions then reaches it as a few large writes that it reads at once,
         // instead of one write, one read and one wake-up per task. A worker with little queued gets them now.
-        for index in touched
-        where slots[index].inFlight.count - slots[index].unflushed < ProcessPoolStateMachine.sentAheadForCoalescing {
-            flush(slot: index, actions: &actions)
+        touched.forEach { index in
+            if slots[index].inFlight.count - slots[index].unflushed < ProcessPoolStateMachine.sentAheadForCoalescing {
+                flush(slot: index, actions: &actions)
+            }
         }
     }
 
     /// The least-loaded worker that may take `task`; ready workers win ties over starting ones (fair start: a fresh
     /// pool's jobs spread over every worker, each starting worker taking one job of unknown duration).
-    func chooseSlot(for task: PoolTask) -> Int? {
+    /// `estimate` is ``shortEstimate(_:)`` of `task`, looked up once for every worker.
+    func chooseSlot(for task: PoolTask, estimate: Double?) -> Int? {
         var best: Int?
         var bestLoad = Int.max
         var bestReady = false
-        for index in slots.indices where accepts(slot: index, task) {
+        for index in slots.indices where accepts(slot: index, estimate: estimate) {
             let load = slots[index].inFlight.count
             let ready = slots[index].phase == .ready
             if load < bestLoad || (load == bestLoad && ready && !bestReady) {
@@ -251,13 +257,14 @@ struct ProcessPoolStateMachine {
         return best
     }
 
-    /// Whether worker `index` may take `task` now.
+    /// Whether worker `index` may take a task whose ``shortEstimate(_:)`` is `estimate` now.
     ///
     /// Prefetch rule: a task may wait in a worker behind others only when it and every task ahead of it are known to
-    /// be short (mean below ``longTask``), and then only up to about ``Settings/prefetchWindow`` of work ahead (at
-    /// least one waiting task, at most ``Settings/maxPrefetch`` in all). A job of unknown duration is never held behind
-    /// a running one, where it could neither be withdrawn cheaply nor start on another worker that frees up first.
-    func accepts(slot index: Int, _ task: PoolTask) -> Bool {
+    /// be short (mean below ``longTask`` when sent), and then only up to about ``Settings/prefetchWindow`` of work
+    /// ahead (at least one waiting task, at most ``Settings/maxPrefetch`` in all). A job of unknown duration is never
+    /// held behind a running one, where it could neither be withdrawn cheaply nor start on another worker that frees
+    /// up first. The worker's queue keeps the sums this needs (``InFlightQueue``).
+    func accepts(slot index: Int, estimate: Double?) -> Bool {
         // Read in place: a copy of the slot would retain and release every reference it holds, on every decision.
         guard !slots[index].commandBroken, slots[index].killReason == nil else { return false }
         switch slots[index].phase {
@@ -268,24 +275,17 @@ struct ProcessPoolStateMachine {
         if let limit = settings.maxTasksPerWorker, slots[index].sent >= limit { return false }
         let queued = slots[index].inFlight.count
         if queued == 0 { return true }
-        guard queued < settings.maxPrefetch, let own = expectedNanoseconds(task),
-            own < ProcessPoolStateMachine.longTask
-        else { return false }
-        // One mean lookup per run of tasks of the same type (a hash of the job's name each), not one per task.
-        var ahead = 0.0
-        var lastName: String?
-        var lastMean: Double?
-        for queued in slots[index].inFlight {
-            if queued.jobName != lastName {
-                lastName = queued.jobName
-                lastMean = meanItemNanoseconds[queued.jobName]
-            }
-            guard let mean = lastMean else { return false }
-            let expected = mean * Double(max(1, (queued.itemCount ?? 1) - queued.nextItem))
-            guard expected < ProcessPoolStateMachine.longTask else { return false }
-            ahead += expected
+        guard queued < settings.maxPrefetch, estimate != nil, slots[index].inFlight.unpredictable == 0 else {
+            return false
         }
-        return queued < 2 || ahead < settings.prefetchWindow
+        return queued < 2 || slots[index].inFlight.estimatedNanoseconds < settings.prefetchWindow
+    }
+
+    /// ``expectedNanoseconds(_:)`` when it is known and short (below ``longTask``), else `nil`: what prefetch may
+    /// queue behind other work, and the estimate a task is sent with.
+    func shortEstimate(_ task: PoolTask) -> Double? {
+        guard let expected = expectedNanoseconds(task), expected < ProcessPoolStateMachine.longTask else { return nil }
+        return expected
     }
 
     /// The expected run time of what remains of `task` (mean per item × items), `nil` while its type is unmeasured.
@@ -297,11 +297,8 @@ struct ProcessPoolStateMachine {
     mutating func recordDuration(jobName: String, nanoseconds: UInt64, items: Int) {
         guard items > 0 else { return }
         let sample = Double(nanoseconds) / Double(items)
-        if let mean = meanItemNanoseconds[jobName] {
-            meanItemNanoseconds[jobName] = mean * 0.8 + sample * 0.2
-        } else {
-            meanItemNanoseconds[jobName] = sample
-        }
+        // One hash of the name: the entry is updated in place (`.nan` marks a first sample).
+        meanItemNanoseconds[jobName, default: .nan].updateMean(with: sample)
     }
 
     /// Hands the worker's queued bytes to a writer, unless a write is already in progress (frames must reach the
@@ -592,6 +589,9 @@ struct PoolTask {
     var outputs: [UInt8] = []
     /// Batches: the items before `nextItem` that failed.
     var failures: [Int: OffloadError] = [:]
+    /// The expected run time it was sent to a worker with (``ProcessPoolStateMachine/shortEstimate(_:)``); `nil`
+    /// when it was unknown or long. ``InFlightQueue`` sums these for the prefetch rule.
+    var sentEstimate: Double?
 
     init(
         jobName: String,
@@ -613,6 +613,33 @@ struct PoolTask {
 
     var isBatch: Bool { itemCount != nil }
     var isComplete: Bool { nextItem >= (itemCount ?? 1) }
+}
+
+extension Double {
+    /// The pool's moving mean of job durations: each sample weighs a fifth; the first (`self` is `.nan`) is taken as is.
+    fileprivate mutating func updateMean(with sample: Double) {
+        self = isNaN ? sample : self * 0.8 + sample * 0.2
+    }
+}
+
+/// Worker indices a dispatch sent to, in order, without allocating for the first (almost every dispatch touches one).
+struct Touched {
+    private var first: Int?
+    private var more: [Int] = []
+
+    mutating func insert(_ index: Int) {
+        if first == nil {
+            first = index
+        } else if first != index, !more.contains(index) {
+            more.append(index)
+        }
+    }
+
+    func forEach(_ body: (Int) -> Void) {
+        guard let first else { return }
+        body(first)
+        more.forEach(body)
+    }
 }
 
 /// What the pool holds of one live worker process. The journal is shared memory the worker reports its progress in.
