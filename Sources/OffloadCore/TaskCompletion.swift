@@ -258,11 +258,11 @@ package struct TaskCompletion<Value: Sendable>: Sendable {
     }
 
     /// pending → running. Returns `false` (and changes nothing) if the task was cancelled before it started.
-    @usableFromInline
+    @inlinable
     package func tryStart() -> Bool { cell.tryStart() }
 
     /// Stores the outcome and wakes every waiter. A second call is ignored.
-    @usableFromInline
+    @inlinable
     package func finish(_ result: Result<Value, any Error>) {
         switch result {
         case .success(let value): cell.finish(.success(value))
@@ -271,50 +271,52 @@ package struct TaskCompletion<Value: Sendable>: Sendable {
     }
 
     /// pending → cancelled; see ``CompletionCell/cancelIfPending(then:)``.
-    @usableFromInline
+    @inlinable
     @discardableResult
     package func cancelIfPending(then: (_ withdrawn: Bool) -> Void = { _ in }) -> Bool {
         cell.cancelIfPending(then: then)
     }
 
     /// Whether someone asked for this task to be cancelled.
-    @usableFromInline
+    @inlinable
     package var isCancellationRequested: Bool { cell.isCancellationRequested }
 
     /// Whether the task has ended (result, error or cancellation).
-    @usableFromInline
+    @inlinable
     package var isFinished: Bool { cell.isFinished }
 
     /// Calls `callback` once with the outcome, now or when it is known.
-    @usableFromInline
+    @inlinable
     package func onCompletion(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
         cell.onCompletion { result in callback(Self.typed(result)) }
     }
 
     /// Suspends until the outcome is known.
-    @usableFromInline
+    @inlinable
     nonisolated(nonsending) package func value() async throws -> Value {
         try Self.cast(await cell.value())
     }
 
     /// Blocks until the outcome is known or `timeout` passes.
-    @usableFromInline
+    @inlinable
     package func wait(timeout: Duration?) throws -> Value {
         try Self.cast(cell.wait(timeout: timeout))
     }
 
     /// The outcome if the task has ended, without waiting.
-    @usableFromInline
+    @inlinable
     package func readyResult() -> Result<Value, any Error>? {
         cell.readyResult().map(Self.typed)
     }
 
-    private static func cast(_ value: any Sendable) -> Value {
+    @inlinable
+    static func cast(_ value: any Sendable) -> Value {
         // The cell only ever receives values from `finish(_:)` above, which stores a `Value`.
         value as! Value
     }
 
-    private static func typed(_ result: Result<any Sendable, any Error>) -> Result<Value, any Error> {
+    @inlinable
+    static func typed(_ result: Result<any Sendable, any Error>) -> Result<Value, any Error> {
         switch result {
         case .success(let value): return .success(cast(value))
         case .failure(let error): return .failure(error)

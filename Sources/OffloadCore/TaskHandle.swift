@@ -52,6 +52,7 @@ public struct TaskHandle<Value: Sendable>: Sendable {
     /// cancelled before it started.
     ///
     /// Cancelling the awaiting Swift task cancels the work if it has not started.
+    @inlinable
     nonisolated(nonsending) public var value: Value {
         get async throws {
             if let ready = completion.readyResult() { return try ready.get() }
@@ -72,6 +73,7 @@ public struct TaskHandle<Value: Sendable>: Sendable {
     /// - Throws: the work's own error, `CancellationError` if the task was cancelled, or
     ///   ``OffloadError/Code/timedOut`` if `timeout` passed first (the work itself goes on).
     @available(*, noasync, message: "use 'await handle.value' in async code")
+    @inlinable
     public func wait(timeout: Duration? = nil) throws -> Value {
         try completion.wait(timeout: timeout)
     }
