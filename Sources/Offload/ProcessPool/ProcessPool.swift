@@ -145,20 +145,21 @@ public final class ProcessPool: JobExecutor {
         if jobs.count == 1 { return try submitAlone(jobs[0], options: options) }
         let payload = try JobCodec.encode(jobs)
         let completion = TaskCompletion<BatchResults<J.Output>>()
+        let jobName = J.jobName
         var task = PoolTask(
-            jobName: J.jobName,
+            jobName: jobName,
             payload: payload,
             itemCount: jobs.count,
             isIdempotent: J.isIdempotent,
             timeout: try core.timeout(for: options),
             sink: BatchSink(completion: completion),
             describe: { index in
-                index.map { ProcessPool.describe(jobs[$0]) } ?? "\(J.jobName) (batch of \(jobs.count))"
+                index.map { ProcessPool.describe(jobs[$0]) } ?? "\(jobName) (batch of \(jobs.count))"
             }
         )
         task.progress = options.progress
         task.traceContext = JobTracing.traceTask(
-            jobName: J.jobName,
+            jobName: jobName,
             items: jobs.count,
             pool: core.configuration.name,
             completion: completion
@@ -186,8 +187,9 @@ public final class ProcessPool: JobExecutor {
         sink: any TaskSink,
         completion: TaskCompletion<Value>
     ) throws(OffloadError) {
+        let jobName = J.jobName  // a lookup in a locked table for the default name: once per submission
         var task = PoolTask(
-            jobName: J.jobName,
+            jobName: jobName,
             payload: try JobCodec.encode(job),
             itemCount: nil,
             isIdempotent: J.isIdempotent,
@@ -197,7 +199,7 @@ public final class ProcessPool: JobExecutor {
         )
         task.progress = options.progress
         task.traceContext = JobTracing.traceTask(
-            jobName: J.jobName,
+            jobName: jobName,
             items: 1,
             pool: core.configuration.name,
             completion: completion
