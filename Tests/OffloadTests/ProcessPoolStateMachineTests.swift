@@ -451,6 +451,31 @@ private struct Harness {
         #expect(stats.cancelled == 1 && stats.completed == 2 && stats.running == 0 && stats.isConsistent)
     }
 
+    @Test("cancelling a job handed to a worker still being spawned withdraws it: the worker never sees it, nor dies")
+    func cancelBeforeTheWorkerExists() {
+        for mode in [CancellationMode.stopRunning, .finishRunning] {
+            var pool = Harness(workers: 1)  // spawn requested, not answered: the slot has no descriptors yet
+            let task = pool.submit("Slow")
+            #expect(pool.machine.slots[0].inFlight.map(\.id) == [task.id], "handed to the spawning worker")
+            var actions: [ProcessPoolStateMachine.Action] = []
+            // The pool cannot read a journal that does not exist, so it reports the head task as started.
+            #expect(pool.machine.cancelInFlight(slot: 0, taskID: task.id, mode: mode, started: true, actions: &actions))
+            pool.perform(actions)
+            #expect(pool.cancelledCount == 1)
+            #expect(pool.signals.isEmpty && pool.machine.slots[0].killReason == nil, "\(mode): nothing to kill")
+            #expect(pool.machine.slots[0].inFlight.isEmpty)
+
+            pool.startWorkers()
+            #expect(pool.sent[0].isEmpty, "\(mode): the cancelled job's run frame never reached the worker")
+            let next = pool.submit("Slow")
+            #expect(pool.sent[0] == [next.id])
+            pool.result(next.id, from: 0)
+            let stats = pool.machine.stats
+            #expect(stats.cancelled == 1 && stats.completed == 1 && stats.running == 0 && stats.isConsistent)
+            #expect(pool.machine.workersReplaced == 0)
+        }
+    }
+
     @Test("cancelling a running job: .stopRunning kills its worker, .finishRunning lets it finish and drops the result")
     func cancelRunningBothModes() {
         for mode in [CancellationMode.stopRunning, .finishRunning] {

@@ -42,6 +42,13 @@ struct InFlightQueue: RandomAccessCollection {
         return task
     }
 
+    @discardableResult
+    mutating func remove(at position: Int) -> PoolTask {
+        let task = tasks.remove(at: position)
+        remove(task.sentEstimate)
+        return task
+    }
+
     mutating func popFirst() -> PoolTask? {
         isEmpty ? nil : removeFirst()
     }

@@ -247,8 +247,10 @@ final class ProcessPoolCore: Sendable {
         var actions: [ProcessPoolStateMachine.Action] = []
         let cancelled = state.withLock(self) { machine -> Bool in
             guard let found = machine.locateInFlight({ $0.cell === (task as AnyObject) }) else { return false }
-            // Raising the flag and reading the worker's progress are memory operations on the shared journal.
-            let started = machine.slots[found.slot].handles?.journal?.cancel(taskID: found.taskID) ?? found.isHead
+            // Raising the flag and reading the worker's progress are memory operations on the shared journal. A
+            // worker still being spawned has no journal and was sent nothing: the machine withdraws the task.
+            let handles = machine.slots[found.slot].handles
+            let started = handles?.journal?.cancel(taskID: found.taskID) ?? (handles != nil && found.isHead)
             return machine.cancelInFlight(
                 slot: found.slot,
                 taskID: found.taskID,

@@ -211,18 +211,7 @@ struct ProcessPoolStateMachine {
             accounting.start()
             sampleQueueWait(since: task.queuedAt, now: now)
             if slots[index].inFlight.isEmpty { slots[index].headSince = now }
-            if task.progress != nil { Message.watch(taskID: task.id).append(to: &slots[index].outbox) }
-            if let carrier = task.traceContext {
-                Message.traceContext(taskID: task.id, carrier).append(to: &slots[index].outbox)
-            }
-            Message.appendRun(
-                taskID: task.id,
-                jobName: task.jobName,
-                isBatch: task.itemCount != nil,
-                firstItem: task.nextItem,
-                job: task.payload,
-                to: &slots[index].outbox
-            )
+            task.appendFrames(to: &slots[index].outbox)
             slots[index].inFlight.append(task)
             slots[index].unflushed += 1
             slots[index].sent += 1
@@ -386,9 +375,15 @@ struct ProcessPoolStateMachine {
         guard let position = slots[index].inFlight.firstIndex(where: { $0.id == taskID && !$0.cancelled }) else {
             return false
         }
-        slots[index].inFlight[position].cancelled = true
         accounting.cancel(running: true)
         actions.append(.deliver(.cancelled(slots[index].inFlight[position].sink)))
+        if slots[index].handles == nil {
+            // The worker is still being spawned and was sent nothing: the task's frames leave its outbox, so the
+            // worker never sees the task (and is not killed for it, whatever the mode).
+            withdrawUnsent(slot: index, position: position)
+            return true
+        }
+        slots[index].inFlight[position].cancelled = true
         if started, mode == .stopRunning, position == 0 {
             kill(slot: index, reason: .cancelled(taskID: taskID), actions: &actions)
         }
@@ -396,6 +391,18 @@ struct ProcessPoolStateMachine {
     }
 
     /// The IDs of every in-flight task that is not cancelled, per worker (shutdown withdraws the unstarted ones).
+    /// Removes the task at `position` from a worker that has no descriptors yet: its queued frames are rebuilt from
+    /// the tasks that remain (nothing reached the worker, so nothing else is in its outbox).
+    private mutating func withdrawUnsent(slot index: Int, position: Int) {
+        withSlot(index) { slot in
+            slot.inFlight.remove(at: position)
+            slot.outbox = FrameWriter()
+            for task in slot.inFlight { task.appendFrames(to: &slot.outbox) }
+            slot.unflushed = slot.inFlight.count
+            slot.sent = slot.inFlight.count
+        }
+    }
+
     func inFlightTasks() -> [(slot: Int, taskID: UInt64)] {
         slots.indices.flatMap { index in
             slots[index].inFlight.filter { !$0.cancelled }.map { (index, $0.id) }
@@ -613,6 +620,21 @@ struct PoolTask {
 
     var isBatch: Bool { itemCount != nil }
     var isComplete: Bool { nextItem >= (itemCount ?? 1) }
+
+    /// Queues the frames that hand this task to a worker: a watch request when a map follows its progress, its trace
+    /// context when it is traced, and the run frame.
+    func appendFrames(to outbox: inout FrameWriter) {
+        if progress != nil { Message.watch(taskID: id).append(to: &outbox) }
+        if let traceContext { Message.traceContext(taskID: id, traceContext).append(to: &outbox) }
+        Message.appendRun(
+            taskID: id,
+            jobName: jobName,
+            isBatch: itemCount != nil,
+            firstItem: nextItem,
+            job: payload,
+            to: &outbox
+        )
+    }
 }
 
 extension Double {
