@@ -49,14 +49,15 @@ public struct ChunkPolicy: Sendable {
     /// Records a finished chunk of `items` items that its worker ran in `runDuration` (`nil`: not reported), and
     /// resizes the next chunks.
     public mutating func record(items: Int, runDuration: Duration?) {
-        guard fixed == nil, items > 0 else { return }
+        guard items > 0 else { return }
         guard let runDuration else {
-            current = cap
+            if fixed == nil { current = cap }
             return
         }
         let sample = Double(max(0, runDuration.nanosecondsClamped)) / Double(items)
         let perItem = nanosecondsPerItem.map { $0 * 0.7 + sample * 0.3 } ?? sample
-        nanosecondsPerItem = perItem
+        nanosecondsPerItem = perItem  // measured for a fixed size too: `chunksAreCheap` reads it
+        guard fixed == nil else { return }
         let target = Double(ChunkPolicy.targetChunkDuration.nanosecondsClamped)
         let wanted = perItem > 0 ? target / perItem : Double(cap)
         let size = wanted < Double(cap) ? max(1, Int(wanted)) : cap
@@ -65,6 +66,16 @@ public struct ChunkPolicy: Sendable {
 }
 
 extension ChunkPolicy {
+    /// A chunk that runs for less than this (nanoseconds) costs less than waking the task that waits for it.
+    @usableFromInline static let cheapChunkNanoseconds = 50_000.0
+
+    /// Whether the chunks measured so far ran for less than ``cheapChunkNanoseconds`` each: a map then waits for a
+    /// group of them at a time rather than being resumed once per chunk. `false` before any measurement.
+    @usableFromInline var chunksAreCheap: Bool {
+        guard let nanosecondsPerItem else { return false }
+        return nanosecondsPerItem * Double(current) < ChunkPolicy.cheapChunkNanoseconds
+    }
+
     /// Items in flight per worker that a map keeps at least when the caller fixed a small chunk size: enough that an
     /// executor which queues work inside its workers (a process pool's prefetch) always has the next jobs at hand,
     /// so one-job chunks do not cost a wake-up each.

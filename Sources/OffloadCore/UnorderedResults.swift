@@ -181,6 +181,8 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
     @usableFromInline var exhausted = false
     @usableFromInline var finished = false
     @usableFromInline let inbox: CompletionInbox<Base.Element, Output>
+    /// Finished chunks taken from the inbox as a group and not handed out yet.
+    @usableFromInline var ready = Deque<CompletionInbox<Base.Element, Output>.Arrival>()
 
     @usableFromInline
     init(_ setup: Setup) {
@@ -205,12 +207,16 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
                 progress?.finish()
                 return nil
             }
-            let inbox = self.inbox
-            let arrival = try await withTaskCancellationHandler {
-                try await inbox.take()
-            } onCancel: {
-                inbox.cancelAll()
+            if ready.isEmpty {
+                let inbox = self.inbox
+                let wanted = ChunkStream.groupSize(inFlight: inFlight, cheap: policy.chunksAreCheap)
+                ready = try await withTaskCancellationHandler {
+                    try await inbox.take(atLeast: wanted)
+                } onCancel: {
+                    inbox.cancelAll()
+                }
             }
+            let arrival = ready.removeFirst()
             inFlight -= 1
             progress?.chunkEnded(start: arrival.start, items: arrival.chunk.count, result: arrival.result)
             let batch = try arrival.result.get()
@@ -222,6 +228,15 @@ package struct ChunkStream<Base: Sequence, Output: Sendable> where Base.Element:
             finish()
             throw error
         }
+    }
+
+    /// How many finished chunks to wait for before the consumer resumes: one, unless the chunks are cheap
+    /// (``ChunkPolicy/chunksAreCheap``); then half of those in flight, so a stream of one-job chunks resumes its
+    /// consumer once per group instead of once per chunk (each resumption is a thread wake-up when the consumer
+    /// keeps up). Results then come in bursts: half a window of chunks that each ran for under 50 µs.
+    @inlinable
+    static func groupSize(inFlight: Int, cheap: Bool) -> Int {
+        cheap ? max(1, inFlight / 2) : 1
     }
 
     /// Ends the stream and cancels every chunk still in flight.
@@ -264,8 +279,25 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
 
     private struct State {
         var arrivals = Deque<Arrival>()
-        var waiter: UnsafeContinuation<Arrival, any Error>?
+        var waiter: UnsafeContinuation<Deque<Arrival>, any Error>?
+        /// How many arrivals the waiter waits for (fewer once no more can come).
+        var wanted = 1
         var inFlight: [Int: (handle: TaskHandle<BatchResults<Output>>, chunk: [Input])] = [:]
+        /// How many times a suspended waiter was resumed (for tests).
+        var resumptions = 0
+
+        /// Whether `wanted` arrived, or every chunk still out did, or one that arrived failed as a whole (the stream
+        /// ends with it: no reason to wait for the rest).
+        var groupReady: Bool {
+            guard let last = arrivals.last else { return false }
+            if case .failure = last.result { return true }
+            return arrivals.count >= min(wanted, arrivals.count + inFlight.count)
+        }
+
+        mutating func takeArrivals() -> Deque<Arrival> {
+            defer { arrivals = [] }
+            return arrivals
+        }
     }
 
     private let state = Mutex(State())
@@ -286,34 +318,40 @@ final class CompletionInbox<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private func deliver(start: Int, result: Result<BatchResults<Output>, any Error>) {
-        let (waiter, arrival) = state.withLock(self) { state -> (UnsafeContinuation<Arrival, any Error>?, Arrival?) in
-            guard let entry = state.inFlight.removeValue(forKey: start) else { return (nil, nil) }
-            let arrival = Arrival(start: start, chunk: entry.chunk, result: result)
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (waiter, arrival)
-            }
-            state.arrivals.append(arrival)
-            return (nil, nil)
+        let resume = state.withLock(self) { state -> (UnsafeContinuation<Deque<Arrival>, any Error>, Deque<Arrival>)? in
+            guard let entry = state.inFlight.removeValue(forKey: start) else { return nil }
+            state.arrivals.append(Arrival(start: start, chunk: entry.chunk, result: result))
+            guard let waiter = state.waiter, state.groupReady else { return nil }
+            state.waiter = nil
+            state.resumptions += 1
+            return (waiter, state.takeArrivals())
         }
-        if let waiter, let arrival { waiter.resume(returning: arrival) }
+        if let (waiter, arrivals) = resume { waiter.resume(returning: arrivals) }
     }
 
-    /// The next completed chunk; suspends until one arrives.
+    /// The completed chunks, in completion order, once at least `wanted` of them arrived — or fewer, when no more are
+    /// in flight or one failed as a whole; suspends until then. The caller has at least one chunk not handed out.
     @usableFromInline
-    nonisolated(nonsending) func take() async throws -> Arrival {
+    nonisolated(nonsending) func take(atLeast wanted: Int) async throws -> Deque<Arrival> {
         try await withUnsafeThrowingContinuation { continuation in
-            // Invariant for the unsafe continuation: resumed here with an arrival, or stored as the single waiter and
-            // resumed exactly once by `deliver`, which clears it under the lock. `take` is only called by the one
-            // iterator that owns this inbox, and never concurrently.
-            let arrival = state.withLock(self) { state -> Arrival? in
-                if let first = state.arrivals.popFirst() { return first }
+            // Invariant for the unsafe continuation: resumed here with the arrivals, or stored as the single waiter
+            // and resumed exactly once by `deliver`, which clears it under the lock. `take` is only called by the
+            // one iterator that owns this inbox, and never concurrently.
+            let arrivals = state.withLock(self) { state -> Deque<Arrival>? in
+                state.wanted = max(1, wanted)
+                if state.groupReady { return state.takeArrivals() }
                 state.waiter = continuation
                 return nil
             }
-            if let arrival { continuation.resume(returning: arrival) }
+            if let arrivals { continuation.resume(returning: arrivals) }
         }
     }
+
+    /// How many times a suspended `take` was resumed (a thread wake-up each when the consumer was waiting).
+    var resumptions: Int { state.withLock(self) { $0.resumptions } }
+
+    /// Whether a `take` is suspended (for tests).
+    var hasWaiter: Bool { state.withLock(self) { $0.waiter != nil } }
 
     @usableFromInline
     func cancelAll() {
