@@ -6,7 +6,9 @@ import Synchronization
 /// Each element is `(index, value)`: the position of the item in the input and its result. Input is read lazily, a
 /// chunk at a time, and at most `maxInFlight` chunks are queued or waiting to be consumed, so an input far larger
 /// than memory streams through the pool in constant memory. Results of a finished chunk are handed out without a
-/// suspension per item. The first failure ends the sequence: it is thrown from `next()` (attributed to its input)
+/// suspension per item; once chunks measure under 50 µs each (tiny jobs with a small `chunkSize`), the stream waits
+/// for half of the chunks in flight at a time, so results come in groups rather than with a thread wake-up each.
+/// The first failure ends the sequence: it is thrown from `next()` (attributed to its input)
 /// and every chunk still in flight is cancelled. Abandoning the iteration (breaking out of the loop) or cancelling
 /// the consuming task cancels the chunks not yet started.
 ///
