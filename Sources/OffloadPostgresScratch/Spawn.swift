@@ -9,26 +9,56 @@ import Synchronization
 enum Spawn {
     /// Runs `argv` to completion; returns the exit status (or 128 + signal) and what it wrote to stdout and stderr.
     static func run(_ argv: [String], outputPath: String) throws -> (status: Int32, output: String) {
-        let pid = try start(argv, stdoutPath: outputPath, stdinPath: "/dev/null")
+        let pid = try start(argv, stdoutPath: outputPath, stdin: .path("/dev/null"))
         let status = wait(pid)
         let output = readFile(outputPath)
         unlink(outputPath)
         return (status, output)
     }
 
+    /// Where a started child's stdin comes from.
+    enum Input {
+        /// A file opened read-only.
+        case path(String)
+        /// A descriptor of ours, duplicated onto the child's 0 (the duplicate is not close-on-exec).
+        case descriptor(Int32)
+    }
+
     /// Starts `argv` with stdout and stderr appended to `stdoutPath`; returns its PID.
-    static func start(_ argv: [String], stdoutPath: String, stdinPath: String) throws -> pid_t {
+    /// - Parameters:
+    ///   - stdin: the child's standard input.
+    ///   - ownProcessGroup: start the child in a new process group (so that signals a terminal or a runner sends to
+    ///     ours do not reach it), with every signal unblocked.
+    static func start(
+        _ argv: [String],
+        stdoutPath: String,
+        stdin: Input,
+        ownProcessGroup: Bool = false
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        switch stdin {
+        case .path(let path): posix_spawn_file_actions_addopen(&actions, 0, path, O_RDONLY, 0)
+        case .descriptor(let fd): posix_spawn_file_actions_adddup2(&actions, fd, 0)
+        }
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if ownProcessGroup {
+            var unblocked = sigset_t()
+            sigemptyset(&unblocked)
+            posix_spawnattr_setsigmask(&attributes, &unblocked)
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
+        }
         var pid: pid_t = 0
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
         let result = cArguments.withUnsafeBufferPointer { buffer in
-            posix_spawn(&pid, argv[0], &actions, nil, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ)
+            posix_spawn(&pid, argv[0], &actions, &attributes, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ)
         }
         guard result == 0 else {
             throw ScratchPostgresError(message: "could not start \(argv[0]): error \(result)")
@@ -74,7 +104,7 @@ public final class ScratchProcess: Sendable {
     /// - Throws: ``ScratchPostgresError`` if it cannot be started.
     public init(_ argv: [String], outputPath: String) throws {
         self.outputPath = outputPath
-        pid = try Spawn.start(argv, stdoutPath: outputPath, stdinPath: "/dev/null")
+        pid = try Spawn.start(argv, stdoutPath: outputPath, stdin: .path("/dev/null"))
     }
 
     /// What the child wrote so far.
