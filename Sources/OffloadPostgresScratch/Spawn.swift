@@ -90,40 +90,65 @@ enum Spawn {
 }
 
 /// A child process whose output goes to a file: started, signalled and reaped without Foundation's `Process`.
+///
+/// The child never outlives this process: a watchdog (a small `/bin/sh` process, see ``Watchdog``) sends it SIGKILL
+/// when this process is gone, however it died (SIGKILL, a crash, `exit` without clean-up). SIGKILL, because it is the
+/// one signal a stopped (SIGSTOP) child still acts on. The watchdog is dismissed once the child has exited, before the
+/// child is reaped, so its PID cannot have been reused by then. A child still running when its `ScratchProcess` is
+/// deinitialised is killed.
 public final class ScratchProcess: Sendable {
     /// The child's PID.
     public let pid: Int32
     /// Where its stdout and stderr go.
     public let outputPath: String
+    /// The exit status once reaped; the lock also orders every signal before the reap (no signal to a reused PID).
     private let exitStatus = Mutex<Int32?>(nil)
+    private let watchdog: Watchdog
 
     /// Starts `argv` (`argv[0]` is a path).
     /// - Parameters:
     ///   - argv: the program and its arguments.
     ///   - outputPath: the file that receives its stdout and stderr.
-    /// - Throws: ``ScratchPostgresError`` if it cannot be started.
+    /// - Throws: ``ScratchPostgresError`` if it or its watchdog cannot be started.
     public init(_ argv: [String], outputPath: String) throws {
         self.outputPath = outputPath
-        pid = try Spawn.start(argv, stdoutPath: outputPath, stdin: .path("/dev/null"))
+        let pid = try Spawn.start(argv, stdoutPath: outputPath, stdin: .path("/dev/null"))
+        do {
+            // Between the spawn above and this one, a SIGKILL of this process would leave the child running: a window
+            // of about a millisecond, which only the child's own cooperation could close.
+            watchdog = try Watchdog(script: #"kill -KILL "$1" 2>/dev/null"#, arguments: ["\(pid)"])
+        } catch {
+            _ = Glibc.kill(pid, SIGKILL)
+            _ = Spawn.wait(pid)
+            throw error
+        }
+        self.pid = pid
     }
+
+    deinit {
+        kill()
+    }
+
+    /// The watchdog's PID (for the tests that check it acts).
+    package var watchdogPID: Int32 { watchdog.pid }
 
     /// What the child wrote so far.
     public var output: String { Spawn.readFile(outputPath) }
 
-    /// Sends a signal.
+    /// Sends a signal (nothing once the child has been reaped).
     /// - Parameter signal: the signal number.
-    public func signal(_ signal: Int32) { _ = Glibc.kill(pid, signal) }
+    public func signal(_ signal: Int32) {
+        exitStatus.withLock { stored in
+            if stored == nil { _ = Glibc.kill(pid, signal) }
+        }
+    }
 
     /// The exit status (128 + signal when killed), or `nil` while running. Reaps the child.
     public var currentExitStatus: Int32? {
         exitStatus.withLock { stored in
             if let stored { return stored }
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            guard result == pid else { return nil }
-            let value = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            stored = value
-            return value
+            guard Self.hasExited(pid, blocking: false) else { return nil }
+            return reap(&stored)
         }
     }
 
@@ -141,14 +166,33 @@ public final class ScratchProcess: Sendable {
         }
     }
 
-    /// SIGCONT + SIGKILL and reap, if still running.
+    /// SIGCONT + SIGKILL and reap, if not reaped yet.
     public func kill() {
-        guard isRunning else { return }
-        signal(SIGCONT)
-        signal(SIGKILL)
         exitStatus.withLock { stored in
             guard stored == nil else { return }
-            stored = Spawn.wait(pid)
+            _ = Glibc.kill(pid, SIGCONT)
+            _ = Glibc.kill(pid, SIGKILL)
+            _ = Self.hasExited(pid, blocking: true)
+            _ = reap(&stored)
+        }
+    }
+
+    /// Dismisses the watchdog, then reaps the child (which has exited: the order keeps its PID ours until the
+    /// watchdog can no longer signal it).
+    private func reap(_ stored: inout Int32?) -> Int32 {
+        watchdog.dismiss()
+        let value = Spawn.wait(pid)
+        stored = value
+        return value
+    }
+
+    /// Whether `pid` (a child) has exited, leaving it unreaped (`WNOWAIT`). `true` also when it is no child of ours.
+    private static func hasExited(_ pid: pid_t, blocking: Bool) -> Bool {
+        var info = siginfo_t()
+        while true {
+            let result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT | (blocking ? 0 : WNOHANG))
+            if result == 0 { return info._sifields._sigchld.si_pid == pid }
+            if errno != EINTR { return true }
         }
     }
 }
