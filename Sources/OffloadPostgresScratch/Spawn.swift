@@ -44,6 +44,12 @@ enum Spawn {
         }
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else: descriptors this process opened without close-on-exec (there are some: sockets of the test
+        // runner) would otherwise live on in the postmaster or a watchdog, keeping files, pipes and connections open
+        // after we close them. The list is taken now, so one opened concurrently can slip through, and one closed
+        // concurrently makes its close fail in the child, which posix_spawn ignores (EBADF is reported only for a
+        // descriptor out of range).
+        for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -64,6 +70,20 @@ enum Spawn {
             throw ScratchPostgresError(message: "could not start \(argv[0]): error \(result)")
         }
         return pid
+    }
+
+    /// The descriptors open in this process, from `/proc/self/fd`.
+    static func openDescriptors() -> [Int32] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(directory) }
+        var descriptors: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let fd = Int32(name) { descriptors.append(fd) }
+        }
+        return descriptors
     }
 
     /// Waits for `pid`; returns its exit status, or 128 + the signal that killed it.
