@@ -34,6 +34,11 @@ final class ExitWatch: Sendable {
         }
     }
 
+    /// Whether the process exited by `deadline` (a deadline shared by several waits bounds them all together).
+    func exited(by deadline: ContinuousClock.Instant) async -> Bool {
+        await exited(within: max(.zero, deadline - ContinuousClock.now))
+    }
+
     /// Whether the process still exists (not exited; `kill(pid, 0)` would also count a zombie).
     var isRunning: Bool {
         var entries = [Syscalls.PollEntry(fd: pidfd)]
