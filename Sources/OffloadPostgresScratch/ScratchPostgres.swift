@@ -78,8 +78,9 @@ public final class ScratchPostgres: @unchecked Sendable {
 
     /// What the watchdog runs once the owning process is gone (or after ``stop()``, when there is nothing left to do):
     /// `$1` the directory, `$2` `pg_ctl`, `$3` `runuser` when the server runs as the `postgres` user, else empty.
-    /// `pg_ctl stop` checks that the PID in `postmaster.pid` is a live postmaster of this data directory, and waits
-    /// until it and its backends are gone; the directory (data, socket, log) goes after.
+    /// `pg_ctl stop -m immediate -w` sends SIGQUIT to the PID in `postmaster.pid` and waits (up to a minute) until the
+    /// postmaster, which outlives its backends, has removed that file on exit; the directory (data, socket, log) goes
+    /// after.
     private static let watchdogScript = #"""
         if [ -e "$1/data/postmaster.pid" ]; then
             if [ -n "$3" ]; then
