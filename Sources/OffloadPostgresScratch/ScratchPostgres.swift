@@ -68,7 +68,9 @@ public final class ScratchPostgres: @unchecked Sendable {
             throw error
         }
         do {
-            try run(["\(bin)/initdb", "-D", base + "/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
+            try run([
+                "\(bin)/initdb", "-D", base + "/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
+            ])
             try start()
         } catch {
             stop()

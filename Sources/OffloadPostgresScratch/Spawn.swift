@@ -64,7 +64,9 @@ enum Spawn {
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
         let result = cArguments.withUnsafeBufferPointer { buffer in
-            posix_spawn(&pid, argv[0], &actions, &attributes, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ)
+            posix_spawn(
+                &pid, argv[0], &actions, &attributes, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ
+            )
         }
         guard result == 0 else {
             throw ScratchPostgresError(message: "could not start \(argv[0]): error \(result)")

@@ -24,7 +24,10 @@ func runWatchdogModeIfRequested() {
         }
     case "--hold-worker" where arguments.count >= 2:
         do {
-            let worker = try ScratchProcess([CommandLine.arguments[0]] + arguments.dropFirst(2), outputPath: arguments[1])
+            let worker = try ScratchProcess(
+                [CommandLine.arguments[0]] + arguments.dropFirst(2),
+                outputPath: arguments[1]
+            )
             while !worker.output.contains("ready ") {
                 // The worker connects to the server first (about 100 ms); the test's time limit bounds this loop.
                 guard worker.isRunning else { fail("the held worker exited: \(worker.output)") }

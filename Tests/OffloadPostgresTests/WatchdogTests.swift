@@ -130,10 +130,14 @@ extension PostgresTests {
             let open = Glibc.open("/dev/null", O_RDONLY)
             try #require(open > 2)
             defer { close(open) }
-            let child = try ScratchProcess(["/bin/sleep", "600"], outputPath: TestDatabase.server.directory + "/fds.out")
+            let child = try ScratchProcess(
+                ["/bin/sleep", "600"],
+                outputPath: TestDatabase.server.directory + "/fds.out"
+            )
             defer { child.kill() }
             for pid in [child.pid, child.watchdogPID] {
-                let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").compactMap { Int($0) }
+                let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
+                    .compactMap { Int($0) }
                 #expect(descriptors.sorted() == [0, 1, 2], "PID \(pid)")
             }
         }

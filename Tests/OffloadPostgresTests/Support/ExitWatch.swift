@@ -24,7 +24,8 @@ final class ExitWatch: Sendable {
     /// on a thread of its own, never on the test's executor.
     func exited(within timeout: Duration) async -> Bool {
         let fd = pidfd
-        let milliseconds = Int32(timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let (seconds, attoseconds) = timeout.components
+        let milliseconds = Int32(seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 var entries = [Syscalls.PollEntry(fd: fd)]
