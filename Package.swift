@@ -176,6 +176,8 @@ let package = Package(
             name: "OffloadPostgresTestWorker",
             dependencies: [
                 "OffloadPostgres", "OffloadPostgresMetrics", "OffloadTestJobs", "OffloadTracing",
+                // Its watchdog-test modes start a scratch cluster or a held worker, and are then SIGKILLed.
+                "OffloadPostgresScratch",
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
@@ -188,6 +190,8 @@ let package = Package(
             dependencies: [
                 "OffloadPostgres", "OffloadPostgresScratch", "OffloadTestJobs", "OffloadPostgresTestWorker",
                 "OffloadPostgresMetrics", "OffloadTracing",
+                // pidfd_open: the watchdog tests wait for processes that are not their children.
+                "OffloadSystem",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

@@ -9,9 +9,14 @@ import Foundation
 ///
 /// Uses the newest server found in `/usr/lib/postgresql/<version>/bin` (Debian, Ubuntu) or on `PATH`. PostgreSQL
 /// refuses to run as root, so as root the server runs as the `postgres` user (through `runuser`).
+///
+/// The cluster never outlives the process that started it: besides ``stop()`` (called by `deinit`), a watchdog
+/// process stops the server (`pg_ctl stop -m immediate`) and deletes ``directory`` as soon as this process is gone,
+/// even when it was killed with SIGKILL. The watchdog is started before `initdb`, so it also covers a process killed
+/// while the cluster is being created.
 public final class ScratchPostgres: @unchecked Sendable {
-    // @unchecked Sendable: every stored property is a `let` set in `init`; the only mutation, `stopped`, is guarded
-    // by `lock`.
+    // @unchecked Sendable: every stored property is a `let` set in `init` (`Watchdog` is Sendable); the only mutation,
+    // `stopped`, is guarded by `lock`.
     /// The port the server listens on (127.0.0.1).
     public let port: Int
     /// The temporary directory holding the data directory, the socket and the log.
@@ -22,6 +27,7 @@ public final class ScratchPostgres: @unchecked Sendable {
     private let serverOptions: String
     private let lock = NSLock()
     private var stopped = false
+    private let watchdog: Watchdog
 
     /// Why no server can be started here, or `nil` when one can.
     public static var unavailableReason: String? {
@@ -52,15 +58,41 @@ public final class ScratchPostgres: @unchecked Sendable {
             + " -c full_page_writes=off -c max_connections=300"
         for (name, value) in settings.sorted(by: { $0.key < $1.key }) { options += " -c \(name)=\(value)" }
         serverOptions = options
-        let data = base + "/data"
-        try run(["\(bin)/initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
         do {
-            try start()
+            watchdog = try Watchdog(
+                script: Self.watchdogScript,
+                arguments: [base, bin + "/pg_ctl", runAsPostgres ? "/usr/sbin/runuser" : ""]
+            )
         } catch {
             try? FileManager.default.removeItem(atPath: base)
             throw error
         }
+        do {
+            try run([
+                "\(bin)/initdb", "-D", base + "/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
+            ])
+            try start()
+        } catch {
+            stop()
+            throw error
+        }
     }
+
+    /// What the watchdog runs once the owning process is gone (or after ``stop()``, when there is nothing left to do):
+    /// `$1` the directory, `$2` `pg_ctl`, `$3` `runuser` when the server runs as the `postgres` user, else empty.
+    /// `pg_ctl stop -m immediate -w` sends SIGQUIT to the PID in `postmaster.pid` and waits (up to a minute) until the
+    /// postmaster, which outlives its backends, has removed that file on exit; the directory (data, socket, log) goes
+    /// after.
+    private static let watchdogScript = #"""
+        if [ -e "$1/data/postmaster.pid" ]; then
+            if [ -n "$3" ]; then
+                "$3" -u postgres -- "$2" -D "$1/data" -m immediate -w stop >/dev/null 2>&1
+            else
+                "$2" -D "$1/data" -m immediate -w stop >/dev/null 2>&1
+            fi
+        fi
+        rm -rf "$1"
+        """#
 
     deinit {
         stop()
@@ -85,7 +117,8 @@ public final class ScratchPostgres: @unchecked Sendable {
         try start()
     }
 
-    /// Stops the server and deletes its directory. Idempotent.
+    /// Stops the server and deletes its directory, then lets its watchdog go (it finds nothing left to do and exits).
+    /// Idempotent.
     public func stop() {
         lock.lock()
         let already = stopped
@@ -94,7 +127,16 @@ public final class ScratchPostgres: @unchecked Sendable {
         if already { return }
         _ = try? run(["\(binDirectory)/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(atPath: directory)
+        watchdog.release()
     }
+
+    /// The postmaster's PID, read from `postmaster.pid` in the data directory; `nil` while the server is stopped.
+    public var postmasterPID: Int32? {
+        Spawn.readFile(directory + "/data/postmaster.pid").split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
+    /// The watchdog's PID (for the tests that check it acts).
+    package var watchdogPID: Int32 { watchdog.pid }
 
     /// The server log (for failure messages).
     public var log: String { Spawn.readFile(directory + "/log") }

@@ -17,7 +17,9 @@ import OffloadTracing
 //   --queues a,b --local-workers N --threads
 //   --trace: run jobs under an in-memory tracer (SpanContextSeen reports the span it runs in)
 //   --metrics: count with a PostgresMetricsObserver into MetricsTestKit's TestMetrics; the exit summary adds them
+// Or, as its first argument, one of the watchdog tests' modes (WatchdogModes.swift): --scratch-cluster, --hold-worker.
 PostgresWorker.runLocalWorkerIfRequested(registry: TestJobs.registry)
+runWatchdogModeIfRequested()
 
 var options: [String: String] = [:]
 var flags: Set<String> = []

@@ -28,7 +28,9 @@ enum TestDatabase {
 
     static func stopAtExit() { server.stop() }
 
-    /// Clusters left by a test process that was killed: stop them and delete their directories.
+    /// Clusters whose test process is gone: stop them and delete their directories. A cluster's watchdog does this the
+    /// moment its owner dies (WatchdogTests); this is the second line, for a watchdog that was killed itself (or a
+    /// cluster left by a build from before the watchdog).
     static func removeOrphans() {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
         for entry in entries where entry.hasPrefix("offload-pg-") {
