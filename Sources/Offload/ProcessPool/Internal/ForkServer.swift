@@ -223,7 +223,20 @@ final class ForkServerClient: Sendable {
     private struct State: Sendable {
         var policy = ForkServerPolicy()
         var server: Server?
+        /// Whether the running server has answered a request: it is past its program start-up, and each later reply
+        /// is waited for at most ``ForkServerClient/replyTimeoutMilliseconds``.
+        var serverAnswered = false
     }
+
+    /// How long the manager waits for a fork reply from a server that has answered before. Answering is a
+    /// `recvmsg`, a read of `/proc/self/task`, one `clone` of a small single-threaded process and a `sendmsg`:
+    /// well under a millisecond, and a few tens of milliseconds on a loaded two-core machine where the server must
+    /// wait for a CPU. Half a second is ten times that, so a server that is only slow is not taken for a stuck one,
+    /// and it bounds what a stuck server (stopped with SIGSTOP, or starved) costs: the manager, which does all of
+    /// the pool's work, waits this long once; then the server is killed and the worker spawned. (The first request
+    /// to a new server also waits for the server's own start-up, so it is bounded by
+    /// ``ProcessPool/Configuration/startTimeout``, as a spawned worker's start is.)
+    static let replyTimeoutMilliseconds: Int32 = 500
 
     private let state = Mutex(State())
 
@@ -269,6 +282,7 @@ final class ForkServerClient: Sendable {
                 let server = try start(configuration: configuration, executable: executable)
                 state.withLock(self) { state in
                     state.server = server
+                    state.serverAnswered = false
                     state.policy.started()
                 }
             } catch {
@@ -276,7 +290,8 @@ final class ForkServerClient: Sendable {
                 return nil
             }
         }
-        guard let server = state.withLock(self, { $0.server }) else { return nil }
+        guard let (server, answered) = state.withLock(self, { state in state.server.map { ($0, state.serverAnswered) } })
+        else { return nil }
         let timeout = Int32(clamping: max(1, configuration.startTimeout.nanosecondsClamped / 1_000_000))
         guard let pidPipe = try? Syscalls.pipe(nonBlocking: false) else { return nil }
         defer { Syscalls.close(pidPipe.read) }
@@ -284,14 +299,18 @@ final class ForkServerClient: Sendable {
             server,
             [stderr, command, result, journal, pidPipe.write],
             transport: transport,
-            timeout: timeout
+            timeout: answered ? min(timeout, Self.replyTimeoutMilliseconds) : timeout,
+            startingUp: !answered
         )
         // The server holds the write end now (or the request never left): this process keeps none, so the read end
         // sees the end of file once neither the server nor a worker it forked has it.
         Syscalls.close(pidPipe.write)
         switch outcome {
         case .forked(let pid):
-            state.withLock(self) { $0.policy.forked() }
+            state.withLock(self) { state in
+                state.serverAnswered = true
+                state.policy.forked()
+            }
             return pid
         case .lost(let reason):
             stopServer { $0.policy.serverLost(reason) }
@@ -343,7 +362,13 @@ final class ForkServerClient: Sendable {
         case refused(String)
     }
 
-    private func request(_ server: Server, _ fds: [Int32], transport: String?, timeout: Int32) -> Outcome {
+    private func request(
+        _ server: Server,
+        _ fds: [Int32],
+        transport: String?,
+        timeout: Int32,
+        startingUp: Bool
+    ) -> Outcome {
         do throws(SystemCallError) {
             try Syscalls.send(server.socket, Array((transport ?? "").utf8), descriptors: fds)
         } catch {
@@ -353,9 +378,14 @@ final class ForkServerClient: Sendable {
         var entries = [Syscalls.PollEntry(fd: server.socket), Syscalls.PollEntry(fd: server.pidfd)]
         Syscalls.poll(&entries, timeoutMilliseconds: timeout)
         if !entries[0].ready {
-            // A server that does not answer in `startTimeout` is not asked again (each wait holds the manager).
-            return entries[1].ready
-                ? .lost("the fork server exited") : .refused("the fork server did not answer within \(timeout) ms")
+            if entries[1].ready { return .lost("the fork server exited") }
+            // Stuck (stopped, starved) or never started: the caller kills it, and it counts as lost — restarted if
+            // it had forked workers (each wait holds the manager, so never twice for one server).
+            return .lost(
+                startingUp
+                    ? "the fork server did not start within startTimeout (\(timeout) ms); it was killed"
+                    : "the fork server did not answer a fork request within \(timeout) ms; it was killed"
+            )
         }
         let reply: (bytes: [UInt8], descriptors: [Int32])?
         do throws(SystemCallError) {
