@@ -13,6 +13,8 @@ import OffloadTracing
 //   --garbage-before-hello (worker argument) write bytes that are not a frame to the result pipe, then serve
 //   --crash-before-hello   (worker argument) crash with SIGSEGV before reaching the entry point
 //   --fork-server-dies-after-clone (worker argument) as a fork server, die right after the first fork, unanswered
+//   --forked-worker-announces-late=<fifo> (worker argument) as a fork server's worker, announce the PID only once
+//                          the pool stopped waiting for it, after writing it to <fifo>
 //   parent                 start a 2-worker pool of this executable, print "pids <a> <b>", then wait to be killed
 //                          (optionally: parent pipes|sharedMemory [mid-write] [forkserver|spawn]); without a start
 //                          method argument, OFFLOAD_TEST_START_METHOD chooses one, and a fork server's PID is
@@ -43,6 +45,11 @@ if arguments.contains("--mutex-before-entry") {
 if arguments.contains("--fork-server-dies-after-clone") {
     // As a fork server: die (SIGKILL) right after forking the first worker, before replying to the pool.
     ProcessPool.testHookForkServerDiesAfterNextClone()
+}
+if let late = arguments.first(where: { $0.hasPrefix("--forked-worker-announces-late=") }) {
+    // As a fork server: each forked worker announces itself only after the pool stopped waiting for its PID, and
+    // first tells the test its PID through the FIFO named.
+    ProcessPool.testHookForkedWorkerAnnouncesLate(fifo: String(late.dropFirst("--forked-worker-announces-late=".count)))
 }
 if arguments.contains("--idle-without-entry") {
     while true { pause() }

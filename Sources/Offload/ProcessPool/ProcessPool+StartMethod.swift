@@ -71,4 +71,10 @@ extension ProcessPool {
     package static func testHookForkServerDiesAfterNextClone() {
         ForkServer.dieAfterNextClone.store(true, ordering: .relaxed)
     }
+
+    /// Test hook (package access): in a fork server, each forked worker waits until the pool has stopped waiting
+    /// for its PID, then writes its PID to the FIFO at `path`, then announces itself to the pool as usual.
+    package static func testHookForkedWorkerAnnouncesLate(fifo path: String) {
+        ForkServer.lateAnnouncementFIFO.withLock { $0 = path }
+    }
 }

@@ -24,7 +24,10 @@ enum ForkServer {
     /// Test hook (the fixture's `--fork-server-dies-after-clone`): the server kills itself with SIGKILL right after
     /// its next fork, before replying.
     package static let dieAfterNextClone = Atomic<Bool>(false)
-    /// Exit status of a server whose set-up failed.
+    /// Test hook (the fixture's `--forked-worker-announces-late=<fifo>`): a forked worker first waits until the pool
+    /// no longer reads its PID pipe, then writes its PID in decimal to this FIFO, then announces itself as usual.
+    package static let lateAnnouncementFIFO = Mutex<String?>(nil)
+    /// Exit status of a server whose set-up failed (and of a forked worker that could not announce itself).
     static let setupFailedStatus: Int32 = 71
 
     /// What a reply's first word says.
@@ -117,9 +120,18 @@ enum ForkServer {
     /// dies).
     private static func becomeWorker(registry: JobRegistry, descriptors fds: [Int32], transport: [UInt8]) -> Never {
         // First, before the descriptors move (the pipe may sit at a number 2–5 is about to take). Four bytes: one
-        // atomic write, read whole or not at all.
+        // atomic write, read whole or not at all. If it fails (EPIPE: the pool closed the read end), the pool has
+        // neither the reply nor this PID and starts another worker on these descriptors: this one must not serve.
+        if let fifo = lateAnnouncementFIFO.withLock({ $0 }) {
+            var noReader = [Syscalls.PollEntry(fd: fds[4], readable: false)]
+            Syscalls.poll(&noReader, timeoutMilliseconds: -1)
+            Syscalls.writeToPath(fifo, "\(Syscalls.processID)\n")
+        }
         var pid = Syscalls.processID.littleEndian
-        _ = withUnsafeBytes(of: &pid) { Syscalls.write(fds[4], $0) }
+        let announced = withUnsafeBytes(of: &pid) { Syscalls.write(fds[4], $0) }
+        guard case .transferred(MemoryLayout<Int32>.size) = announced else {
+            Syscalls.exitImmediately(setupFailedStatus)
+        }
         Syscalls.close(fds[4])
         do throws(SystemCallError) {
             try Syscalls.installWorkerDescriptors(stderr: fds[0], command: fds[1], result: fds[2], journal: fds[3])
@@ -311,6 +323,10 @@ final class ForkServerClient: Sendable {
                 state.serverAnswered = true
                 state.policy.forked()
             }
+            // The read end stays open until the worker has announced itself (its first action after the fork), or
+            // died: a worker whose announcement fails exits instead of serving (see `becomeWorker`), so closing it
+            // earlier would kill a worker the pool knows.
+            _ = Self.announcedPID(pidPipe.read, timeout: timeout)
             return pid
         case .lost(let reason):
             stopServer { $0.policy.serverLost(reason) }
@@ -320,14 +336,22 @@ final class ForkServerClient: Sendable {
         // No reply, and the server is gone: if it forked before it died (or while it kept us waiting), that worker
         // exists, with these descriptors, and is this process's child. It is kept: spawning another on the same
         // descriptors would leave it running unknown to the pool.
-        guard let pid = Self.forkedWithoutReply(pidPipe.read, timeout: timeout) else { return nil }
+        //
+        // The end of file without a PID means no process has these descriptors: the server's copy of the write end
+        // closed when it died, and a worker's copy closes only after its announcement or with its death — a worker
+        // killed before announcing itself is dead, never read a command (none is written before this returns) and
+        // never touched the journal or the rings, so the worker spawned on the same descriptors is alone on them and
+        // no task is lost. (That dead worker stays a zombie child of this process, its PID unknown to the pool.)
+        // The wait is bounded by `startTimeout` only for a worker stuck between the fork and its first write; if it
+        // writes after the read end is closed, its write fails and it exits without serving.
+        guard let pid = Self.announcedPID(pidPipe.read, timeout: timeout) else { return nil }
         state.withLock(self) { $0.policy.workersForked += 1 }
         return pid
     }
 
-    /// The PID a worker forked for this request wrote to its PID pipe, once the server is reaped; `nil` at the end of
-    /// file (nothing was forked: the server's copy of the write end closed when it died).
-    private static func forkedWithoutReply(_ pidPipe: Int32, timeout: Int32) -> Int32? {
+    /// The PID a worker forked for this request wrote to its PID pipe; `nil` at the end of file (with the server
+    /// gone: nothing was forked, or the worker died before announcing itself) or after `timeout` milliseconds.
+    private static func announcedPID(_ pidPipe: Int32, timeout: Int32) -> Int32? {
         var entries = [Syscalls.PollEntry(fd: pidPipe)]
         Syscalls.poll(&entries, timeoutMilliseconds: timeout)
         guard entries[0].ready else { return nil }

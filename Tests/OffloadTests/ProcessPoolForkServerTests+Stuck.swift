@@ -62,3 +62,56 @@ extension ProcessPoolForkServerTests {
         for server in servers { #expect(kill(server, 0) == -1 && errno == ESRCH) }
     }
 }
+
+extension ProcessPoolForkServerTests {
+    @Test("a forked worker that announces itself after the pool stopped waiting for it exits instead of serving")
+    func lateAnnouncementExits() async throws {
+        // The server dies right after its fork, unanswered; its worker holds its PID back until the pool, having
+        // waited `startTimeout` for it, has closed the PID pipe and spawned a worker on the same descriptors. That
+        // forked worker must then exit: it used to serve next to the spawned one, unknown to the pool.
+        let fifo = "/tmp/offload-late-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let configuration = Self.configuration(workers: 1) {
+            $0.arguments = ["--fork-server-dies-after-clone", "--forked-worker-announces-late=\(fifo)"]
+            $0.startTimeout = .seconds(2)
+        }
+        try await withProcessPool(configuration: configuration) { pool async throws in
+            #expect(try await pool.map((0..<20).map { Square($0) }, chunkSize: 2) == (0..<20).map { $0 * $0 })
+            // The forked worker says who it is once the pool stopped waiting for it.
+            let late = try #require(await Task.detached { Self.readPID(reader) }.value)
+            #expect(!pool.workerPIDs.contains(late))
+            // It exits without serving: a child of this process (CLONE_PARENT) nobody else reaps.
+            let exited = await TestWorker.waitUntilGone(late)
+            #expect(exited, "the late worker is still running next to the spawned one")
+            var status: Int32 = 0
+            if !exited { kill(late, SIGKILL) }
+            #expect(waitpid(late, &status, 0) == late)
+            #expect(exited && status & 0x7f == 0 && (status >> 8) & 0xff == 71, "status \(status)")
+
+            #expect(try await pool.map((0..<20).map { Square($0) }, chunkSize: 2) == (0..<20).map { $0 * $0 })
+            let startMethod = pool.startMethodStatus
+            #expect(startMethod.workersForked == 0)
+            #expect(startMethod.current == .spawn, "a server that died before its first fork is not restarted")
+            #expect(pool.stats.workersReplaced == 0)
+            #expect(pool.stats.isConsistent)
+        }
+    }
+
+    /// The decimal PID a late worker writes to the FIFO behind `reader` (non-blocking): waits up to ten seconds.
+    static func readPID(_ reader: Int32) -> Int32? {
+        var text: [UInt8] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !text.contains(UInt8(ascii: "\n")), ContinuousClock.now < deadline {
+            var entries = [Syscalls.PollEntry(fd: reader)]
+            Syscalls.poll(&entries, timeoutMilliseconds: 10_000)
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = read(reader, &buffer, buffer.count)
+            if count > 0 { text += buffer[..<count] }
+        }
+        return Int32(String(decoding: text.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
+    }
+}
