@@ -417,8 +417,11 @@ final class ForkServerClient: Sendable {
         } catch {
             return .lost("the fork server's reply could not be read (\(error))")
         }
-        guard let reply, let (code, value) = ForkServer.decodeReply(reply.bytes) else {
-            return .lost("the fork server exited")
+        guard let reply else { return .lost("the fork server exited") }
+        guard let (code, value) = ForkServer.decodeReply(reply.bytes) else {
+            // Bytes the server did not send as a reply (the program wrote to descriptor 3 or 4 before the entry
+            // point): it cannot be trusted; it is killed like a lost one.
+            return .lost("the fork server sent \(reply.bytes.count) bytes that are not a reply; it was killed")
         }
         switch code {
         case .forked: return .forked(value)
