@@ -87,6 +87,16 @@ extension Syscalls {
         return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
     }
 
+    /// Opens `path` for writing (a FIFO: waits for its reader), writes `text` and closes it; errors are ignored.
+    /// For a test hook only.
+    package static func writeToPath(_ path: String, _ text: String) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        var text = text
+        _ = text.withUTF8 { Glibc.write(fd, $0.baseAddress, $0.count) }
+        Glibc.close(fd)
+    }
+
     /// `setenv(key, value, 1)`, or `unsetenv(key)` for `nil`.
     package static func setEnvironmentValue(_ key: String, _ value: String?) {
         if let value { setenv(key, value, 1) } else { unsetenv(key) }

@@ -22,6 +22,12 @@ enum TestWorker {
     ) -> ProcessPool.Configuration {
         var configuration = ProcessPool.Configuration(workers: workers, executable: path)
         configuration.name = name
+        // OFFLOAD_TEST_START_METHOD=spawn / forkserver runs these pools on one start method, as it does in OffloadTests.
+        switch getenv("OFFLOAD_TEST_START_METHOD").map({ String(cString: $0) }) {
+        case "spawn": configuration.startMethod = .spawn
+        case "forkserver": configuration.startMethod = .forkServer
+        default: break
+        }
         configuration.forwardWorkerStderr = false
         configuration.shutdownGracePeriod = .seconds(1)
         adjust(&configuration)

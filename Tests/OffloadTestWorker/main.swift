@@ -13,8 +13,12 @@ import OffloadTracing
 //   --garbage-before-hello (worker argument) write bytes that are not a frame to the result pipe, then serve
 //   --crash-before-hello   (worker argument) crash with SIGSEGV before reaching the entry point
 //   --fork-server-dies-after-clone (worker argument) as a fork server, die right after the first fork, unanswered
+//   --forked-worker-announces-late=<fifo> (worker argument) as a fork server's worker, announce the PID only once
+//                          the pool stopped waiting for it, after writing it to <fifo>
 //   parent                 start a 2-worker pool of this executable, print "pids <a> <b>", then wait to be killed
-//                          (optionally: parent pipes|sharedMemory [mid-write])
+//                          (optionally: parent pipes|sharedMemory [mid-write] [forkserver|spawn]); without a start
+//                          method argument, OFFLOAD_TEST_START_METHOD chooses one, and a fork server's PID is
+//                          added to the line as "server=<pid>"
 //   parent-holding-shared  as parent, with both workers inside a job that maps a SharedBuffer and a SharedCounter
 //                          of the default backing, and one named SharedBuffer, when "pids" is printed
 let arguments = CommandLine.arguments
@@ -42,6 +46,11 @@ if arguments.contains("--fork-server-dies-after-clone") {
     // As a fork server: die (SIGKILL) right after forking the first worker, before replying to the pool.
     ProcessPool.testHookForkServerDiesAfterNextClone()
 }
+if let late = arguments.first(where: { $0.hasPrefix("--forked-worker-announces-late=") }) {
+    // As a fork server: each forked worker announces itself only after the pool stopped waiting for its PID, and
+    // first tells the test its PID through the FIFO named.
+    ProcessPool.testHookForkedWorkerAnnouncesLate(fifo: String(late.dropFirst("--forked-worker-announces-late=".count)))
+}
 if arguments.contains("--idle-without-entry") {
     while true { pause() }
 }
@@ -54,6 +63,7 @@ if arguments.count > 1, arguments[1] == "parent" {
     // parent [pipes | sharedMemory] [mid-write]: mid-write leaves each worker's 4 KiB command ring full, with a
     // large job half written into it behind a long-running one, when the parent is killed.
     var configuration = ProcessPool.Configuration(workers: 2)
+    configuration.startMethod = startMethodFromEnvironment ?? configuration.startMethod
     if arguments.count > 2 { configuration.transport = arguments[2] == "pipes" ? .pipes : .sharedMemory }
     // "forkserver" names the start method and adds the server's PID to the line; "spawn" names the other.
     let namedForkServer = arguments.contains("forkserver")
@@ -74,7 +84,9 @@ if arguments.count > 1, arguments[1] == "parent" {
     }
     // With a fork server its PID comes last: it must not outlive this process either.
     let everyPID = pool.workerPIDs + (namedForkServer ? pool.forkServerPID.map { [$0] } ?? [] : [])
-    var line = "pids " + everyPID.map(String.init).joined(separator: " ") + "\n"
+    var line = "pids " + everyPID.map(String.init).joined(separator: " ")
+    if !namedForkServer, let server = pool.forkServerPID { line += " server=\(server)" }
+    line += "\n"
     line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
     while true { pause() }
 }
@@ -82,7 +94,9 @@ if arguments.count > 1, arguments[1] == "parent" {
 /// "pids <a> <b>" and "named <name>", then waits to be killed. (In a function: as top-level variables of this async
 /// main, the noncopyable buffers were destroyed early by Swift 6.3.1 — their descriptors closed twice.)
 func parentHoldingShared() async throws {
-    let pool = try ProcessPool(configuration: ProcessPool.Configuration(workers: 2))
+    var configuration = ProcessPool.Configuration(workers: 2)
+    configuration.startMethod = startMethodFromEnvironment ?? configuration.startMethod
+    let pool = try ProcessPool(configuration: configuration)
     let buffer = try SharedBuffer<UInt8>(count: 1 << 20)
     let mapped = try SharedCounter()
     let named = try SharedBuffer<UInt8>(count: 4096, backing: .namedSegment)
@@ -111,6 +125,16 @@ if arguments.count > 1, arguments[1] == "parent-holding-shared" {
     try await parentHoldingShared()
 }
 print("OffloadTestWorker: run me through a ProcessPool (or with 'parent')")
+
+/// `OFFLOAD_TEST_START_METHOD` (`spawn` or `forkserver`), which runs the whole suite on one start method: it reaches
+/// the pools this fixture makes as a parent through the environment the test process passes on.
+nonisolated var startMethodFromEnvironment: ProcessPool.StartMethod? {
+    switch getenv("OFFLOAD_TEST_START_METHOD").map({ String(cString: $0) }) {
+    case "spawn": .spawn
+    case "forkserver": .forkServer
+    default: nil
+    }
+}
 
 /// A thread body that never returns (`--thread-before-entry`); a function, so that it is not main-actor isolated.
 func idleForever(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {

@@ -299,9 +299,13 @@ struct ProcessPoolSemanticsTests {
         arguments: TestWorker.transports
     )
     func garbageBeforeHello(transport: ProcessPool.Transport) async throws {
+        // Spawned workers: the garbage is written by `main` before the entry point, which each spawned worker runs
+        // but a forked one does not (only its fork server did, onto its socket, and the pool treats that as a lost
+        // server, keeping a worker the server may have forked already: the job then succeeds).
         let pool = try ProcessPool(
             configuration: TestWorker.configuration(workers: 1, transport: transport) {
                 $0.arguments = ["--garbage-before-hello"]
+                $0.startMethod = .spawn
             }
         )
         let error = await #expect(throws: OffloadError.self) { try await pool.run(Square(1)) }

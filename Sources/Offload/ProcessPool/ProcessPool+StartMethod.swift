@@ -16,8 +16,7 @@ extension ProcessPool {
         /// ``ProcessPool/runWorkerIfRequested(registry:)`` before the program does anything else, stays
         /// single-threaded, and forks a worker on request. The fork is made with `clone(CLONE_PARENT)`, so each
         /// worker is a child of the pool, not of the server; a worker is ready within about a millisecond instead of
-        /// a program start-up, which makes replacing a crashed or recycled worker cheap. Experimental: in repeated
-        /// runs of the test suite a fork-server pool was twice left with no worker. Opt in where workers are
+        /// a program start-up, which makes replacing a crashed or recycled worker cheap. Choose it where workers are
         /// replaced often (crash-prone jobs, a small ``ProcessPool/Configuration/maxTasksPerWorker``). Python:
         /// `"forkserver"` (Python's default on Linux since 3.14).
         ///
@@ -29,8 +28,13 @@ extension ProcessPool {
         /// thread-local state of the server's main thread reaches them.
         ///
         /// When a fork cannot be made — the server could not start, has more than one thread, the kernel refuses
-        /// `CLONE_PARENT`, or the server died more often than it may be restarted — the worker is started with
-        /// ``spawn`` instead, and ``ProcessPool/startMethodStatus`` says why. No task is lost either way.
+        /// `CLONE_PARENT`, the program runs under ThreadSanitizer (which cannot follow a cloned worker), or the
+        /// server died more often than it may be restarted — the worker is started with ``spawn`` instead, and
+        /// ``ProcessPool/startMethodStatus`` says why. A server that stops answering (stopped with `SIGSTOP`, or
+        /// starved of CPU) is waited for at most half a second per request once it has answered its first (which
+        /// also waits for its start-up, up to ``ProcessPool/Configuration/startTimeout``); then it is killed and
+        /// counts as a server that died. No task is lost either way, and nothing outlives the pool: the server and
+        /// every worker it forked end with it, even when the pool's process is killed.
         case forkServer
 
         public var description: String { self == .spawn ? "spawn" : "forkserver" }
@@ -70,5 +74,11 @@ extension ProcessPool {
     /// before it replies — "the server dies between forking a worker and telling the pool".
     package static func testHookForkServerDiesAfterNextClone() {
         ForkServer.dieAfterNextClone.store(true, ordering: .relaxed)
+    }
+
+    /// Test hook (package access): in a fork server, each forked worker waits until the pool has stopped waiting
+    /// for its PID, then writes its PID to the FIFO at `path`, then announces itself to the pool as usual.
+    package static func testHookForkedWorkerAnnouncesLate(fifo path: String) {
+        ForkServer.lateAnnouncementFIFO.withLock { $0 = path }
     }
 }

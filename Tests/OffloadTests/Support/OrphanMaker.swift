@@ -12,6 +12,13 @@ struct OrphanMaker {
     /// The worker PIDs the parent announced.
     var workers: [Int32] { lines.first.map { $0.split(separator: " ").dropFirst().compactMap { Int32($0) } } ?? [] }
 
+    /// The fork server's PID, when the parent's pool has one it did not count among the workers (`server=<pid>` on
+    /// the first line: a pool on the fork server only because `OFFLOAD_TEST_START_METHOD=forkserver` said so).
+    var forkServer: Int32? {
+        lines.first?.split(separator: " ").lazy.compactMap { $0.hasPrefix("server=") ? Int32($0.dropFirst(7)) : nil }
+            .first
+    }
+
     /// Starts the fixture with `arguments` and reads `lines` lines of its standard output.
     init(_ arguments: [String], lines count: Int = 1) {
         var pipe: [Int32] = [-1, -1]
@@ -35,10 +42,12 @@ struct OrphanMaker {
         self.lines = String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    /// SIGKILLs the parent, reaps it, and waits (up to ten seconds) for every worker's exit on its pidfd — a pidfd of
-    /// any process becomes readable when it exits, child or not. Returns whether every worker is gone.
+    /// SIGKILLs the parent, reaps it, and waits (up to ten seconds) for every worker's exit — and the fork server's,
+    /// if any — on its pidfd; a pidfd of any process becomes readable when it exits, child or not. Returns whether
+    /// they are all gone.
     func killParentAndAwaitWorkers() -> Bool {
-        let pidfds = workers.map { Syscalls.pidfdOpen($0) }
+        let everyPID = workers + (forkServer.map { [$0] } ?? [])
+        let pidfds = everyPID.map { Syscalls.pidfdOpen($0) }
         defer { for fd in pidfds { Syscalls.close(fd) } }
         kill(pid, SIGKILL)
         var status: Int32 = 0
@@ -50,6 +59,6 @@ struct OrphanMaker {
             Syscalls.poll(&waiting, timeoutMilliseconds: 10_000)
             waiting.removeAll { $0.ready }
         }
-        return workers.allSatisfy { TestWorker.isGone($0) }
+        return everyPID.allSatisfy { TestWorker.isGone($0) }
     }
 }

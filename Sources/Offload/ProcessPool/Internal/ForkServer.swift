@@ -24,7 +24,10 @@ enum ForkServer {
     /// Test hook (the fixture's `--fork-server-dies-after-clone`): the server kills itself with SIGKILL right after
     /// its next fork, before replying.
     package static let dieAfterNextClone = Atomic<Bool>(false)
-    /// Exit status of a server whose set-up failed.
+    /// Test hook (the fixture's `--forked-worker-announces-late=<fifo>`): a forked worker first waits until the pool
+    /// no longer reads its PID pipe, then writes its PID in decimal to this FIFO, then announces itself as usual.
+    package static let lateAnnouncementFIFO = Mutex<String?>(nil)
+    /// Exit status of a server whose set-up failed (and of a forked worker that could not announce itself).
     static let setupFailedStatus: Int32 = 71
 
     /// What a reply's first word says.
@@ -117,9 +120,18 @@ enum ForkServer {
     /// dies).
     private static func becomeWorker(registry: JobRegistry, descriptors fds: [Int32], transport: [UInt8]) -> Never {
         // First, before the descriptors move (the pipe may sit at a number 2–5 is about to take). Four bytes: one
-        // atomic write, read whole or not at all.
+        // atomic write, read whole or not at all. If it fails (EPIPE: the pool closed the read end), the pool has
+        // neither the reply nor this PID and starts another worker on these descriptors: this one must not serve.
+        if let fifo = lateAnnouncementFIFO.withLock({ $0 }) {
+            var noReader = [Syscalls.PollEntry(fd: fds[4], readable: false)]
+            Syscalls.poll(&noReader, timeoutMilliseconds: -1)
+            Syscalls.writeToPath(fifo, "\(Syscalls.processID)\n")
+        }
         var pid = Syscalls.processID.littleEndian
-        _ = withUnsafeBytes(of: &pid) { Syscalls.write(fds[4], $0) }
+        let announced = withUnsafeBytes(of: &pid) { Syscalls.write(fds[4], $0) }
+        guard case .transferred(MemoryLayout<Int32>.size) = announced else {
+            Syscalls.exitImmediately(setupFailedStatus)
+        }
         Syscalls.close(fds[4])
         do throws(SystemCallError) {
             try Syscalls.installWorkerDescriptors(stderr: fds[0], command: fds[1], result: fds[2], journal: fds[3])
@@ -223,7 +235,20 @@ final class ForkServerClient: Sendable {
     private struct State: Sendable {
         var policy = ForkServerPolicy()
         var server: Server?
+        /// Whether the running server has answered a request: it is past its program start-up, and each later reply
+        /// is waited for at most ``ForkServerClient/replyTimeoutMilliseconds``.
+        var serverAnswered = false
     }
+
+    /// How long the manager waits for a fork reply from a server that has answered before. Answering is a
+    /// `recvmsg`, a read of `/proc/self/task`, one `clone` of a small single-threaded process and a `sendmsg`:
+    /// well under a millisecond, and a few tens of milliseconds on a loaded two-core machine where the server must
+    /// wait for a CPU. Half a second is ten times that, so a server that is only slow is not taken for a stuck one,
+    /// and it bounds what a stuck server (stopped with SIGSTOP, or starved) costs: the manager, which does all of
+    /// the pool's work, waits this long once; then the server is killed and the worker spawned. (The first request
+    /// to a new server also waits for the server's own start-up, so it is bounded by
+    /// ``ProcessPool/Configuration/startTimeout``, as a spawned worker's start is.)
+    static let replyTimeoutMilliseconds: Int32 = 500
 
     private let state = Mutex(State())
 
@@ -269,6 +294,7 @@ final class ForkServerClient: Sendable {
                 let server = try start(configuration: configuration, executable: executable)
                 state.withLock(self) { state in
                     state.server = server
+                    state.serverAnswered = false
                     state.policy.started()
                 }
             } catch {
@@ -276,7 +302,8 @@ final class ForkServerClient: Sendable {
                 return nil
             }
         }
-        guard let server = state.withLock(self, { $0.server }) else { return nil }
+        guard let (server, answered) = state.withLock(self, { state in state.server.map { ($0, state.serverAnswered) } })
+        else { return nil }
         let timeout = Int32(clamping: max(1, configuration.startTimeout.nanosecondsClamped / 1_000_000))
         guard let pidPipe = try? Syscalls.pipe(nonBlocking: false) else { return nil }
         defer { Syscalls.close(pidPipe.read) }
@@ -284,14 +311,22 @@ final class ForkServerClient: Sendable {
             server,
             [stderr, command, result, journal, pidPipe.write],
             transport: transport,
-            timeout: timeout
+            timeout: answered ? min(timeout, Self.replyTimeoutMilliseconds) : timeout,
+            startingUp: !answered
         )
         // The server holds the write end now (or the request never left): this process keeps none, so the read end
         // sees the end of file once neither the server nor a worker it forked has it.
         Syscalls.close(pidPipe.write)
         switch outcome {
         case .forked(let pid):
-            state.withLock(self) { $0.policy.forked() }
+            state.withLock(self) { state in
+                state.serverAnswered = true
+                state.policy.forked()
+            }
+            // The read end stays open until the worker has announced itself (its first action after the fork), or
+            // died: a worker whose announcement fails exits instead of serving (see `becomeWorker`), so closing it
+            // earlier would kill a worker the pool knows.
+            _ = Self.announcedPID(pidPipe.read, timeout: timeout)
             return pid
         case .lost(let reason):
             stopServer { $0.policy.serverLost(reason) }
@@ -301,14 +336,22 @@ final class ForkServerClient: Sendable {
         // No reply, and the server is gone: if it forked before it died (or while it kept us waiting), that worker
         // exists, with these descriptors, and is this process's child. It is kept: spawning another on the same
         // descriptors would leave it running unknown to the pool.
-        guard let pid = Self.forkedWithoutReply(pidPipe.read, timeout: timeout) else { return nil }
+        //
+        // The end of file without a PID means no process has these descriptors: the server's copy of the write end
+        // closed when it died, and a worker's copy closes only after its announcement or with its death — a worker
+        // killed before announcing itself is dead, never read a command (none is written before this returns) and
+        // never touched the journal or the rings, so the worker spawned on the same descriptors is alone on them and
+        // no task is lost. (That dead worker stays a zombie child of this process, its PID unknown to the pool.)
+        // The wait is bounded by `startTimeout` only for a worker stuck between the fork and its first write; if it
+        // writes after the read end is closed, its write fails and it exits without serving.
+        guard let pid = Self.announcedPID(pidPipe.read, timeout: timeout) else { return nil }
         state.withLock(self) { $0.policy.workersForked += 1 }
         return pid
     }
 
-    /// The PID a worker forked for this request wrote to its PID pipe, once the server is reaped; `nil` at the end of
-    /// file (nothing was forked: the server's copy of the write end closed when it died).
-    private static func forkedWithoutReply(_ pidPipe: Int32, timeout: Int32) -> Int32? {
+    /// The PID a worker forked for this request wrote to its PID pipe; `nil` at the end of file (with the server
+    /// gone: nothing was forked, or the worker died before announcing itself) or after `timeout` milliseconds.
+    private static func announcedPID(_ pidPipe: Int32, timeout: Int32) -> Int32? {
         var entries = [Syscalls.PollEntry(fd: pidPipe)]
         Syscalls.poll(&entries, timeoutMilliseconds: timeout)
         guard entries[0].ready else { return nil }
@@ -343,7 +386,13 @@ final class ForkServerClient: Sendable {
         case refused(String)
     }
 
-    private func request(_ server: Server, _ fds: [Int32], transport: String?, timeout: Int32) -> Outcome {
+    private func request(
+        _ server: Server,
+        _ fds: [Int32],
+        transport: String?,
+        timeout: Int32,
+        startingUp: Bool
+    ) -> Outcome {
         do throws(SystemCallError) {
             try Syscalls.send(server.socket, Array((transport ?? "").utf8), descriptors: fds)
         } catch {
@@ -353,9 +402,14 @@ final class ForkServerClient: Sendable {
         var entries = [Syscalls.PollEntry(fd: server.socket), Syscalls.PollEntry(fd: server.pidfd)]
         Syscalls.poll(&entries, timeoutMilliseconds: timeout)
         if !entries[0].ready {
-            // A server that does not answer in `startTimeout` is not asked again (each wait holds the manager).
-            return entries[1].ready
-                ? .lost("the fork server exited") : .refused("the fork server did not answer within \(timeout) ms")
+            if entries[1].ready { return .lost("the fork server exited") }
+            // Stuck (stopped, starved) or never started: the caller kills it, and it counts as lost — restarted if
+            // it had forked workers (each wait holds the manager, so never twice for one server).
+            return .lost(
+                startingUp
+                    ? "the fork server did not start within startTimeout (\(timeout) ms); it was killed"
+                    : "the fork server did not answer a fork request within \(timeout) ms; it was killed"
+            )
         }
         let reply: (bytes: [UInt8], descriptors: [Int32])?
         do throws(SystemCallError) {
@@ -363,8 +417,11 @@ final class ForkServerClient: Sendable {
         } catch {
             return .lost("the fork server's reply could not be read (\(error))")
         }
-        guard let reply, let (code, value) = ForkServer.decodeReply(reply.bytes) else {
-            return .lost("the fork server exited")
+        guard let reply else { return .lost("the fork server exited") }
+        guard let (code, value) = ForkServer.decodeReply(reply.bytes) else {
+            // Bytes the server did not send as a reply (the program wrote to descriptor 3 or 4 before the entry
+            // point): it cannot be trusted; it is killed like a lost one.
+            return .lost("the fork server sent \(reply.bytes.count) bytes that are not a reply; it was killed")
         }
         switch code {
         case .forked: return .forked(value)
