@@ -46,10 +46,15 @@ enum Spawn {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Nothing else: descriptors this process opened without close-on-exec (there are some: sockets of the test
         // runner) would otherwise live on in the postmaster or a watchdog, keeping files, pipes and connections open
-        // after we close them. The list is taken now, so one opened concurrently can slip through, and one closed
-        // concurrently makes its close fail in the child, which posix_spawn ignores (EBADF is reported only for a
-        // descriptor out of range).
-        for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        // after we close them. glibc 2.34 and later close every descriptor from 3 up in the child itself, which no
+        // other thread can race; before that, the list is taken now, so one opened concurrently can slip through,
+        // and one closed concurrently makes its close fail in the child, which posix_spawn ignores (EBADF is
+        // reported only for a descriptor out of range).
+        if let closeFrom = Spawn.addCloseFrom {
+            _ = closeFrom(&actions, 3)
+        } else {
+            for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -73,6 +78,18 @@ enum Spawn {
         }
         return pid
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), looked up at run time so that the package
+    /// still builds against older C libraries, whose headers lack it. The cast is sound: the symbol is that C
+    /// function, `int (posix_spawn_file_actions_t *, int)` in `spawn.h`.
+    static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(
+            symbol,
+            to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self
+        )
+    }()
 
     /// The descriptors open in this process, from `/proc/self/fd`.
     static func openDescriptors() -> [Int32] {
