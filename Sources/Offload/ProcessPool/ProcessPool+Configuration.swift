@@ -82,10 +82,11 @@ extension ProcessPool {
         /// Capacity in bytes of each of a worker's two shared-memory rings (with ``Transport/sharedMemory``): a power
         /// of two from 4 KiB to 64 MiB. Larger jobs and results still work; they go through the ring in pieces.
         public var sharedMemoryRingBytes: Int
-        /// How workers are started: ``StartMethod/spawn`` (default: a new run of the executable for each worker) or
-        /// ``StartMethod/forkServer`` (forked by a fork server the pool starts once, so a replacement after a crash
-        /// or ``maxTasksPerWorker`` is ready in under a millisecond; it falls back to spawning by itself when it
-        /// cannot fork). Python: the `mp_context=` start method, `"spawn"` or `"forkserver"`.
+        /// How workers are started: ``StartMethod/forkServer`` (default: forked by a fork server the pool starts
+        /// once, so a replacement after a crash or ``maxTasksPerWorker`` is ready in under a millisecond; it falls
+        /// back to spawning by itself when it cannot fork) or ``StartMethod/spawn`` (a new run of the executable for
+        /// each worker, reading the environment as each starts). Python: the `mp_context=` start method,
+        /// `"forkserver"` (Python's default on Linux since 3.14) or `"spawn"`.
         public var startMethod: StartMethod
 
         /// Creates a configuration.
@@ -133,7 +134,7 @@ extension ProcessPool {
             self.stderrForwardLinesPerSecond = 200
             self.transport = .automatic
             self.sharedMemoryRingBytes = 1 << 18
-            self.startMethod = .spawn
+            self.startMethod = .forkServer
         }
 
         func validate() throws(OffloadError) {

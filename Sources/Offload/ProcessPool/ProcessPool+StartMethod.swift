@@ -10,15 +10,17 @@ extension ProcessPool {
         /// Every worker is a new run of the executable (`posix_spawn`, then `exec`), which calls
         /// ``ProcessPool/runWorkerIfRequested(registry:)`` and becomes a worker. Works from any program at any time
         /// and reads the environment as each worker starts; each start costs a whole program start-up (a dynamic
-        /// loader, Swift's runtime, Foundation if linked: typically 10–20 ms). Python: `"spawn"`.
+        /// loader, Swift's runtime, Foundation if linked: typically 10–20 ms). Choose it when workers must read the
+        /// environment or working directory as they are when each starts, or when `main` must run its set-up in
+        /// every worker. Python: `"spawn"`.
         case spawn
         /// The pool starts one extra run of the executable, once, as a *fork server*: it reaches
         /// ``ProcessPool/runWorkerIfRequested(registry:)`` before the program does anything else, stays
         /// single-threaded, and forks a worker on request. The fork is made with `clone(CLONE_PARENT)`, so each
         /// worker is a child of the pool, not of the server; a worker is ready within about a millisecond instead of
-        /// a program start-up, which makes replacing a crashed or recycled worker cheap. Choose it where workers are
-        /// replaced often (crash-prone jobs, a small ``ProcessPool/Configuration/maxTasksPerWorker``). Python:
-        /// `"forkserver"` (Python's default on Linux since 3.14).
+        /// a program start-up, which makes replacing a crashed or recycled worker cheap, and a pool reaches its first
+        /// results sooner (one program start instead of one per worker). The default, as in Python on Linux since
+        /// 3.14: `"forkserver"`.
         ///
         /// The constraints are Python's: the program's `main` must call
         /// ``ProcessPool/runWorkerIfRequested(registry:)`` before it starts any thread (the server checks that it
