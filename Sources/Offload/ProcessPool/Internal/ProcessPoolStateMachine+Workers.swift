@@ -269,7 +269,7 @@ extension ProcessPoolStateMachine {
         withSlot(index) { slot in
             slot.phase = .empty
             slot.handles = nil
-            slot.inFlight = InFlightQueue()
+            slot.inFlight.removeAll()
             slot.outbox = FrameWriter()
             slot.unflushed = 0
             slot.killReason = nil

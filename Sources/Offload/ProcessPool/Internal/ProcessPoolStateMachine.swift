@@ -390,7 +390,6 @@ struct ProcessPoolStateMachine {
         return true
     }
 
-    /// The IDs of every in-flight task that is not cancelled, per worker (shutdown withdraws the unstarted ones).
     /// Removes the task at `position` from a worker that has no descriptors yet: its queued frames are rebuilt from
     /// the tasks that remain (nothing reached the worker, so nothing else is in its outbox).
     private mutating func withdrawUnsent(slot index: Int, position: Int) {
@@ -403,6 +402,7 @@ struct ProcessPoolStateMachine {
         }
     }
 
+    /// The IDs of every in-flight task that is not cancelled, per worker (shutdown withdraws the unstarted ones).
     func inFlightTasks() -> [(slot: Int, taskID: UInt64)] {
         slots.indices.flatMap { index in
             slots[index].inFlight.filter { !$0.cancelled }.map { (index, $0.id) }
