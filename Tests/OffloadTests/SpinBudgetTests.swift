@@ -35,6 +35,22 @@ import Testing
         #expect(budget.current == 50_000)
     }
 
+    @Test("gaps a little longer than a spin still grow a dropped budget back, so two sleeping ends recover")
+    func gapsJustPastTheMaximumGrowIt() {
+        var budget = SpinBudget(maximum: 50_000)
+        for _ in 0..<5 { budget.arrivedAfterSleeping(100_000_000) }
+        #expect(budget.current == 0)
+        // A one-job round trip whose both ends sleep: every gap includes the other end's wake-up.
+        var seen: [UInt64] = []
+        for _ in 0..<6 {
+            budget.arrivedAfterSleeping(90_000)
+            seen.append(budget.current)
+        }
+        #expect(seen == [2_000, 4_000, 8_000, 16_000, 32_000, 50_000])
+        budget.arrivedAfterSleeping(50_000 * SpinBudget.reachFactor + 1)
+        #expect(budget.current == 25_000)
+    }
+
     @Test("an arrival while spinning keeps the budget at least twice the wait it took")
     func arrivalsWhileSpinningKeepIt() {
         var budget = SpinBudget(maximum: 50_000)
@@ -47,6 +63,20 @@ import Testing
         #expect(budget.current == 20_000)
         budget.arrivedWhileSpinning(after: 40_000)
         #expect(budget.current == 50_000)
+    }
+
+    @Test("a spin returns as soon as its condition holds, and gives up once the budget has passed")
+    func spinWaitEndsOnArrivalOrBudget() {
+        var checks = 0
+        let waited = SpinWait.until(budget: 10_000_000_000) {
+            checks += 1
+            return checks == 100
+        }
+        #expect(waited != nil)
+        #expect(checks == 100)
+        var never = 0
+        #expect(SpinWait.until(budget: 20_000) { never += 1; return false } == nil)
+        #expect(never >= 32)
     }
 
     @Test("workers that outnumber the cores never spin; the manager spins only with a core to spare")

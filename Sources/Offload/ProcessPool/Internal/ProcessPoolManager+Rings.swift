@@ -78,19 +78,15 @@ extension ProcessPoolCore {
         }
     }
 
-    /// Busy-waits up to the budget for any reply ring to receive bytes. Memory loads only, no system call.
+    /// Busy-waits up to the budget for any reply ring to receive bytes (``SpinWait``: memory loads, and a yield of
+    /// the CPU every few microseconds).
     func spinForReplies(_ rings: [RingSlot], budget: inout SpinBudget) -> Bool {
-        let start = Syscalls.monotonicNanoseconds()
-        var spins = 0
-        while true {
-            for ring in rings where ring.transport.replies.availableBytes != 0 {
-                budget.arrivedWhileSpinning(after: Syscalls.monotonicNanoseconds() &- start)
-                return true
-            }
-            Syscalls.cpuRelax()
-            spins &+= 1
-            if spins & 31 == 0, Syscalls.monotonicNanoseconds() &- start >= budget.current { return false }
+        let waited = SpinWait.until(budget: budget.current) {
+            rings.contains { $0.transport.replies.availableBytes != 0 }
         }
+        guard let waited else { return false }
+        budget.arrivedWhileSpinning(after: waited)
+        return true
     }
 
     /// Announces to every worker that the manager sleeps (they ring the doorbell after publishing); returns whether

@@ -11,6 +11,11 @@ struct SpinPolicy: Sendable, Equatable {
     /// a virtual machine (~25 µs), so one spin can bridge a gap that would otherwise cost one.
     static let ceiling: UInt64 = 50_000
 
+    /// A spinning reader gives its CPU away (`sched_yield`) this often, nanoseconds: a thread of the parent that the
+    /// kernel queued on a spinner's CPU (an awaiting caller resumed by the manager) would otherwise wait for the
+    /// whole spin.
+    static let yieldInterval: UInt64 = 5_000
+
     let worker: UInt64
     let manager: UInt64
 

@@ -79,18 +79,9 @@ final class WorkerRingEnd {
     /// Spins, then sleeps, until the command ring has bytes. `false` when the parent is gone.
     private func waitForCommands() -> Bool {
         let commands = transport.commands
-        if budget.current > 0 {
-            let start = Syscalls.monotonicNanoseconds()
-            var spins = 0
-            while true {
-                if commands.availableBytes != 0 {
-                    budget.arrivedWhileSpinning(after: Syscalls.monotonicNanoseconds() - start)
-                    return true
-                }
-                Syscalls.cpuRelax()
-                spins &+= 1
-                if spins & 31 == 0, Syscalls.monotonicNanoseconds() - start >= budget.current { break }
-            }
+        if budget.current > 0, let waited = SpinWait.until(budget: budget.current, { commands.availableBytes != 0 }) {
+            budget.arrivedWhileSpinning(after: waited)
+            return true
         }
         let sleepStart = Syscalls.monotonicNanoseconds()
         defer { budget.arrivedAfterSleeping(Syscalls.monotonicNanoseconds() - sleepStart) }
