@@ -8,6 +8,11 @@ package protocol TaskCanceller: AnyObject, Sendable {
     /// Cancels `task`: withdraws it if it has not started, and otherwise applies `mode` (`nil`: the pool's default)
     /// to the running work. Returns whether the task ended as cancelled.
     func cancel(_ task: any PendingTask, mode: CancellationMode?) -> Bool
+
+    /// A caller is about to suspend until `cell` ends: a pool may help it along first (a process pool on shared
+    /// memory reads the workers' replies on the caller's thread for a few microseconds). Returns when the cell has
+    /// ended or the pool has nothing to do; the caller then checks the cell and suspends as usual.
+    func awaiting(_ cell: CompletionCell)
 }
 
 extension TaskCanceller {
@@ -17,6 +22,9 @@ extension TaskCanceller {
     package func cancel(_ task: any PendingTask, mode: CancellationMode?) -> Bool {
         cancelPending(task)
     }
+
+    @usableFromInline
+    package func awaiting(_ cell: CompletionCell) {}
 }
 
 /// A queued task as a pool's canceller sees it.
@@ -56,6 +64,10 @@ public struct TaskHandle<Value: Sendable>: Sendable {
     nonisolated(nonsending) public var value: Value {
         get async throws {
             if let ready = completion.readyResult() { return try ready.get() }
+            if let canceller {
+                canceller.awaiting(completion.cell)
+                if let ready = completion.readyResult() { return try ready.get() }
+            }
             // `isolation: #isolation` keeps the wait on the caller's executor: without it, awaiting from an actor hops
             // to the global executor and back (measured: ~8 µs per await from the main actor).
             return try await withTaskCancellationHandler(

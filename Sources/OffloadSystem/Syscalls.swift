@@ -97,6 +97,11 @@ package enum Syscalls {
         _ = withUnsafeBytes(of: &one) { write(fd, $0) }
     }
 
+    /// The bytes waiting to be read from a pipe (`FIONREAD`); -1 when the descriptor cannot tell.
+    package static func pendingBytes(_ fd: Int32) -> Int {
+        Int(coffload_pending_bytes(fd))
+    }
+
     /// Resets an eventfd to zero.
     package static func drainEventFD(_ fd: Int32) {
         var value: UInt64 = 0

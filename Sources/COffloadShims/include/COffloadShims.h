@@ -17,6 +17,9 @@ int coffload_pipe_cloexec(int fds[2], int nonblocking);
 /// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`: the process pool manager's wake-up descriptor.
 int coffload_eventfd(void);
 
+/// `ioctl(fd, FIONREAD)`: the bytes waiting in a pipe, or -1.
+int coffload_pending_bytes(int fd);
+
 /// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits. -1 with `ENOSYS` on old kernels.
 int coffload_pidfd_open(pid_t pid);
 

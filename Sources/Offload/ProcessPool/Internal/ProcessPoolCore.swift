@@ -31,6 +31,15 @@ final class ProcessPoolCore: Sendable {
     let spin: SpinPolicy
     /// The fork server's client with ``ProcessPool/StartMethod/forkServer`` (used by the manager thread).
     let forkServer: ForkServerClient?
+    /// Who reads the shared-memory reply rings: the manager, or a caller waiting for a result due soon.
+    let replyDrain = ReplyDrain()
+    /// How long a waiting caller reads the rings itself before it suspends (``SpinBudget``, maximum the manager's).
+    let waitSpin: Mutex<SpinBudget>
+    /// When a waiting caller last gave up reading the rings (monotonic nanoseconds, 0 for none): the next delivery
+    /// tells ``waitSpin`` how much longer it would have had to wait.
+    let waitGaveUpAt = Atomic<UInt64>(0)
+    /// Waits that ended after their caller read replies from the rings itself (for tests).
+    let waitsServedBySpinning = Atomic<Int>(0)
 
     init(configuration: ProcessPool.Configuration) throws(OffloadError) {
         try configuration.validate()
@@ -47,6 +56,7 @@ final class ProcessPoolCore: Sendable {
         self.forkServer = configuration.startMethod == .forkServer ? ForkServerClient() : nil
         self.workerCount = workers
         self.spin = SpinPolicy(workers: workers, cores: Syscalls.availableCPUCount())
+        self.waitSpin = Mutex(SpinBudget(maximum: configuration.usesSharedMemory ? spin.manager : 0))
         self.defaultTimeout = configuration.taskTimeout.map { UInt64(max(1, $0.nanosecondsClamped)) }
         self.wakeFD = try systemCall { () throws(SystemCallError) in try Syscalls.eventFD() }
         let settings = ProcessPoolStateMachine.Settings(
@@ -179,6 +189,7 @@ final class ProcessPoolCore: Sendable {
                 }
             }
         }
+        if delivered > 0 { noteDeliveryAfterWaitGaveUp() }
         var idle = false
         if decoded.completed + decoded.failed > 0 {
             idle = state.withLock(self) { machine in

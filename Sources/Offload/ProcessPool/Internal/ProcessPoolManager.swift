@@ -17,9 +17,6 @@ extension ProcessPoolCore {
         var tail: StderrTail
         var resultClosed = false
         var stderrClosed = false
-        /// The frames arriving through the reply ring (shared-memory transport), parsed apart from the pipe's.
-        var ringReader: FrameReader
-        var ringClosed = false
     }
 
     private enum PollTarget {
@@ -34,8 +31,7 @@ extension ProcessPoolCore {
         var local = (0..<workerCount).map { _ in
             ManagerSlot(
                 reader: FrameReader(maxPayload: configuration.maxFramePayload),
-                tail: StderrTail(keep: configuration.stderrLinesKept),
-                ringReader: FrameReader(maxPayload: configuration.maxFramePayload)
+                tail: StderrTail(keep: configuration.stderrLinesKept)
             )
         }
         var forwarder = StderrForwarder(linesPerSecond: configuration.stderrForwardLinesPerSecond)
@@ -64,8 +60,7 @@ extension ProcessPoolCore {
                             generation: handles?.generation ?? -1,
                             handles: handles,
                             reader: FrameReader(maxPayload: configuration.maxFramePayload),
-                            tail: StderrTail(keep: configuration.stderrLinesKept),
-                            ringReader: FrameReader(maxPayload: configuration.maxFramePayload)
+                            tail: StderrTail(keep: configuration.stderrLinesKept)
                         )
                     }
                     guard let handles, machine.slots[index].isLive else { continue }
@@ -77,7 +72,7 @@ extension ProcessPoolCore {
                         entries.append(Syscalls.PollEntry(fd: handles.stderrFD))
                         targets.append(.stderr(index))
                     }
-                    if let transport = handles.transport, !local[index].ringClosed {
+                    if let transport = handles.transport, let replyState = handles.replyState, !replyState.isClosed {
                         rings.append(RingSlot(index: index, transport: transport, wantsWritable: machine.wantsWritable(slot: index)))
                     } else if machine.wantsWritable(slot: index) {
                         entries.append(Syscalls.PollEntry(fd: handles.commandFD, readable: false, writable: true))
@@ -111,16 +106,18 @@ extension ProcessPoolCore {
                     timeout = 0
                 } else if ringBudget.current > 0, spinForReplies(rings, budget: &ringBudget) {
                     continue
-                } else {
+                } else if replyDrain.managerWillSleep() {
                     armed = true
                     if armRings(rings) { timeout = 0 }
                 }
+                // Otherwise a waiting caller reads the rings: it arms them when it lets go (``ReplyDrain``).
             }
             Syscalls.poll(&entries, timeoutMilliseconds: timeout)
             lastPoll = Syscalls.monotonicNanoseconds()
-            if armed {
+            if !rings.isEmpty {
+                replyDrain.managerAwoke()
                 disarmRings(rings)
-                if timeout != 0 { ringBudget.arrivedAfterSleeping(lastPoll &- now) }
+                if armed, timeout != 0 { ringBudget.arrivedAfterSleeping(lastPoll &- now) }
             }
 
             for (position, entry) in entries.enumerated() where entry.ready {
@@ -230,7 +227,7 @@ extension ProcessPoolCore {
                 apply(actions, onManager: true)
                 if let violation {
                     // Nothing after broken bytes counts, in the rings either (the rings are read after the pipe).
-                    local.ringClosed = true
+                    handles.replyState?.close()
                     var kills: [ProcessPoolStateMachine.Action] = []
                     state.withLock(self) { machine in
                         machine.kill(slot: index, reason: .protocolViolation(violation), actions: &kills)
@@ -287,7 +284,7 @@ extension ProcessPoolCore {
         guard let handles = local.handles else { return }
         guard let exit = Syscalls.reap(pid: handles.pid, pidfd: handles.pidfd, noHang: !blocking) else { return }
         readResults(&local, slot: index, buffer: &buffer)
-        _ = drainRing(&local, slot: index, buffer: &buffer)
+        _ = drainRing(&local, slot: index, buffer: &buffer, waitForToken: true)
         readStderr(&local, buffer: &buffer, forwarder: &forwarder)
         if let line = local.tail.endLine() { forward([line], &forwarder) }
         let journal = handles.journal?.snapshot()

@@ -675,4 +675,6 @@ struct WorkerHandles: Sendable {
     var journal: WorkerJournal?
     /// The shared-memory rings, when this worker uses them (see ``ProcessPool/Transport``).
     var transport: SharedTransport?
+    /// The parent's reading state of the reply ring, with `transport`.
+    var replyState: RingReplyState?
 }

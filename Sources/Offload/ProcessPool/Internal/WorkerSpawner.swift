@@ -98,7 +98,8 @@ enum WorkerSpawner {
                 resultFD: result.read,
                 stderrFD: stderr.read,
                 journal: journal,
-                transport: transport
+                transport: transport,
+                replyState: transport.map { _ in RingReplyState(maxPayload: configuration.maxFramePayload) }
             )
         } catch {
             for fd in opened { Syscalls.close(fd) }
