@@ -79,7 +79,13 @@ final class WorkerRingEnd {
     /// Spins, then sleeps, until the command ring has bytes. `false` when the parent is gone.
     private func waitForCommands() -> Bool {
         let commands = transport.commands
-        if budget.current > 0, let waited = SpinWait.until(budget: budget.current, { commands.availableBytes != 0 }) {
+        if budget.current > 0,
+            let waited = SpinWait.until(
+                budget: budget.current,
+                yieldEvery: SpinPolicy.workerYieldInterval,
+                { commands.availableBytes != 0 }
+            )
+        {
             budget.arrivedWhileSpinning(after: waited)
             return true
         }
