@@ -100,6 +100,29 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try pool.submit(TrivialJob(item: index)).wait(timeout: nil))
         }
     }
+
+    Benchmark(
+        "RoundTrip.ProcessPool.SharedMemory",
+        configuration: .init(
+            metrics: [.wallClock, .cpuTotal, .throughput],
+            thresholds: [:],
+            setup: {
+                var configuration = ProcessPool.Configuration(workers: 1)
+                configuration.transport = .sharedMemory
+                let pool = try ProcessPool(configuration: configuration)
+                _ = try await pool.run(TrivialJob(item: 0))
+                processPool = pool
+            },
+            teardown: {
+                await processPool?.shutdown()
+                processPool = nil
+            }
+        )
+    ) { benchmark in
+        guard let pool = processPool else { return }
+        // Awaited: the caller reads the reply ring itself before it would suspend.
+        for index in benchmark.scaledIterations { blackHole(try await pool.run(TrivialJob(item: index))) }
+    }
 }
 
 // The pools the setup closures create and the teardown closures shut down (one benchmark runs at a time).
