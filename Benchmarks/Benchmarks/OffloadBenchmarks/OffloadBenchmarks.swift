@@ -105,6 +105,8 @@ let benchmarks: @Sendable () -> Void = {
         "RoundTrip.ProcessPool.SharedMemory",
         configuration: .init(
             metrics: [.wallClock, .cpuTotal, .throughput],
+            // Time only; each sample also holds the harness's own work between iterations, so its figures run
+            // higher than `offload bench-processes --compare-transports` measures in one loop.
             thresholds: [:],
             setup: {
                 var configuration = ProcessPool.Configuration(workers: 1)
