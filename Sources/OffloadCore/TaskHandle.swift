@@ -87,7 +87,8 @@ public struct TaskHandle<Value: Sendable>: Sendable {
     @available(*, noasync, message: "use 'await handle.value' in async code")
     @inlinable
     public func wait(timeout: Duration? = nil) throws -> Value {
-        try completion.wait(timeout: timeout)
+        if let canceller, !completion.isFinished { canceller.awaiting(completion.cell) }
+        return try completion.wait(timeout: timeout)
     }
 
     /// Cancels the task: withdraws it if no worker has started it, and treats running work as `mode` says (see

@@ -59,18 +59,38 @@ struct ProcessPoolWaitingTests {
         }
     }
 
-    @Test("a job submitted after a caller let go of the rings completes without anyone awaiting it")
+    // Were the rings left unarmed, the manager would sleep through the reply: the time limit turns that hang into a failure.
+    @Test("a job submitted after a caller let go of the rings completes without anyone awaiting it", .timeLimit(.minutes(1)))
     func ringsAreHandedBackToTheManager() async throws {
         try await withProcessPool(configuration: Self.configuration()) { pool async throws in
             for index in 0..<50 {
-                // The awaited round trip leaves the manager asleep with the rings unarmed; the blocking wait below
+                // The awaited round trip leaves the manager asleep with the rings unarmed; a completion callback
                 // reads nothing itself, so only the manager can deliver the second job.
                 #expect(try await pool.run(Square(index)) == index * index)
                 let handle = try pool.submit(Square(index + 1))
-                let value = try await Task.detached { try Self.blockingValue(handle) }.value
+                let value = try await Self.delivered(handle).get()
                 #expect(value == (index + 1) * (index + 1))
             }
             #expect(pool.stats.completed == 100 && pool.stats.isConsistent)
+        }
+    }
+
+    /// The handle's outcome through a completion callback: unlike `value` and `wait`, nothing that reads rings.
+    static func delivered(_ handle: TaskHandle<Int>) async -> Result<Int, any Error> {
+        await withCheckedContinuation { continuation in
+            handle.completion.onCompletion { continuation.resume(returning: $0) }
+        }
+    }
+
+    @Test("a blocking wait on shared memory reads the replies too")
+    func blockingWaitersReadTheirReplies() async throws {
+        try await withProcessPool(configuration: Self.configuration()) { pool async throws in
+            let sum = try await Task.detached {
+                try (0..<300).reduce(0) { sum, index in sum + (try Self.blockingValue(pool.submit(Square(index)))) }
+            }.value
+            #expect(sum == (0..<300).reduce(0) { $0 + $1 * $1 })
+            let served = pool.core.waitsServedBySpinning.load(ordering: .relaxed)
+            if pool.core.spin.manager > 0 { #expect(served > 0) } else { #expect(served == 0) }
         }
     }
 
