@@ -7,10 +7,12 @@ extension ProcessPool {
     /// Python mapping: `ProcessPoolExecutor` always sends calls and results through pipes (`multiprocessing.Queue`);
     /// ``sharedMemory`` is closer to the rings of Aeron or iceoryx2.
     public enum Transport: Sendable, Hashable, CaseIterable, CustomStringConvertible {
-        /// The transport measured best for the pool's shape on this kind of machine: currently ``pipes``.
-        /// On a 2-CPU machine shared with other heavy processes, busy-waiting readers took CPU time from the very
-        /// threads they waited for, and the shared-memory transport measured no faster than pipes (see the
-        /// design notes); choose ``sharedMemory`` explicitly where cores are to spare.
+        /// The transport that is never worse than the other for the pool's shape: currently ``pipes``.
+        /// On an otherwise idle 2-CPU machine ``sharedMemory`` answers a one-job round trip about 12× sooner and
+        /// moves unbatched jobs about 1.2× faster, but when every CPU is already busy with other work its
+        /// busy-waiting readers take CPU time from the very threads they wait for, and it measured slower than
+        /// pipes (about 0.7× on unbatched jobs, with millisecond tails). Choose ``sharedMemory`` explicitly where
+        /// cores are to spare and latency matters.
         case automatic
         /// Every frame through the worker's pipes; both sides sleep in the kernel between frames.
         case pipes
