@@ -10,6 +10,7 @@ import Offload
 //   Codec.TrivialJobMessage     one trivial job, encode + decode
 //   Submit.ThreadPool           ThreadPool.submit + wait of a trivial closure
 //   RoundTrip.ProcessPool       a warm 1-worker ProcessPool, one trivial job, submit + wait
+//   RoundTrip.ProcessPool.SharedMemory   the same on the shared-memory transport, awaited (time only)
 // Run: cd Benchmarks && swift package benchmark (see the README's benchmark section).
 let benchmarks: @Sendable () -> Void = {
     // A process pool relaunches this executable as its worker: serve jobs instead of benchmarking.
@@ -77,54 +78,41 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark(
-        "RoundTrip.ProcessPool",
-        configuration: .init(
-            metrics: [.wallClock, .cpuTotal, .throughput],
-            // Time only (it depends on the machine); no committed threshold.
-            thresholds: [:],
-            setup: {
-                let pool = try ProcessPool(workers: 1)
-                // Warm: the worker started and has run a job.
-                _ = try await pool.run(TrivialJob(item: 0))
-                processPool = pool
-            },
-            teardown: {
-                await processPool?.shutdown()
-                processPool = nil
-            }
-        )
-    ) { benchmark in
+    Benchmark("RoundTrip.ProcessPool", configuration: roundTripConfiguration(transport: .pipes)) { benchmark in
         guard let pool = processPool else { return }
         for index in benchmark.scaledIterations {
             blackHole(try pool.submit(TrivialJob(item: index)).wait(timeout: nil))
         }
     }
 
-    Benchmark(
-        "RoundTrip.ProcessPool.SharedMemory",
-        configuration: .init(
-            metrics: [.wallClock, .cpuTotal, .throughput],
-            // Time only; each sample also holds the harness's own work between iterations, so its figures run
-            // higher than `offload bench-processes --compare-transports` measures in one loop.
-            thresholds: [:],
-            setup: {
-                var configuration = ProcessPool.Configuration(workers: 1)
-                configuration.transport = .sharedMemory
-                let pool = try ProcessPool(configuration: configuration)
-                _ = try await pool.run(TrivialJob(item: 0))
-                processPool = pool
-            },
-            teardown: {
-                await processPool?.shutdown()
-                processPool = nil
-            }
-        )
-    ) { benchmark in
+    // Each sample also holds the harness's own work between iterations, so its figures run higher than
+    // `offload bench-processes --compare-transports` measures in one loop.
+    Benchmark("RoundTrip.ProcessPool.SharedMemory", configuration: roundTripConfiguration(transport: .sharedMemory)) {
+        benchmark in
         guard let pool = processPool else { return }
         // Awaited: the caller reads the reply ring itself before it would suspend.
         for index in benchmark.scaledIterations { blackHole(try await pool.run(TrivialJob(item: index))) }
     }
+}
+
+/// A round trip's benchmark: time only (it depends on the machine, so no committed threshold), on a warm 1-worker
+/// process pool on `transport` that the setup starts (the worker has run a job) and the teardown shuts down.
+func roundTripConfiguration(transport: ProcessPool.Transport) -> Benchmark.Configuration {
+    .init(
+        metrics: [.wallClock, .cpuTotal, .throughput],
+        thresholds: [:],
+        setup: {
+            var configuration = ProcessPool.Configuration(workers: 1)
+            configuration.transport = transport
+            let pool = try ProcessPool(configuration: configuration)
+            _ = try await pool.run(TrivialJob(item: 0))
+            processPool = pool
+        },
+        teardown: {
+            await processPool?.shutdown()
+            processPool = nil
+        }
+    )
 }
 
 // The pools the setup closures create and the teardown closures shut down (one benchmark runs at a time).
